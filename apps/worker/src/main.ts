@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { ConfigError, createLogger, loadConfig } from '@model-manager/core';
+import { VolumeError, prepareVolume } from '@model-manager/registry';
+import { createModelFetchWorker } from './worker.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
+  await prepareVolume(config.modelsDir);
+  const { worker, close } = createModelFetchWorker(config, logger);
+  await worker.waitUntilReady();
+  logger.info(
+    { concurrency: config.WORKER_CONCURRENCY, modelsDir: config.modelsDir, prefix: config.QUEUE_PREFIX },
+    'worker ready',
+  );
+  let signals = 0;
+  const stop = (signal: string) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn('second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal, graceSeconds: config.SHUTDOWN_GRACE_SECONDS }, 'stopping: no new jobs, finishing active ones');
+    close().then(
+      () => {
+        logger.info('worker stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof VolumeError) {
+    process.stderr.write(`model-manager worker: ${err.message}\n`);
+  } else {
+    process.stderr.write(`model-manager worker: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+  }
+  process.exit(1);
+});

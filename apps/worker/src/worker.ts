@@ -1,0 +1,77 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUE_NAME, createRedis, serviceKeys, type Config, type Logger } from '@model-manager/core';
+import { Registry } from '@model-manager/registry';
+import { createDownloadAgent } from './download/agent.js';
+import { createModelFetchProcessor } from './model-fetch-processor.js';
+
+export interface ModelFetchWorker {
+  worker: Worker;
+  /**
+   * Stops taking jobs, lets active downloads finish within `graceMs`, then cuts them off
+   * (they go back to the queue) and closes every connection.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** A BullMQ worker for the `model-fetch` queue with WORKER_CONCURRENCY downloads at a time. */
+export function createModelFetchWorker(config: Config, logger: Logger): ModelFetchWorker {
+  const redis: Redis = createRedis(config.REDIS_URL, 'worker');
+  const registry = new Registry({
+    modelsDir: config.modelsDir,
+    redis,
+    lockKey: serviceKeys(config.QUEUE_PREFIX).registryLock,
+    logger,
+    hitFlushMs: config.HIT_FLUSH_SECONDS * 1000,
+  });
+  const dispatcher = createDownloadAgent({
+    connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT * 1000,
+    idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT * 1000,
+  });
+  const shutdown = new AbortController();
+  const processor = createModelFetchProcessor({
+    config,
+    registry,
+    redis,
+    dispatcher,
+    logger,
+    shutdownSignal: shutdown.signal,
+  });
+  const worker = new Worker(QUEUE_NAME, processor, {
+    connection: redis,
+    prefix: config.QUEUE_PREFIX,
+    concurrency: config.WORKER_CONCURRENCY,
+    // A 7 GB checkpoint takes minutes; the lock is renewed while the job runs.
+    lockDuration: 60_000,
+    maxStalledCount: 2,
+  });
+  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  worker.on('failed', (job, err) => {
+    if (job && err.name !== 'WaitingError') logger.debug({ jobId: job.id, reason: err.message }, 'job attempt failed');
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = (graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000) => {
+    closing ??= (async () => {
+      const graceful = worker.close();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        logger.warn({ graceMs }, 'shutdown grace time is over: cutting off active downloads');
+        shutdown.abort();
+        await graceful;
+      }
+      await registry.close();
+      await dispatcher.close().catch(() => {});
+      await redis.quit().catch(() => redis.disconnect());
+    })();
+    return closing;
+  };
+  return { worker, close };
+}

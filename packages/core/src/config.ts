@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Thrown when the environment holds bad settings; the message lists every bad variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+}
+
+const int = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** Every setting the API and the workers read, one schema for both. */
+export const configSchema = z.object({
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}.-]{1,64}$/, 'letters, digits, _ . - { } only, 1-64 characters')
+    .default('model-manager'),
+  MODELS_DIR: z.string().min(1).default('./data/models'),
+  PORT: int(3000, 0, 65535),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  WORKER_CONCURRENCY: int(2, 1, 64),
+  DOWNLOAD_IDLE_TIMEOUT: int(300, 1, 86_400),
+  DOWNLOAD_CONNECT_TIMEOUT: int(30, 1, 600),
+  DOWNLOAD_ATTEMPTS: int(3, 1, 50),
+  DOWNLOAD_BACKOFF_MS: int(2000, 0, 600_000),
+  SHUTDOWN_GRACE_SECONDS: int(30, 0, 3600),
+  HIT_FLUSH_SECONDS: int(2, 1, 60),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: bool(false),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export interface Config extends RawConfig {
+  /** MODELS_DIR made absolute, so registry paths are absolute as the old module wrote them. */
+  modelsDir: string;
+  /** True when REDIS_URL was not set, so `npm start` may start a private redis-server. */
+  redisUrlIsDefault: boolean;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, the way shells and compose files often pass them.
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') cleaned[key] = value;
+  }
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '?');
+      return `  ${key}=${JSON.stringify(cleaned[key] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return {
+    ...parsed.data,
+    modelsDir: path.resolve(parsed.data.MODELS_DIR),
+    redisUrlIsDefault: cleaned.REDIS_URL === undefined,
+  };
+}

@@ -1,0 +1,24 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import { redactUrl } from './redact.js';
+
+export type { Logger };
+
+/** pino JSON logs; any `url` field is passed through redactUrl so tokens never reach a log. */
+export function createLogger(options: { level: string; name: string }): Logger {
+  const opts: LoggerOptions = {
+    level: options.level,
+    name: options.name,
+    base: { pid: process.pid, service: options.name },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: {
+      log(object) {
+        for (const key of ['url', 'finalUrl']) {
+          const value = object[key];
+          if (typeof value === 'string') object[key] = redactUrl(value);
+        }
+        return object;
+      },
+    },
+  };
+  return pino(opts);
+}

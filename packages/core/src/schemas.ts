@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { MODEL_KINDS, nameProblem } from './volume-layout.js';
+
+export const modelKindSchema = z.enum(MODEL_KINDS);
+
+export const modelNameSchema = z.string().superRefine((value, ctx) => {
+  const problem = nameProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+export const sha256Schema = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal characters')
+  .transform((value) => value.toLowerCase());
+
+export const httpUrlSchema = z
+  .string()
+  .max(8192)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute http:// or https:// URL');
+
+/** What a caller asks for. Unknown fields are refused so a typo (say `sha265`) is not silently ignored. */
+export const modelRefSchema = z.strictObject({
+  kind: modelKindSchema,
+  name: modelNameSchema,
+  url: httpUrlSchema,
+  sha256: sha256Schema.optional(),
+});
+export type ModelRef = z.infer<typeof modelRefSchema>;
+
+/** A model on the volume, as the API shows it. */
+export interface Model {
+  kind: z.infer<typeof modelKindSchema>;
+  name: string;
+  path: string;
+  url: string;
+  sha256: string;
+  fileSize: number;
+  downloadedAt: string;
+  lastUsed: string;
+  usageCount: number;
+}
+
+/* ---------- job catalog: one schema per job name, shared by producer and worker ---------- */
+
+export const QUEUE_NAME = 'model-fetch';
+
+export const fetchModelJobSchema = modelRefSchema.extend({
+  /** Unix ms when the API accepted the request. */
+  requestedAt: z.number(),
+});
+export type FetchModelJobData = z.infer<typeof fetchModelJobSchema>;
+
+export const jobCatalog = {
+  'fetch-model': fetchModelJobSchema,
+} as const;
+export type JobName = keyof typeof jobCatalog;
+export type JobData<N extends JobName> = z.infer<(typeof jobCatalog)[N]>;
+export const FETCH_MODEL_JOB: JobName = 'fetch-model';
+
+/* ---------- HTTP request bodies ---------- */
+
+export const waitQuerySchema = z.coerce
+  .number({ error: 'must be a number of seconds' })
+  .min(0, 'must be at least 0')
+  .max(3600, 'must be at most 3600');
+
+export const batchRequestSchema = z.strictObject({
+  items: z.array(modelRefSchema).min(1, 'must hold at least 1 item').max(1000, 'must hold at most 1000 items'),
+});
+
+export const loraRefSchema = modelRefSchema.extend({
+  kind: z.literal('lora').default('lora'),
+  scale: z.number().finite().default(1),
+});
+export const embeddingRefSchema = modelRefSchema.extend({ kind: z.literal('embedding').default('embedding') });
+export const checkpointRefSchema = modelRefSchema.extend({ kind: z.literal('checkpoint').default('checkpoint') });
+
+export const prepareRequestSchema = z.strictObject({
+  checkpoint: checkpointRefSchema.optional(),
+  loras: z.array(loraRefSchema).max(100).optional(),
+  embeddings: z.array(embeddingRefSchema).max(100).optional(),
+  prompt: z.string().max(100_000).optional(),
+});
+export type PrepareRequest = z.infer<typeof prepareRequestSchema>;
+
+export const cleanupRequestSchema = z.strictObject({
+  maxAgeDays: z.number().min(0).default(30),
+  keepPopular: z.number().int().min(0).default(10),
+  dryRun: z.boolean().default(false),
+});
+export type CleanupRequest = z.infer<typeof cleanupRequestSchema>;

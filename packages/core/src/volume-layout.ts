@@ -1,0 +1,96 @@
+import path from 'node:path';
+
+export const MODEL_KINDS = ['checkpoint', 'lora', 'embedding'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** Folder (and registry section) per kind, as the WebUI and the old registry name them. */
+export const KIND_DIRS: Record<ModelKind, 'checkpoints' | 'loras' | 'embeddings'> = {
+  checkpoint: 'checkpoints',
+  lora: 'loras',
+  embedding: 'embeddings',
+};
+
+export const MODEL_EXTENSIONS = ['.safetensors', '.ckpt', '.pt', '.pth', '.bin'] as const;
+export const DEFAULT_EXTENSION = '.safetensors';
+
+/** Staging folder: same filesystem as the final folders, so publishing is one rename. */
+export const STAGING_DIR = '.incoming';
+export const REGISTRY_FILE = 'cache_registry.json';
+
+export const NAME_MAX_LENGTH = 128;
+const NAME_CHARS = /^[A-Za-z0-9._ -]+$/;
+
+/** Why a model name is refused, or null when it is fine. */
+export function nameProblem(name: string): string | null {
+  if (name.length < 1 || name.length > NAME_MAX_LENGTH) return `must be 1-${NAME_MAX_LENGTH} characters`;
+  if (!NAME_CHARS.test(name)) return 'may contain only letters, digits, ".", "_", "-" and space';
+  if (name.startsWith('.')) return 'must not start with "."';
+  if (name.includes('..')) return 'must not contain ".."';
+  return null;
+}
+
+export function isModelKind(value: string): value is ModelKind {
+  return (MODEL_KINDS as readonly string[]).includes(value);
+}
+
+function extensionOf(fileName: string): string | null {
+  const ext = path.posix.extname(fileName).toLowerCase();
+  return (MODEL_EXTENSIONS as readonly string[]).includes(ext) ? ext : null;
+}
+
+/** The file name a Content-Disposition header carries (filename* first, per RFC 6266). */
+export function contentDispositionFileName(header: string | null | undefined): string | null {
+  if (!header) return null;
+  const star = /filename\*\s*=\s*(?:[\w-]+)?'[^']*'([^;]+)/i.exec(header);
+  if (star?.[1]) {
+    try {
+      return decodeURIComponent(star[1].trim());
+    } catch {
+      /* fall through to the plain form */
+    }
+  }
+  const plain = /filename\s*=\s*(?:"([^"]*)"|([^;]+))/i.exec(header);
+  const value = plain?.[1] ?? plain?.[2];
+  return value ? value.trim() : null;
+}
+
+/**
+ * The extension the saved file gets: from Content-Disposition when it names a model
+ * extension, else from the URL paths (final after redirects, then the requested one),
+ * else `.safetensors`.
+ */
+export function pickExtension(urls: readonly string[], contentDisposition?: string | null): string {
+  const fromHeader = contentDispositionFileName(contentDisposition);
+  if (fromHeader) {
+    const ext = extensionOf(fromHeader);
+    if (ext) return ext;
+  }
+  for (const url of urls) {
+    try {
+      const ext = extensionOf(decodeURIComponent(new URL(url).pathname));
+      if (ext) return ext;
+    } catch {
+      /* not a URL we can read: ignore */
+    }
+  }
+  return DEFAULT_EXTENSION;
+}
+
+export function kindDir(modelsDir: string, kind: ModelKind): string {
+  return path.join(modelsDir, KIND_DIRS[kind]);
+}
+
+/** `<MODELS_DIR>/<kind folder>/<name><ext>`; refuses any name the rules above refuse. */
+export function modelFilePath(modelsDir: string, kind: ModelKind, name: string, ext: string): string {
+  const problem = nameProblem(name);
+  if (problem) throw new Error(`invalid model name ${JSON.stringify(name)}: ${problem}`);
+  if (!(MODEL_EXTENSIONS as readonly string[]).includes(ext)) throw new Error(`invalid extension ${ext}`);
+  return path.join(kindDir(modelsDir, kind), `${name}${ext}`);
+}
+
+/** The LoRA name the WebUI knows: the file name without its extension. */
+export function fileStem(filePath: string): string {
+  const base = path.basename(filePath);
+  const ext = path.extname(base);
+  return ext ? base.slice(0, -ext.length) : base;
+}

@@ -1,0 +1,314 @@
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import {
+  KIND_DIRS,
+  MODEL_KINDS,
+  MODEL_EXTENSIONS,
+  REGISTRY_FILE,
+  fileStem,
+  kindDir,
+  nameProblem,
+  nowSeconds,
+  secondsToIso,
+  type Logger,
+  type Model,
+  type ModelKind,
+} from '@model-manager/core';
+import { hashFile, sameHash } from './hashing.js';
+import { RedisLease } from './redis-lease.js';
+import {
+  emptyRegistry,
+  isUsableEntry,
+  readRegistryFile,
+  sectionOf,
+  writeRegistryFile,
+  type RegistryData,
+  type RegistryEntry,
+} from './registry-file.js';
+
+export interface RegistryOptions {
+  modelsDir: string;
+  redis: Redis;
+  /** Redis key of the lease that serialises writers across every process and host. */
+  lockKey: string;
+  logger: Logger;
+  /** How often batched cache hits reach the file. */
+  hitFlushMs?: number;
+  leaseTtlMs?: number;
+}
+
+export type CacheCheck =
+  | { hit: true; model: Model; entry: RegistryEntry }
+  | { hit: false; reason: 'absent' | 'file-missing' | 'size-differs' | 'hash-differs' };
+
+interface PendingHit {
+  kind: ModelKind;
+  name: string;
+  count: number;
+  lastUsed: number;
+}
+
+/** Converts a registry entry to the API's `Model`. */
+export function toModel(kind: ModelKind, name: string, entry: RegistryEntry, filePath: string): Model {
+  return {
+    kind,
+    name,
+    path: filePath,
+    url: entry.url ?? '',
+    sha256: (entry.hash ?? '').toLowerCase(),
+    fileSize: entry.file_size,
+    downloadedAt: secondsToIso(entry.downloaded_at ?? 0),
+    lastUsed: secondsToIso(entry.last_used ?? entry.downloaded_at ?? 0),
+    usageCount: entry.usage_count ?? 0,
+  };
+}
+
+/**
+ * cache_registry.json on the shared volume. Reads are served from memory and re-read only when
+ * the file changed (it is replaced by rename, so its inode changes); every write takes the
+ * Redis lease, re-reads the file, applies the change and replaces the file atomically, so
+ * concurrent writers on any host lose no update.
+ */
+export class Registry {
+  readonly file: string;
+  private readonly lease: RedisLease;
+  private cached: { signature: string; data: RegistryData } | undefined;
+  private readonly pendingHits = new Map<string, PendingHit>();
+  private readonly flushTimer: NodeJS.Timeout;
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: RegistryOptions) {
+    this.file = path.join(options.modelsDir, REGISTRY_FILE);
+    this.lease = new RedisLease(options.redis, options.lockKey, { ttlMs: options.leaseTtlMs ?? 15_000 });
+    this.flushTimer = setInterval(() => void this.flushHits().catch(() => {}), options.hitFlushMs ?? 2000);
+    this.flushTimer.unref();
+  }
+
+  /**
+   * Where an entry's file lives on this host. Entries keep the absolute path they were written
+   * with (the old module always wrote /workspace/models/...); the volume may be mounted elsewhere
+   * (/runpod-volume), so the file is looked up by name in this volume's folder for its kind.
+   * This also means no registry content can point the service outside MODELS_DIR.
+   */
+  localPath(kind: ModelKind, entry: RegistryEntry): string | null {
+    const base = path.basename(entry.path);
+    if (!base || base === '.' || base === '..') return null;
+    return path.join(kindDir(this.options.modelsDir, kind), base);
+  }
+
+  /** The registry as last written, re-read only when the file changed. */
+  async read(): Promise<RegistryData> {
+    let signature: string;
+    try {
+      const st = await stat(this.file);
+      signature = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return emptyRegistry();
+    }
+    if (this.cached?.signature === signature) return this.cached.data;
+    const result = await readRegistryFile(this.file);
+    if (result.status === 'missing') return emptyRegistry();
+    if (result.status === 'corrupt') return this.update((data) => data).then(() => this.read());
+    this.cached = { signature, data: result.data };
+    return result.data;
+  }
+
+  async get(kind: ModelKind, name: string): Promise<RegistryEntry | undefined> {
+    const entry = (await this.read())[sectionOf(kind)][name];
+    return isUsableEntry(entry) ? entry : undefined;
+  }
+
+  async list(kind?: ModelKind): Promise<Model[]> {
+    const data = await this.read();
+    const models: Model[] = [];
+    for (const k of kind ? [kind] : MODEL_KINDS) {
+      for (const [name, entry] of Object.entries(data[sectionOf(k)])) {
+        if (!isUsableEntry(entry)) continue;
+        const filePath = this.localPath(k, entry);
+        if (filePath) models.push(toModel(k, name, entry, filePath));
+      }
+    }
+    return models;
+  }
+
+  /**
+   * A cache hit without re-hashing: the entry exists, the file exists with the recorded size,
+   * and the requested sha256 (if any) equals the recorded one, case-insensitively.
+   */
+  async check(kind: ModelKind, name: string, sha256?: string): Promise<CacheCheck> {
+    const entry = await this.get(kind, name);
+    if (!entry) return { hit: false, reason: 'absent' };
+    const filePath = this.localPath(kind, entry);
+    if (!filePath) return { hit: false, reason: 'file-missing' };
+    let size: number;
+    try {
+      const st = await stat(filePath);
+      if (!st.isFile()) return { hit: false, reason: 'file-missing' };
+      size = st.size;
+    } catch {
+      return { hit: false, reason: 'file-missing' };
+    }
+    if (size !== entry.file_size) return { hit: false, reason: 'size-differs' };
+    if (sha256 && !sameHash(sha256, entry.hash)) return { hit: false, reason: 'hash-differs' };
+    return { hit: true, entry, model: toModel(kind, name, entry, filePath) };
+  }
+
+  /**
+   * Applies a change under the lease to a fresh read of the file and writes it back atomically.
+   * `mutate` may return a value; return `false` from `changed` to skip the write.
+   */
+  async update<T>(
+    mutate: (data: RegistryData, held: { assertHeld: () => Promise<void> }) => T | Promise<T>,
+    options: { write?: (result: T) => boolean } = {},
+  ): Promise<T> {
+    return this.lease.withLease(async (held) => {
+      let data: RegistryData;
+      const result = await readRegistryFile(this.file);
+      // A rebuilt registry is always written, even when the change itself is a no-op.
+      const recovered = result.status === 'corrupt';
+      if (result.status === 'ok') data = result.data;
+      else if (result.status === 'missing') data = emptyRegistry();
+      else data = await this.recoverCorrupt(result.reason);
+      const value = await mutate(data, held);
+      if (!recovered && options.write && !options.write(value)) return value;
+      data.last_updated = nowSeconds();
+      await held.assertHeld();
+      await writeRegistryFile(this.file, data);
+      this.cached = undefined;
+      return value;
+    });
+  }
+
+  async put(kind: ModelKind, name: string, entry: RegistryEntry): Promise<void> {
+    await this.update((data) => {
+      data[sectionOf(kind)][name] = entry;
+    });
+  }
+
+  /** Counts a cache hit; hits reach the file in batches (every few seconds and at close). */
+  recordHit(kind: ModelKind, name: string): void {
+    const key = `${kind}/${name}`;
+    const hit = this.pendingHits.get(key);
+    if (hit) {
+      hit.count += 1;
+      hit.lastUsed = nowSeconds();
+    } else this.pendingHits.set(key, { kind, name, count: 1, lastUsed: nowSeconds() });
+  }
+
+  async flushHits(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.pendingHits.size === 0) return;
+    const hits = [...this.pendingHits.values()];
+    this.pendingHits.clear();
+    this.flushing = this.update((data) => {
+      for (const hit of hits) {
+        const entry = data[sectionOf(hit.kind)][hit.name];
+        if (!isUsableEntry(entry)) continue;
+        entry.usage_count = (entry.usage_count ?? 0) + hit.count;
+        entry.last_used = Math.max(entry.last_used ?? 0, hit.lastUsed);
+      }
+    })
+      .catch((err: unknown) => {
+        // Put them back so the next flush carries them.
+        for (const hit of hits) {
+          const key = `${hit.kind}/${hit.name}`;
+          const pending = this.pendingHits.get(key);
+          if (pending) {
+            pending.count += hit.count;
+            pending.lastUsed = Math.max(pending.lastUsed, hit.lastUsed);
+          } else this.pendingHits.set(key, hit);
+        }
+        this.options.logger.warn({ err }, 'could not write cache hits to the registry; will retry');
+        throw err;
+      })
+      .finally(() => {
+        this.flushing = undefined;
+      });
+    return this.flushing;
+  }
+
+  /** Stops the flush timer and writes pending hits. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.flushTimer);
+    if (this.flushing) await this.flushing.catch(() => {});
+    await this.flushHits().catch(() => {});
+  }
+
+  /** Under the lease: keep the unreadable file aside and rebuild the registry from the folders. */
+  private async recoverCorrupt(reason: string): Promise<RegistryData> {
+    const aside = `${this.file}.corrupt-${Math.floor(Date.now() / 1000)}`;
+    await rename(this.file, aside);
+    this.options.logger.warn(
+      { file: this.file, keptAs: aside, reason },
+      'registry file is unreadable: kept it aside and rebuilding the registry from the model folders',
+    );
+    const data = await this.scanFolders();
+    const counts = Object.fromEntries(Object.values(KIND_DIRS).map((s) => [s, Object.keys(data[s]).length]));
+    this.options.logger.warn({ counts }, 'registry rebuilt from the model folders');
+    return data;
+  }
+
+  /**
+   * Registry entries for the model files found in the three folders. Each file is hashed here
+   * (1 MiB reads), so rebuilt entries are as trustworthy as downloaded ones; the URL is unknown.
+   */
+  async scanFolders(): Promise<RegistryData> {
+    const data = emptyRegistry();
+    for (const kind of MODEL_KINDS) {
+      const dir = kindDir(this.options.modelsDir, kind);
+      let names: string[];
+      try {
+        names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name);
+      } catch {
+        continue;
+      }
+      for (const fileName of names) {
+        const ext = path.extname(fileName).toLowerCase();
+        const name = fileStem(fileName);
+        if (!(MODEL_EXTENSIONS as readonly string[]).includes(ext) || nameProblem(name)) continue;
+        const filePath = path.join(dir, fileName);
+        const st = await stat(filePath);
+        data[sectionOf(kind)][name] = {
+          url: '',
+          path: filePath,
+          hash: await hashFile(filePath),
+          downloaded_at: st.mtimeMs / 1000,
+          last_used: st.mtimeMs / 1000,
+          usage_count: 0,
+          file_size: st.size,
+          rebuilt: true,
+        };
+      }
+    }
+    return data;
+  }
+
+  /** Removes entries and their files under the lease; returns what was removed. */
+  async removeModels(
+    targets: ReadonlyArray<{ kind: ModelKind; name: string }>,
+  ): Promise<Array<{ kind: ModelKind; name: string; fileSize: number }>> {
+    return this.update(
+      async (data) => {
+        const removed: Array<{ kind: ModelKind; name: string; fileSize: number }> = [];
+        for (const { kind, name } of targets) {
+          const section = data[sectionOf(kind)];
+          const entry = section[name];
+          if (!entry) continue;
+          if (isUsableEntry(entry)) {
+            const filePath = this.localPath(kind, entry);
+            if (filePath) await rm(filePath, { force: true });
+          }
+          delete section[name];
+          removed.push({ kind, name, fileSize: isUsableEntry(entry) ? entry.file_size : 0 });
+        }
+        return removed;
+      },
+      { write: (removed) => removed.length > 0 },
+    );
+  }
+}
