@@ -41,7 +41,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       throw new UnrecoverableError(`INVALID_JOB: job data does not match the fetch-model schema: ${parsed.error.message}`);
     }
     const ref = parsed.data;
-    const jobLog = log.child({ kind: ref.kind, name: ref.name });
+    const jobLog = log.child({ model: `${ref.kind}/${ref.name}` });
 
     // Finished by an earlier job (or present already): a hit, no download and no re-hash.
     const cached = await registry.check(ref.kind, ref.name, ref.sha256);

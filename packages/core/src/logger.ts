@@ -7,7 +7,6 @@ export type { Logger };
 export function createLogger(options: { level: string; name: string }): Logger {
   const opts: LoggerOptions = {
     level: options.level,
-    name: options.name,
     base: { pid: process.pid, service: options.name },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: {

@@ -288,27 +288,38 @@ export class Registry {
     return data;
   }
 
-  /** Removes entries and their files under the lease; returns what was removed. */
-  async removeModels(
-    targets: ReadonlyArray<{ kind: ModelKind; name: string }>,
-  ): Promise<Array<{ kind: ModelKind; name: string; fileSize: number }>> {
+  /**
+   * Removes models (file, then entry) under the lease. `select` picks them from a fresh read,
+   * so the choice and the removal see the same registry. With `dryRun` nothing is touched.
+   */
+  async removeWhere(
+    select: (data: RegistryData) => ReadonlyArray<{ kind: ModelKind; name: string }>,
+    options: { dryRun?: boolean } = {},
+  ): Promise<RemovedModel[]> {
     return this.update(
       async (data) => {
-        const removed: Array<{ kind: ModelKind; name: string; fileSize: number }> = [];
-        for (const { kind, name } of targets) {
+        const removed: RemovedModel[] = [];
+        for (const { kind, name } of select(data)) {
           const section = data[sectionOf(kind)];
           const entry = section[name];
           if (!entry) continue;
-          if (isUsableEntry(entry)) {
-            const filePath = this.localPath(kind, entry);
+          const usable = isUsableEntry(entry);
+          if (!options.dryRun) {
+            const filePath = usable ? this.localPath(kind, entry) : null;
             if (filePath) await rm(filePath, { force: true });
+            delete section[name];
           }
-          delete section[name];
-          removed.push({ kind, name, fileSize: isUsableEntry(entry) ? entry.file_size : 0 });
+          removed.push({ kind, name, fileSize: usable ? entry.file_size : 0 });
         }
         return removed;
       },
-      { write: (removed) => removed.length > 0 },
+      { write: (removed) => !options.dryRun && removed.length > 0 },
     );
   }
+}
+
+export interface RemovedModel {
+  kind: ModelKind;
+  name: string;
+  fileSize: number;
 }

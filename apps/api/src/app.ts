@@ -1,0 +1,35 @@
+import express, { type Express } from 'express';
+import type { ServiceContext } from './context.js';
+import { DASHBOARD_PATH, dashboardRouter } from './dashboard.js';
+import { errorHandler, unknownRoute } from './http/api-error.js';
+import { requestContext } from './http/request-context.js';
+import { batchRoutes } from './routes/batches.js';
+import { cleanupRoutes } from './routes/cleanup.js';
+import { fetchRoutes } from './routes/fetch.js';
+import { healthRoutes } from './routes/health.js';
+import { jobRoutes } from './routes/jobs.js';
+import { modelRoutes } from './routes/models.js';
+import { prepareRoutes } from './routes/prepare.js';
+import { statsRoutes } from './routes/stats.js';
+
+/** The producer API as an express app; `main.ts` is what listens. */
+export function createApp(ctx: ServiceContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', ctx.config.TRUST_PROXY);
+  app.set('query parser', 'simple');
+  app.use(requestContext(ctx.logger));
+  app.use(express.json({ limit: '1mb', strict: true }));
+  app.use(healthRoutes(ctx));
+  app.use(fetchRoutes(ctx));
+  app.use(batchRoutes(ctx));
+  app.use(jobRoutes(ctx));
+  app.use(prepareRoutes(ctx));
+  app.use(modelRoutes(ctx));
+  app.use(statsRoutes(ctx));
+  app.use(cleanupRoutes(ctx));
+  app.use(DASHBOARD_PATH, dashboardRouter(ctx.queue));
+  app.use(unknownRoute);
+  app.use(errorHandler);
+  return app;
+}

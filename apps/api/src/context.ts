@@ -1,0 +1,64 @@
+import { Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUE_NAME, createRedis, serviceKeys, type Config, type Logger } from '@model-manager/core';
+import { Registry } from '@model-manager/registry';
+import { BatchStore } from './services/batch-store.js';
+import { FetchService } from './services/fetch-service.js';
+import { JobWaiter } from './services/job-waiter.js';
+
+/** Everything the routes use; built once per API process, closed once at shutdown. */
+export interface ServiceContext {
+  config: Config;
+  logger: Logger;
+  redis: Redis;
+  queue: Queue;
+  registry: Registry;
+  fetches: FetchService;
+  batches: BatchStore;
+  waiter: JobWaiter;
+  close(): Promise<void>;
+}
+
+export async function createServiceContext(config: Config, logger: Logger): Promise<ServiceContext> {
+  const redis = createRedis(config.REDIS_URL, 'queue');
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
+  queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+  const queueEvents = new QueueEvents(QUEUE_NAME, {
+    connection: { url: config.REDIS_URL, connectionName: 'model-manager-events' } as never,
+    prefix: config.QUEUE_PREFIX,
+  });
+  queueEvents.on('error', (err) => logger.warn({ err: err.message }, 'queue events error'));
+  const registry = new Registry({
+    modelsDir: config.modelsDir,
+    redis,
+    lockKey: serviceKeys(config.QUEUE_PREFIX).registryLock,
+    logger,
+    hitFlushMs: config.HIT_FLUSH_SECONDS * 1000,
+  });
+  const fetches = new FetchService(config, queue, registry, redis);
+  const waiter = new JobWaiter(queue, queueEvents);
+  const batches = new BatchStore(config, redis, queue, registry, fetches);
+  await Promise.all([queue.waitUntilReady(), queueEvents.waitUntilReady()]);
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    logger,
+    redis,
+    queue,
+    registry,
+    fetches,
+    batches,
+    waiter,
+    close() {
+      closing ??= (async () => {
+        await registry.close(); // writes batched cache hits
+        await queueEvents.close().catch(() => {});
+        await queue.close().catch(() => {});
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { Logger } from '@model-manager/core';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    log: Logger;
+    id: string;
+  }
+}
+
+const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** A request id per request (kept from X-Request-Id when sane), a child logger, one log line per answer. */
+export function requestContext(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const given = req.get('x-request-id');
+    req.id = given && SAFE_ID.test(given) ? given : randomUUID();
+    req.log = logger.child({ reqId: req.id });
+    res.setHeader('x-request-id', req.id);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // The path only: query strings are not logged.
+      req.log.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    next();
+  };
+}
+
+/** An AbortSignal that fires when the client goes away, so long waits stop early. */
+export function clientGone(req: import('express').Request, res: import('express').Response): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}

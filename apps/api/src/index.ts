@@ -1,0 +1,3 @@
+export { createApp } from './app.js';
+export { createServiceContext, type ServiceContext } from './context.js';
+export { buildLoraPrompt } from './services/prompt.js';

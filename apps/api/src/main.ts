@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import type { AddressInfo } from 'node:net';
+import { ConfigError, createLogger, loadConfig } from '@model-manager/core';
+import { VolumeError, prepareVolume } from '@model-manager/registry';
+import { createApp } from './app.js';
+import { createServiceContext } from './context.js';
+import { DASHBOARD_PATH } from './dashboard.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'api' });
+  await prepareVolume(config.modelsDir);
+  const ctx = await createServiceContext(config, logger);
+  const server = createApp(ctx).listen(config.PORT, config.HOST);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  logger.info(
+    { port, url: `http://${host}:${port}`, dashboard: `http://${host}:${port}${DASHBOARD_PATH}`, modelsDir: config.modelsDir },
+    'api listening',
+  );
+  // Long ?wait= requests must not be cut by Node's default request timeout.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info({ signal }, 'stopping: no new connections');
+    const force = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_SECONDS * 1000);
+    force.unref();
+    server.close(() => {
+      ctx.close().then(
+        () => {
+          logger.info('api stopped');
+          process.exit(0);
+        },
+        () => process.exit(1),
+      );
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof VolumeError) process.stderr.write(`model-manager api: ${err.message}\n`);
+  else process.stderr.write(`model-manager api: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

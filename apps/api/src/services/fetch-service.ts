@@ -1,0 +1,151 @@
+import { Job, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  FETCH_MODEL_JOB,
+  PRIORITY,
+  modelKey,
+  parseFailedReason,
+  serviceKeys,
+  type Config,
+  type ErrorInfo,
+  type FetchModelJobData,
+  type Model,
+  type ModelKind,
+  type ModelRef,
+} from '@model-manager/core';
+import type { Registry } from '@model-manager/registry';
+import { ApiError } from '../http/api-error.js';
+
+export type PublicStatus = 'queued' | 'active' | 'completed' | 'failed';
+
+export type FetchOutcome =
+  | { status: 'cached'; model: Model }
+  | { status: 'queued' | 'active' | 'completed' | 'failed'; jobId: string };
+
+export interface JobView {
+  jobId: string;
+  kind: ModelKind;
+  name: string;
+  status: PublicStatus;
+  progress: { bytes: number; totalBytes: number | null };
+  attempts: number;
+  model?: Model;
+  error?: ErrorInfo;
+}
+
+export function publicStatus(state: string): PublicStatus {
+  if (state === 'completed' || state === 'failed' || state === 'active') return state;
+  return 'queued'; // waiting, prioritized, delayed (backing off before a retry), waiting-children
+}
+
+/** Refuses a request for a model whose in-flight job fetches something else under the same name. */
+export class ConflictError extends ApiError {
+  constructor(ref: ModelRef, existing: FetchModelJobData, jobId: string) {
+    const what = existing.url !== ref.url ? 'url' : 'sha256';
+    super(
+      409,
+      'CONFLICT',
+      `${ref.kind} "${ref.name}" is being fetched (job ${jobId}) with a different ${what}; wait for it to finish or use another name`,
+      { jobId, field: what },
+    );
+  }
+}
+
+/** The producer side: cache checks, one job per model, job views. */
+export class FetchService {
+  private readonly keys;
+
+  constructor(
+    private readonly config: Config,
+    private readonly queue: Queue,
+    private readonly registry: Registry,
+    private readonly redis: Redis,
+  ) {
+    this.keys = serviceKeys(config.QUEUE_PREFIX);
+  }
+
+  jobOptions(ref: ModelRef, priority: number) {
+    return {
+      deduplication: { id: modelKey(ref.kind, ref.name) },
+      priority,
+      attempts: this.config.DOWNLOAD_ATTEMPTS,
+      backoff: { type: 'exponential', delay: this.config.DOWNLOAD_BACKOFF_MS },
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    };
+  }
+
+  jobData(ref: ModelRef): FetchModelJobData {
+    const data: FetchModelJobData = { kind: ref.kind, name: ref.name, url: ref.url, requestedAt: Date.now() };
+    if (ref.sha256) data.sha256 = ref.sha256;
+    return data;
+  }
+
+  /** Cached answer, or the job (new or joined) that fetches the model. Throws ConflictError. */
+  async request(ref: ModelRef, options: { priority: number; countHit?: boolean }): Promise<FetchOutcome> {
+    const cached = await this.registry.check(ref.kind, ref.name, ref.sha256);
+    if (cached.hit) {
+      if (options.countHit !== false) {
+        this.registry.recordHit(ref.kind, ref.name);
+        void this.redis.hincrby(this.keys.stats, 'cache_hits', 1).catch(() => {});
+      }
+      return { status: 'cached', model: cached.model };
+    }
+    if (options.countHit !== false) void this.redis.hincrby(this.keys.stats, 'cache_misses', 1).catch(() => {});
+    const data = this.jobData(ref);
+    const added = await this.queue.add(FETCH_MODEL_JOB, data, this.jobOptions(ref, options.priority));
+    const jobId = added.id!;
+    return { status: await this.joinCheck(ref, data, jobId, options.priority), jobId };
+  }
+
+  /**
+   * After an add that may have joined an existing job (BullMQ deduplication returns the
+   * in-flight job's id): refuse a different url/sha256, raise the priority of a waiting
+   * prefetch job a handler now awaits, and say where the job stands.
+   */
+  async joinCheck(ref: ModelRef, data: FetchModelJobData, jobId: string, priority: number): Promise<PublicStatus> {
+    const job = await Job.fromId<FetchModelJobData>(this.queue, jobId);
+    if (!job) return 'queued';
+    if (job.data.requestedAt === data.requestedAt && job.data.url === data.url) return 'queued'; // ours, just added
+    if (job.data.url !== ref.url || (job.data.sha256 ?? null) !== (ref.sha256 ?? null)) {
+      throw new ConflictError(ref, job.data, jobId);
+    }
+    const state = await job.getState();
+    if ((state === 'prioritized' || state === 'waiting') && (job.opts.priority ?? 0) > priority) {
+      await job.changePriority({ priority }).catch(() => {}); // it may have just started: harmless
+    }
+    return publicStatus(state);
+  }
+
+  async view(jobId: string): Promise<JobView | null> {
+    const job = await Job.fromId<FetchModelJobData, Model>(this.queue, jobId);
+    if (!job) return null;
+    return this.viewOf(job, await job.getState());
+  }
+
+  viewOf(job: Job<FetchModelJobData, Model>, state: string): JobView {
+    const status = publicStatus(state);
+    const progress = (typeof job.progress === 'object' && job.progress) || {};
+    const p = progress as { bytes?: number; totalBytes?: number | null };
+    const view: JobView = {
+      jobId: job.id!,
+      kind: job.data.kind,
+      name: job.data.name,
+      status,
+      progress: { bytes: p.bytes ?? 0, totalBytes: p.totalBytes ?? null },
+      attempts: job.attemptsStarted ?? job.attemptsMade,
+    };
+    if (status === 'completed' && job.returnvalue) view.model = job.returnvalue;
+    if (status === 'failed') view.error = parseFailedReason(job.failedReason);
+    else if (job.failedReason) (view as JobView & { lastError?: ErrorInfo }).lastError = parseFailedReason(job.failedReason);
+    return view;
+  }
+
+  /** The id of the job fetching this model now, if any. */
+  async inFlightJob(kind: ModelKind, name: string): Promise<string | null> {
+    const jobId = await this.queue.getDeduplicationJobId(modelKey(kind, name));
+    if (!jobId) return null;
+    const state = await this.queue.getJobState(jobId);
+    return state === 'completed' || state === 'failed' || state === 'unknown' ? null : jobId;
+  }
+}
