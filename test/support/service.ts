@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A queue prefix of its own per test file, so runs and files never see each other's jobs. */
+export function uniquePrefix(label: string): string {
+  return `mmtest-${label}-${randomBytes(4).toString('hex')}`;
+}
+
+export function tempModelsDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mm-models-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface RunningProcess {
+  child: ChildProcess;
+  logs: string[];
+  /** Resolves with the first parsed JSON log line matching `msg`. */
+  waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts one of the built apps (`api` or `worker`) as a real OS process. */
+export function startApp(app: 'api' | 'worker', env: Record<string, string>): RunningProcess {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'apps', app, 'dist', 'main.js')], {
+    cwd: repoRoot,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const waiters: Array<{ msg: string; resolve: (v: Record<string, unknown>) => void }> = [];
+  const onLine = (line: string) => {
+    logs.push(line);
+    try {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      for (const w of [...waiters]) {
+        if (parsed.msg === w.msg) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(parsed);
+        }
+      }
+    } catch {
+      /* not JSON (stderr text) */
+    }
+  };
+  createInterface({ input: child.stdout! }).on('line', onLine);
+  createInterface({ input: child.stderr! }).on('line', onLine);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    logs,
+    waitForLog(msg, timeoutMs = 20_000) {
+      const seen = logs.map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return null; } }).find((p) => p?.msg === msg);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${app}: no "${msg}" log within ${timeoutMs} ms\n${logs.join('\n')}`)), timeoutMs);
+        waiters.push({ msg, resolve: (v) => { clearTimeout(timer); resolve(v); } });
+        child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${app} exited (${code}) before "${msg}"\n${logs.join('\n')}`)); });
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export interface Service {
+  apiUrl: string;
+  api: RunningProcess;
+  worker: RunningProcess;
+  modelsDir: string;
+  prefix: string;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** The real API and one real worker, on a temp volume and a prefix of their own. */
+export async function startService(label: string, extraEnv: Record<string, string> = {}): Promise<Service> {
+  const volume = tempModelsDir();
+  const prefix = uniquePrefix(label);
+  const env = {
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    MODELS_DIR: volume.dir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DOWNLOAD_BACKOFF_MS: '200',
+    SHUTDOWN_GRACE_SECONDS: '5',
+    HIT_FLUSH_SECONDS: '1',
+    ...extraEnv,
+  };
+  const api = startApp('api', env);
+  const worker = startApp('worker', env);
+  const [listening] = await Promise.all([api.waitForLog('api listening'), worker.waitForLog('worker ready')]);
+  return {
+    apiUrl: `http://127.0.0.1:${listening.port as number}`,
+    api,
+    worker,
+    modelsDir: volume.dir,
+    prefix,
+    env,
+    async stop() {
+      await Promise.all([api.stop(), worker.stop()]);
+      volume.remove();
+    },
+  };
+}
+
+/** JSON over real HTTP (Node's fetch). */
+export async function call(
+  base: string,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${base}${route}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    /* keep text */
+  }
+  return { status: res.status, body: parsed };
+}
