@@ -20,12 +20,12 @@ export interface ServiceContext {
 }
 
 export async function createServiceContext(config: Config, logger: Logger): Promise<ServiceContext> {
-  const redis = createRedis(config.REDIS_URL, 'queue');
+  const redis = createRedis(config.REDIS_URL, 'queue', config.QUEUE_PREFIX);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const queueEvents = new QueueEvents(QUEUE_NAME, {
-    connection: { url: config.REDIS_URL, connectionName: 'model-manager-events' } as never,
+    connection: { url: config.REDIS_URL, connectionName: `${config.QUEUE_PREFIX}:model-manager-events` } as never,
     prefix: config.QUEUE_PREFIX,
   });
   queueEvents.on('error', (err) => logger.warn({ err: err.message }, 'queue events error'));

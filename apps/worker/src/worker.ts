@@ -16,7 +16,7 @@ export interface ModelFetchWorker {
 
 /** A BullMQ worker for the `model-fetch` queue with WORKER_CONCURRENCY downloads at a time. */
 export function createModelFetchWorker(config: Config, logger: Logger): ModelFetchWorker {
-  const redis: Redis = createRedis(config.REDIS_URL, 'worker');
+  const redis: Redis = createRedis(config.REDIS_URL, 'worker', config.QUEUE_PREFIX);
   const registry = new Registry({
     modelsDir: config.modelsDir,
     redis,

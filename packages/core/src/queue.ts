@@ -28,12 +28,13 @@ export type RedisRole = 'queue' | 'worker';
  * An ioredis client for BullMQ. Workers need `maxRetriesPerRequest: null` (BullMQ's rule for
  * blocking connections); the API fails fast instead so requests get a 503 rather than hang.
  */
-export function createRedis(url: string, role: RedisRole, extra: RedisOptions = {}): Redis {
+export function createRedis(url: string, role: RedisRole, prefix: string, extra: RedisOptions = {}): Redis {
   return new Redis(url, {
     maxRetriesPerRequest: role === 'worker' ? null : 2,
     enableReadyCheck: true,
     lazyConnect: false,
-    connectionName: `model-manager-${role}`,
+    // Named after the prefix, so `CLIENT LIST` shows whose connection it is.
+    connectionName: `${prefix}:model-manager-${role}`,
     ...extra,
   });
 }

@@ -1,0 +1,132 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger, loadConfig } from '@model-manager/core';
+import { prepareVolume } from '@model-manager/registry';
+import { createApp, createServiceContext, type ServiceContext } from '@model-manager/api';
+import { REDIS_URL, tempModelsDir, uniquePrefix } from '../../../test/support/service.js';
+
+const ok = { kind: 'lora', name: 'fine', url: 'https://example.invalid/fine.safetensors' };
+const hex = 'ab'.repeat(32);
+
+/** [label, method, path, body, field the error must name] */
+const badRequests: Array<[string, 'post' | 'get' | 'delete', string, unknown, string]> = [
+  ['unknown kind', 'post', '/v1/fetch', { ...ok, kind: 'vae' }, 'kind'],
+  ['missing name', 'post', '/v1/fetch', { kind: 'lora', url: ok.url }, 'name'],
+  ['empty name', 'post', '/v1/fetch', { ...ok, name: '' }, 'name'],
+  ['path-like name', 'post', '/v1/fetch', { ...ok, name: '../../etc/passwd' }, 'name'],
+  ['slash in name', 'post', '/v1/fetch', { ...ok, name: 'a/b' }, 'name'],
+  ['backslash in name', 'post', '/v1/fetch', { ...ok, name: 'a\\b' }, 'name'],
+  ['dot-dot in name', 'post', '/v1/fetch', { ...ok, name: 'a..b' }, 'name'],
+  ['leading dot', 'post', '/v1/fetch', { ...ok, name: '.hidden' }, 'name'],
+  ['NUL in name', 'post', '/v1/fetch', { ...ok, name: 'a\u0000b' }, 'name'],
+  ['non-ASCII look-alike', 'post', '/v1/fetch', { ...ok, name: 'a\u2024\u2024b' }, 'name'],
+  ['overlong name', 'post', '/v1/fetch', { ...ok, name: 'x'.repeat(129) }, 'name'],
+  ['file URL', 'post', '/v1/fetch', { ...ok, url: 'file:///etc/passwd' }, 'url'],
+  ['ftp URL', 'post', '/v1/fetch', { ...ok, url: 'ftp://host/x' }, 'url'],
+  ['relative URL', 'post', '/v1/fetch', { ...ok, url: '/x.safetensors' }, 'url'],
+  ['short sha256', 'post', '/v1/fetch', { ...ok, sha256: 'abc' }, 'sha256'],
+  ['non-hex sha256', 'post', '/v1/fetch', { ...ok, sha256: 'z'.repeat(64) }, 'sha256'],
+  ['unknown field', 'post', '/v1/fetch', { ...ok, sha265: hex }, ''],
+  ['array body', 'post', '/v1/fetch', [ok], 'body'],
+  ['wait too long', 'post', '/v1/fetch?wait=3601', ok, 'wait'],
+  ['wait not a number', 'post', '/v1/fetch?wait=soon', ok, 'wait'],
+  ['negative wait', 'get', '/v1/jobs/1?wait=-1', undefined, 'wait'],
+  ['empty batch', 'post', '/v1/batches', { items: [] }, 'items'],
+  ['batch over 1000', 'post', '/v1/batches', { items: Array.from({ length: 1001 }, (_, i) => ({ ...ok, name: `m${i}` })) }, 'items'],
+  ['bad item in batch', 'post', '/v1/batches', { items: [ok, { ...ok, name: 'b', url: 'gopher://x' }] }, 'items.1.url'],
+  ['same name, other url in one batch', 'post', '/v1/batches', { items: [ok, { ...ok, url: 'https://example.invalid/other' }] }, 'items.1'],
+  ['prepare lora without scale number', 'post', '/v1/prepare', { loras: [{ name: 'a', url: ok.url, scale: 'big' }] }, 'loras.0.scale'],
+  ['prepare checkpoint of wrong kind', 'post', '/v1/prepare', { checkpoint: { ...ok } }, 'checkpoint.kind'],
+  ['models: unknown kind', 'get', '/v1/models?kind=vae', undefined, 'kind'],
+  ['model: bad name', 'get', '/v1/models/lora/..%2F..%2Fetc', undefined, 'name'],
+  ['delete: bad kind', 'delete', '/v1/models/vae/x', undefined, 'kind'],
+  ['cleanup: negative age', 'post', '/v1/cleanup', { maxAgeDays: -1 }, 'maxAgeDays'],
+];
+
+describe('bad input never reaches the queue or the disk', () => {
+  const volume = tempModelsDir();
+  const prefix = uniquePrefix('validation');
+  let ctx: ServiceContext;
+  let app: ReturnType<typeof createApp>;
+
+  beforeAll(async () => {
+    const config = loadConfig({ REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir });
+    await prepareVolume(config.modelsDir);
+    ctx = await createServiceContext(config, createLogger({ level: 'silent', name: 'api' }));
+    app = createApp(ctx);
+  });
+  afterAll(async () => {
+    await ctx?.close();
+    volume.remove();
+  });
+
+  it.each(badRequests)('%s is answered 400 naming the field', async (_label, method, route, body, field) => {
+    const res = await request(app)[method](route).send(body as object);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('INVALID_REQUEST');
+    expect(typeof res.body.error.message).toBe('string');
+    if (field) expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
+  });
+
+  it('answers malformed JSON 400, a body over 1 MiB 413, an unknown route 404, all in the error shape', async () => {
+    const malformed = await request(app).post('/v1/fetch').set('content-type', 'application/json').send('{"kind":');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe('INVALID_REQUEST');
+
+    const huge = await request(app)
+      .post('/v1/batches')
+      .set('content-type', 'application/json')
+      .send(JSON.stringify({ items: [{ ...ok, name: 'x'.repeat(1024 * 1024) }] }));
+    expect(huge.status).toBe(413);
+    expect(huge.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+
+    const notJson = await request(app).post('/v1/fetch').set('content-type', 'text/plain').send('kind=lora');
+    expect(notJson.status).toBe(400);
+
+    const unknown = await request(app).get('/v2/whatever');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
+  });
+
+  it('left nothing in the queue and nothing on the volume', async () => {
+    const counts = await ctx.queue.getJobCounts();
+    expect(Object.values(counts).every((n) => n === 0)).toBe(true);
+    for (const dir of ['checkpoints', 'loras', 'embeddings', '.incoming']) {
+      expect(readdirSync(path.join(volume.dir, dir))).toEqual([]);
+    }
+    expect(existsSync(path.join(volume.dir, 'cache_registry.json'))).toBe(false);
+  });
+
+  it('answers a lookup of an absent model 404', async () => {
+    const res = await request(app).get('/v1/models/lora/absent');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('shutdown', () => {
+  it('closes every Redis connection it opened', async () => {
+    const volume = tempModelsDir();
+    const prefix = uniquePrefix('shutdown');
+    const config = loadConfig({ REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir });
+    await prepareVolume(config.modelsDir);
+    const observer = new Redis(REDIS_URL);
+    const ours = async () =>
+      (await observer.client('LIST') as string)
+        .split('\n')
+        .filter((line) => line.includes(` name=${prefix}:`)).length;
+    try {
+      const ctx = await createServiceContext(config, createLogger({ level: 'silent', name: 'api' }));
+      await request(createApp(ctx)).get('/v1/stats').expect(200);
+      expect(await ours()).toBeGreaterThanOrEqual(2);
+      await ctx.close();
+      await expect.poll(ours, { timeout: 5000 }).toBe(0);
+    } finally {
+      observer.disconnect();
+      volume.remove();
+    }
+  });
+});

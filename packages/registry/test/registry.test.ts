@@ -1,0 +1,182 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@model-manager/core';
+import { Registry, planCleanup, prepareVolume, type RegistryData } from '@model-manager/registry';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const here = path.dirname(fileURLToPath(import.meta.url));
+const redis = new Redis(REDIS_URL);
+const logs: string[] = [];
+const logger = createLogger({ level: 'warn', name: 'test' });
+logger.warn = ((obj: unknown, msg?: string) => {
+  logs.push(`${msg ?? ''} ${JSON.stringify(obj)}`);
+}) as typeof logger.warn;
+
+let dir: string;
+let lockKey: string;
+const open = () => new Registry({ modelsDir: dir, redis, lockKey, logger, hitFlushMs: 50 });
+const registryFile = () => path.join(dir, 'cache_registry.json');
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+beforeEach(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'mm-registry-'));
+  lockKey = `mmtest-registry-${randomBytes(4).toString('hex')}:lock`;
+  await prepareVolume(dir);
+});
+afterAll(() => {
+  redis.disconnect();
+});
+
+function runWriter(writer: number, count: number): Promise<number | null> {
+  const child = spawn(process.execPath, [path.join(here, 'fixtures', 'writer.mjs')], {
+    env: { ...process.env, MODELS_DIR: dir, LOCK_KEY: lockKey, REDIS_URL, WRITER: String(writer), COUNT: String(count) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return new Promise((resolve) => child.on('exit', resolve));
+}
+
+describe('registry shared by many processes', () => {
+  it('loses no update when separate OS processes write at once, and no reader sees a torn file', async () => {
+    const writers = 4;
+    const count = 25;
+    const seed = open();
+    await seed.put('checkpoint', 'shared', { url: 'u', path: path.join(dir, 'checkpoints', 'shared.safetensors'), hash: '', downloaded_at: 1, last_used: 1, usage_count: 0, file_size: 1 });
+    await seed.close();
+    let reads = 0;
+    let torn = 0;
+    let running = true;
+    const reader = (async () => {
+      while (running) {
+        try {
+          JSON.parse(readFileSync(registryFile(), 'utf8'));
+          reads += 1;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') torn += 1;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const codes = await Promise.all(Array.from({ length: writers }, (_, w) => runWriter(w, count)));
+    running = false;
+    await reader;
+    expect(codes).toEqual(Array(writers).fill(0));
+
+    const data = JSON.parse(readFileSync(registryFile(), 'utf8')) as RegistryData;
+    expect(Object.keys(data.loras)).toHaveLength(writers * count);
+    for (let w = 0; w < writers; w++) for (let i = 0; i < count; i++) expect(data.loras[`w${w}-${i}`]?.file_size).toBe(i);
+    // Batched hits from every process all arrived.
+    expect(data.checkpoints.shared?.usage_count).toBe(writers * count);
+    expect(reads).toBeGreaterThan(0);
+    expect(torn).toBe(0);
+    // No temporary files left beside the registry.
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+});
+
+describe('cache checks', () => {
+  it('hits without hashing: entry, file, size, and the sha256 compared case-insensitively', async () => {
+    const body = randomBytes(4096);
+    const file = path.join(dir, 'checkpoints', 'm.safetensors');
+    writeFileSync(file, body);
+    const registry = open();
+    await registry.put('checkpoint', 'm', { url: 'u', path: file, hash: sha(body), downloaded_at: 1, last_used: 1, usage_count: 0, file_size: body.length });
+
+    expect((await registry.check('checkpoint', 'm', sha(body).toUpperCase())).hit).toBe(true);
+    expect(await registry.check('checkpoint', 'm', 'f'.repeat(64))).toEqual({ hit: false, reason: 'hash-differs' });
+    expect(await registry.check('lora', 'm')).toEqual({ hit: false, reason: 'absent' });
+    writeFileSync(file, body.subarray(1));
+    expect(await registry.check('checkpoint', 'm')).toEqual({ hit: false, reason: 'size-differs' });
+    rmSync(file);
+    expect(await registry.check('checkpoint', 'm')).toEqual({ hit: false, reason: 'file-missing' });
+    await registry.close();
+  });
+
+  it('reads a registry the old module wrote at /workspace/models, mounted elsewhere', async () => {
+    const body = randomBytes(100);
+    writeFileSync(path.join(dir, 'loras', 'old.safetensors'), body);
+    writeFileSync(
+      registryFile(),
+      JSON.stringify({
+        checkpoints: {},
+        loras: { old: { url: 'https://civitai.example/1', path: '/workspace/models/loras/old.safetensors', hash: sha(body).toUpperCase(), downloaded_at: 1764201600.5, last_used: 1764201600.5, usage_count: 3, file_size: 100 } },
+        embeddings: {},
+        last_updated: 1764201600.5,
+      }),
+    );
+    const registry = open();
+    const check = await registry.check('lora', 'old', sha(body));
+    expect(check.hit).toBe(true);
+    if (check.hit) expect(check.model).toMatchObject({ path: path.join(dir, 'loras', 'old.safetensors'), usageCount: 3, sha256: sha(body), downloadedAt: '2025-11-27T00:00:00.500Z' });
+
+    registry.recordHit('lora', 'old');
+    await registry.close(); // flushes batched hits
+    const data = JSON.parse(readFileSync(registryFile(), 'utf8'));
+    expect(data.loras.old.usage_count).toBe(4);
+    expect(data.loras.old.path).toBe('/workspace/models/loras/old.safetensors'); // other fields keep their meaning
+  });
+});
+
+describe('a corrupt registry', () => {
+  it('is kept aside, a warning is logged, and the registry is rebuilt from the folders with hashes', async () => {
+    const a = randomBytes(2048);
+    const b = randomBytes(1024);
+    writeFileSync(path.join(dir, 'checkpoints', 'sdxl base.safetensors'), a);
+    writeFileSync(path.join(dir, 'loras', 'detail.pt'), b);
+    writeFileSync(path.join(dir, 'loras', 'notes.txt'), 'not a model');
+    writeFileSync(registryFile(), '{"checkpoints": {"half-writ');
+
+    const registry = open();
+    const models = await registry.list();
+    expect(models.map((m) => `${m.kind}/${m.name}`).sort()).toEqual(['checkpoint/sdxl base', 'lora/detail']);
+    expect(models.find((m) => m.name === 'detail')?.sha256).toBe(sha(b));
+    expect((await registry.check('checkpoint', 'sdxl base', sha(a))).hit).toBe(true);
+
+    const aside = readdirSync(dir).filter((f) => f.startsWith('cache_registry.json.corrupt-'));
+    expect(aside).toHaveLength(1);
+    expect(readFileSync(path.join(dir, aside[0]!), 'utf8')).toBe('{"checkpoints": {"half-writ');
+    expect(JSON.parse(readFileSync(registryFile(), 'utf8')).checkpoints['sdxl base'].hash).toBe(sha(a));
+    expect(logs.join('\n')).toContain('registry file is unreadable');
+    await registry.close();
+  });
+
+  it('starts empty when the file is missing', async () => {
+    const registry = open();
+    expect(await registry.list()).toEqual([]);
+    expect(existsSync(registryFile())).toBe(false);
+    await registry.close();
+  });
+});
+
+describe('cleanup rule', () => {
+  const entry = (usage: number, lastUsedDaysAgo: number, size = 10) => ({
+    url: '',
+    path: '/x',
+    hash: '',
+    downloaded_at: 0,
+    last_used: 100 * 86_400 - lastUsedDaysAgo * 86_400,
+    usage_count: usage,
+    file_size: size,
+  });
+  it('keeps the keepPopular most used (ties: most recent), removes the rest older than maxAgeDays', () => {
+    const data: RegistryData = {
+      checkpoints: { popular: entry(50, 90), recentTie: entry(5, 40), oldTie: entry(5, 60) },
+      loras: { fresh: entry(0, 1), stale: entry(1, 31) },
+      embeddings: {},
+      last_updated: 0,
+    };
+    const removed = planCleanup(data, { maxAgeDays: 30, keepPopular: 2, nowSeconds: 100 * 86_400 });
+    expect(removed.map((r) => r.name).sort()).toEqual(['oldTie', 'stale']);
+    expect(planCleanup(data, { maxAgeDays: 30, keepPopular: 0, nowSeconds: 100 * 86_400 }).map((r) => r.name).sort()).toEqual([
+      'oldTie',
+      'popular',
+      'recentTie',
+      'stale',
+    ]);
+  });
+});
