@@ -87,7 +87,7 @@ function run(name, script) {
     process.stdout.write(`${line}\n`);
     if (name === 'api' && line.includes('"api listening"')) {
       try {
-        const { url, dashboard } = JSON.parse(line);
+        const { address: url, dashboard } = JSON.parse(line);
         say(`API:       ${url}`);
         say(`Dashboard: ${dashboard}`);
         say(`Try:       curl -s -XPOST '${url}/v1/fetch?wait=60' -H 'content-type: application/json' -d '{"kind":"lora","name":"my-lora","url":"https://..."}'`);

@@ -16,12 +16,6 @@ async function main(): Promise<void> {
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  const { port } = server.address() as AddressInfo;
-  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
-  logger.info(
-    { port, url: `http://${host}:${port}`, dashboard: `http://${host}:${port}${DASHBOARD_PATH}`, modelsDir: config.modelsDir },
-    'api listening',
-  );
   // Long ?wait= requests must not be cut by Node's default request timeout.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
@@ -46,6 +40,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  const { port } = server.address() as AddressInfo;
+  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  logger.info(
+    { port, address: `http://${host}:${port}`, dashboard: `http://${host}:${port}${DASHBOARD_PATH}`, modelsDir: config.modelsDir },
+    'api listening',
+  );
 }
 
 main().catch((err: unknown) => {

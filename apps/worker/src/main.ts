@@ -8,11 +8,6 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
   await prepareVolume(config.modelsDir);
   const { worker, close } = createModelFetchWorker(config, logger);
-  await worker.waitUntilReady();
-  logger.info(
-    { concurrency: config.WORKER_CONCURRENCY, modelsDir: config.modelsDir, prefix: config.QUEUE_PREFIX },
-    'worker ready',
-  );
   let signals = 0;
   const stop = (signal: string) => {
     signals += 1;
@@ -34,6 +29,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  await worker.waitUntilReady();
+  logger.info(
+    { concurrency: config.WORKER_CONCURRENCY, modelsDir: config.modelsDir, prefix: config.QUEUE_PREFIX },
+    'worker ready',
+  );
 }
 
 main().catch((err: unknown) => {
