@@ -1,6 +1,6 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUE_NAME, createRedis, serviceKeys, type Config, type Logger } from '@model-manager/core';
+import { QUEUE_NAME, createRedis, type Config, type Logger } from '@model-manager/core';
 import { Registry } from '@model-manager/registry';
 import { BatchStore } from './services/batch-store.js';
 import { FetchService } from './services/fetch-service.js';
@@ -29,13 +29,7 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
     prefix: config.QUEUE_PREFIX,
   });
   queueEvents.on('error', (err) => logger.warn({ err: err.message }, 'queue events error'));
-  const registry = new Registry({
-    modelsDir: config.modelsDir,
-    redis,
-    lockKey: serviceKeys(config.QUEUE_PREFIX).registryLock,
-    logger,
-    hitFlushMs: config.HIT_FLUSH_SECONDS * 1000,
-  });
+  const registry = Registry.forService(config, redis, logger);
   const fetches = new FetchService(config, queue, registry, redis);
   const waiter = new JobWaiter(queue, queueEvents);
   const batches = new BatchStore(config, redis, queue, registry, fetches);

@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUE_NAME, createRedis, serviceKeys, type Config, type Logger } from '@model-manager/core';
+import { QUEUE_NAME, createRedis, type Config, type Logger } from '@model-manager/core';
 import { Registry } from '@model-manager/registry';
 import { createDownloadAgent } from './download/agent.js';
 import { createModelFetchProcessor } from './model-fetch-processor.js';
@@ -17,13 +17,8 @@ export interface ModelFetchWorker {
 /** A BullMQ worker for the `model-fetch` queue with WORKER_CONCURRENCY downloads at a time. */
 export function createModelFetchWorker(config: Config, logger: Logger): ModelFetchWorker {
   const redis: Redis = createRedis(config.REDIS_URL, 'worker', config.QUEUE_PREFIX);
-  const registry = new Registry({
-    modelsDir: config.modelsDir,
-    redis,
-    lockKey: serviceKeys(config.QUEUE_PREFIX).registryLock,
-    logger,
-    hitFlushMs: config.HIT_FLUSH_SECONDS * 1000,
-  });
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const registry = Registry.forService(config, redis, logger);
   const dispatcher = createDownloadAgent({
     connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT * 1000,
     idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT * 1000,

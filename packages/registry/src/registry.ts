@@ -11,6 +11,8 @@ import {
   nameProblem,
   nowSeconds,
   secondsToIso,
+  serviceKeys,
+  type Config,
   type Logger,
   type Model,
   type ModelKind,
@@ -79,6 +81,17 @@ export class Registry {
   private flushing: Promise<void> | undefined;
   private closed = false;
 
+  /** The registry of a service process: its volume, its Redis, the lease under its queue prefix. */
+  static forService(config: Config, redis: Redis, logger: Logger): Registry {
+    return new Registry({
+      modelsDir: config.modelsDir,
+      redis,
+      lockKey: serviceKeys(config.QUEUE_PREFIX).registryLock,
+      logger,
+      hitFlushMs: config.HIT_FLUSH_SECONDS * 1000,
+    });
+  }
+
   constructor(private readonly options: RegistryOptions) {
     this.file = path.join(options.modelsDir, REGISTRY_FILE);
     this.lease = new RedisLease(options.redis, options.lockKey, { ttlMs: options.leaseTtlMs ?? 15_000 });
@@ -119,6 +132,13 @@ export class Registry {
   async get(kind: ModelKind, name: string): Promise<RegistryEntry | undefined> {
     const entry = (await this.read())[sectionOf(kind)][name];
     return isUsableEntry(entry) ? entry : undefined;
+  }
+
+  /** One model as the API shows it, or undefined when the registry has no usable entry. */
+  async model(kind: ModelKind, name: string): Promise<Model | undefined> {
+    const entry = await this.get(kind, name);
+    const filePath = entry && this.localPath(kind, entry);
+    return entry && filePath ? toModel(kind, name, entry, filePath) : undefined;
   }
 
   async list(kind?: ModelKind): Promise<Model[]> {

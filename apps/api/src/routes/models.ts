@@ -14,7 +14,7 @@ export function modelRoutes(ctx: ServiceContext): Router {
   router.get('/v1/models/:kind/:name', async (req, res) => {
     const kind = parseParam(modelKindSchema, req.params.kind, 'kind');
     const name = parseParam(modelNameSchema, req.params.name, 'name');
-    const model = (await ctx.registry.list(kind)).find((m) => m.name === name);
+    const model = await ctx.registry.model(kind, name);
     if (!model) throw notFound(`${kind} ${JSON.stringify(name)}`);
     res.json(model);
   });
