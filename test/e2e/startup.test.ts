@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REDIS_URL, startApp, tempModelsDir, uniquePrefix } from '../support/service.js';
+import { REDIS_URL, dropPrefix, startApp, tempModelsDir, uniquePrefix } from '../support/service.js';
 
 async function exitOf(app: 'api' | 'worker', env: Record<string, string>) {
   const proc = startApp(app, { REDIS_URL, QUEUE_PREFIX: uniquePrefix('startup'), PORT: '0', ...env });
@@ -13,11 +13,13 @@ describe('start-up', () => {
   it('creates the three model folders and the staging folder', async () => {
     const volume = tempModelsDir();
     const modelsDir = path.join(volume.dir, 'nested', 'models');
-    const worker = startApp('worker', { REDIS_URL, QUEUE_PREFIX: uniquePrefix('startup'), MODELS_DIR: modelsDir });
+    const prefix = uniquePrefix('startup');
+    const worker = startApp('worker', { REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: modelsDir });
     await worker.waitForLog('worker ready');
     expect(await worker.stop()).toBe(0);
     for (const d of ['checkpoints', 'loras', 'embeddings', '.incoming']) expect(existsSync(path.join(modelsDir, d))).toBe(true);
     volume.remove();
+    await dropPrefix(prefix);
   });
 
   it.each(['api', 'worker'] as const)('%s stops with one message listing each bad variable', async (app) => {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -12,6 +13,21 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** A queue prefix of its own per test file, so runs and files never see each other's jobs. */
 export function uniquePrefix(label: string): string {
   return `mmtest-${label}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Deletes every key a test run left under its prefix (queue, batches, stats, lease). */
+export async function dropPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export function tempModelsDir(): { dir: string; remove: () => void } {
@@ -27,6 +43,12 @@ export interface RunningProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+// Whatever happens to the test process, it takes the apps it started with it.
+const started = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
 /** Starts one of the built apps (`api` or `worker`) as a real OS process. */
 export function startApp(app: 'api' | 'worker', env: Record<string, string>): RunningProcess {
   const child = spawn(process.execPath, [path.join(repoRoot, 'apps', app, 'dist', 'main.js')], {
@@ -34,6 +56,8 @@ export function startApp(app: 'api' | 'worker', env: Record<string, string>): Ru
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
   const logs: string[] = [];
   const waiters: Array<{ msg: string; resolve: (v: Record<string, unknown>) => void }> = [];
   const onLine = (line: string) => {
@@ -108,8 +132,9 @@ export async function startService(label: string, extraEnv: Record<string, strin
     prefix,
     env,
     async stop() {
-      await Promise.all([api.stop(), worker.stop()]);
+      await Promise.all([this.api.stop(), this.worker.stop()]);
       volume.remove();
+      await dropPrefix(prefix);
     },
   };
 }

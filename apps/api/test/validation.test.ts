@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, loadConfig } from '@model-manager/core';
 import { prepareVolume } from '@model-manager/registry';
 import { createApp, createServiceContext, type ServiceContext } from '@model-manager/api';
-import { REDIS_URL, tempModelsDir, uniquePrefix } from '../../../test/support/service.js';
+import { REDIS_URL, dropPrefix, tempModelsDir, uniquePrefix } from '../../../test/support/service.js';
 
 const ok = { kind: 'lora', name: 'fine', url: 'https://example.invalid/fine.safetensors' };
 const hex = 'ab'.repeat(32);
@@ -61,6 +61,7 @@ describe('bad input never reaches the queue or the disk', () => {
   afterAll(async () => {
     await ctx?.close();
     volume.remove();
+    await dropPrefix(prefix);
   });
 
   it.each(badRequests)('%s is answered 400 naming the field', async (_label, method, route, body, field) => {
@@ -127,6 +128,7 @@ describe('shutdown', () => {
     } finally {
       observer.disconnect();
       volume.remove();
+      await dropPrefix(prefix);
     }
   });
 });
