@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOrigin } from '../support/origin.js';
@@ -256,5 +256,22 @@ describe('model fetch, end to end through the real API and worker processes', ()
     const logs = [...svc.api.logs, ...svc.worker.logs].join('\n');
     expect(logs).toContain('download completed');
     expect(logs).not.toContain('hunter2secret');
+  });
+
+  it('recovers from a corrupt registry on a live volume without downloading again', async () => {
+    const file = origin.addFile('survivor.safetensors', 64_000);
+    const ref = { kind: 'lora', name: 'survivor', url: `${origin.url}/files/survivor.safetensors`, sha256: file.sha256 };
+    expect((await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', ref)).body.status).toBe('completed');
+    writeFileSync(path.join(svc.modelsDir, 'cache_registry.json'), '{"loras": {"surv');
+
+    const again = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', ref);
+    expect(again.status).toBe(200);
+    expect(['cached', 'completed']).toContain(again.body.status);
+    expect(again.body.model).toMatchObject({ path: path.join(svc.modelsDir, 'loras', 'survivor.safetensors'), sha256: file.sha256 });
+    expect(origin.hitCount('/files/survivor.safetensors')).toBe(1);
+    expect(readdirSync(svc.modelsDir).filter((f) => f.startsWith('cache_registry.json.corrupt-'))).toHaveLength(1);
+    await expect.poll(() => registryOf(svc).loras.survivor?.hash, { timeout: 10_000 }).toBe(file.sha256);
+    const logs = [...svc.api.logs, ...svc.worker.logs].join('\n');
+    expect(logs).toContain('registry file is unreadable');
   });
 });

@@ -76,6 +76,7 @@ describe('bad input never reaches the queue or the disk', () => {
     const malformed = await request(app).post('/v1/fetch').set('content-type', 'application/json').send('{"kind":');
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('INVALID_REQUEST');
+    expect(malformed.body.error.details).toEqual([{ field: 'body', message: expect.any(String) }]);
 
     const huge = await request(app)
       .post('/v1/batches')

@@ -44,7 +44,12 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     const jobLog = log.child({ model: `${ref.kind}/${ref.name}` });
 
     // Finished by an earlier job (or present already): a hit, no download and no re-hash.
-    const cached = await registry.check(ref.kind, ref.name, ref.sha256);
+    let cached = await registry.check(ref.kind, ref.name, ref.sha256);
+    if (!cached.hit && cached.reason === 'hash-pending') {
+      // Found by a registry rebuild and not hashed yet: hashing the local copy beats downloading it.
+      await registry.fillHash(ref.kind, ref.name);
+      cached = await registry.check(ref.kind, ref.name, ref.sha256);
+    }
     if (cached.hit) {
       jobLog.info('already on the volume; nothing to download');
       return cached.model;

@@ -40,7 +40,9 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
     lockDuration: 60_000,
     maxStalledCount: 2,
   });
-  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
+  // Entries a registry rebuild left unhashed (if the process that rebuilt it died) get hashed here.
+  void registry.fillPendingHashes();
   worker.on('failed', (job, err) => {
     if (job && err.name !== 'WaitingError') logger.debug({ jobId: job.id, reason: err.message }, 'job attempt failed');
   });

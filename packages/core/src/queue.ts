@@ -16,7 +16,6 @@ export function modelKey(kind: ModelKind, name: string): string {
 export function serviceKeys(prefix: string) {
   const base = `${prefix}:model-manager`;
   return {
-    registryLock: `${base}:registry-lock`,
     stats: `${base}:stats`,
     batch: (id: string) => `${base}:batch:${id}`,
   };

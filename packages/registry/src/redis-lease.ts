@@ -33,14 +33,18 @@ export class RedisLease {
 
   constructor(
     private readonly redis: Redis,
-    readonly key: string,
+    /** The key, or a function that finds it on first use. */
+    private readonly keyOf: string | (() => Promise<string>),
     options: LeaseOptions = {},
   ) {
     this.ttlMs = options.ttlMs ?? 15_000;
     this.waitMs = options.waitMs ?? 60_000;
   }
 
+  private key = '';
+
   async withLease<T>(fn: (held: { assertHeld: () => Promise<void> }) => Promise<T>): Promise<T> {
+    if (!this.key) this.key = typeof this.keyOf === 'string' ? this.keyOf : await this.keyOf();
     const token = randomBytes(16).toString('hex');
     await this.acquire(token);
     let lost = false;

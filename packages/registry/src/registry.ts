@@ -11,7 +11,6 @@ import {
   nameProblem,
   nowSeconds,
   secondsToIso,
-  serviceKeys,
   type Config,
   type Logger,
   type Model,
@@ -19,6 +18,7 @@ import {
 } from '@model-manager/core';
 import { hashFile, sameHash } from './hashing.js';
 import { RedisLease } from './redis-lease.js';
+import { volumeId } from './volume.js';
 import {
   emptyRegistry,
   isUsableEntry,
@@ -32,17 +32,25 @@ import {
 export interface RegistryOptions {
   modelsDir: string;
   redis: Redis;
-  /** Redis key of the lease that serialises writers across every process and host. */
-  lockKey: string;
+  /**
+   * Redis key of the lease that serialises writers across every process and host. By default
+   * it is derived from the volume's id, so processes of any prefix sharing the volume agree.
+   */
+  lockKey?: string;
   logger: Logger;
   /** How often batched cache hits reach the file. */
   hitFlushMs?: number;
   leaseTtlMs?: number;
 }
 
+/** One lease per volume, whatever QUEUE_PREFIX the processes sharing it use. */
+export function registryLockKey(volume: string): string {
+  return `model-manager:volume:${volume}:registry-lock`;
+}
+
 export type CacheCheck =
   | { hit: true; model: Model; entry: RegistryEntry }
-  | { hit: false; reason: 'absent' | 'file-missing' | 'size-differs' | 'hash-differs' };
+  | { hit: false; reason: 'absent' | 'file-missing' | 'size-differs' | 'hash-differs' | 'hash-pending' };
 
 interface PendingHit {
   kind: ModelKind;
@@ -80,13 +88,13 @@ export class Registry {
   private readonly flushTimer: NodeJS.Timeout;
   private flushing: Promise<void> | undefined;
   private closed = false;
+  private filling: Promise<number> | undefined;
 
   /** The registry of a service process: its volume, its Redis, the lease under its queue prefix. */
   static forService(config: Config, redis: Redis, logger: Logger): Registry {
     return new Registry({
       modelsDir: config.modelsDir,
       redis,
-      lockKey: serviceKeys(config.QUEUE_PREFIX).registryLock,
       logger,
       hitFlushMs: config.HIT_FLUSH_SECONDS * 1000,
     });
@@ -94,7 +102,11 @@ export class Registry {
 
   constructor(private readonly options: RegistryOptions) {
     this.file = path.join(options.modelsDir, REGISTRY_FILE);
-    this.lease = new RedisLease(options.redis, options.lockKey, { ttlMs: options.leaseTtlMs ?? 15_000 });
+    this.lease = new RedisLease(
+      options.redis,
+      options.lockKey ?? (async () => registryLockKey(await volumeId(options.modelsDir))),
+      { ttlMs: options.leaseTtlMs ?? 15_000 },
+    );
     this.flushTimer = setInterval(() => void this.flushHits().catch(() => {}), options.hitFlushMs ?? 2000);
     this.flushTimer.unref();
   }
@@ -172,6 +184,7 @@ export class Registry {
       return { hit: false, reason: 'file-missing' };
     }
     if (size !== entry.file_size) return { hit: false, reason: 'size-differs' };
+    if (sha256 && entry.hash_pending === true) return { hit: false, reason: 'hash-pending' };
     if (sha256 && !sameHash(sha256, entry.hash)) return { hit: false, reason: 'hash-differs' };
     return { hit: true, entry, model: toModel(kind, name, entry, filePath) };
   }
@@ -191,7 +204,10 @@ export class Registry {
       const recovered = result.status === 'corrupt';
       if (result.status === 'ok') data = result.data;
       else if (result.status === 'missing') data = emptyRegistry();
-      else data = await this.recoverCorrupt(result.reason);
+      else {
+        data = await this.recoverCorrupt(result.reason);
+        setImmediate(() => void this.fillPendingHashes());
+      }
       const value = await mutate(data, held);
       if (!recovered && options.write && !options.write(value)) return value;
       data.last_updated = nowSeconds();
@@ -255,6 +271,7 @@ export class Registry {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.flushTimer);
+    if (this.filling) await this.filling;
     if (this.flushing) await this.flushing.catch(() => {});
     await this.flushHits().catch(() => {});
   }
@@ -274,8 +291,9 @@ export class Registry {
   }
 
   /**
-   * Registry entries for the model files found in the three folders. Each file is hashed here
-   * (1 MiB reads), so rebuilt entries are as trustworthy as downloaded ones; the URL is unknown.
+   * Registry entries for the model files found in the three folders. Nothing is hashed here,
+   * so the lease is held only for a folder listing: entries start with an empty `hash` and
+   * `hash_pending: true`, and fillPendingHashes() hashes them afterwards, outside the lease.
    */
   async scanFolders(): Promise<RegistryData> {
     const data = emptyRegistry();
@@ -296,16 +314,70 @@ export class Registry {
         data[sectionOf(kind)][name] = {
           url: '',
           path: filePath,
-          hash: await hashFile(filePath),
+          hash: '',
           downloaded_at: st.mtimeMs / 1000,
           last_used: st.mtimeMs / 1000,
           usage_count: 0,
           file_size: st.size,
           rebuilt: true,
+          hash_pending: true,
         };
       }
     }
     return data;
+  }
+
+  /**
+   * Hashes one entry whose hash is pending (after a rebuild) and records it. The file is read
+   * outside the lease; the hash is written only if the entry still describes the same file.
+   * Returns the recorded hash, or null when there was nothing to do.
+   */
+  async fillHash(kind: ModelKind, name: string): Promise<string | null> {
+    const entry = await this.get(kind, name);
+    const filePath = entry && this.localPath(kind, entry);
+    if (!entry || entry.hash_pending !== true || !filePath) return null;
+    let hash: string;
+    try {
+      hash = await hashFile(filePath);
+    } catch {
+      return null; // gone meanwhile: the next check treats it as missing
+    }
+    return this.update(
+      (data) => {
+        const current = data[sectionOf(kind)][name];
+        if (!isUsableEntry(current) || current.hash_pending !== true || current.file_size !== entry.file_size) return null;
+        current.hash = hash;
+        delete current.hash_pending;
+        return hash;
+      },
+      { write: (written) => written !== null },
+    );
+  }
+
+  /** Hashes every entry left pending by a rebuild, one file at a time (one run at a time). */
+  fillPendingHashes(): Promise<number> {
+    this.filling ??= this.hashPendingEntries().finally(() => {
+      this.filling = undefined;
+    });
+    return this.filling;
+  }
+
+  private async hashPendingEntries(): Promise<number> {
+    let filled = 0;
+    try {
+      const data = await this.read();
+      for (const kind of MODEL_KINDS) {
+        for (const [name, entry] of Object.entries(data[sectionOf(kind)])) {
+          if (this.closed) return filled;
+          if (isUsableEntry(entry) && entry.hash_pending === true && (await this.fillHash(kind, name))) filled += 1;
+        }
+      }
+      if (filled > 0) this.options.logger.info({ filled }, 'hashed the model files found by the registry rebuild');
+      return filled;
+    } catch (err) {
+      this.options.logger.warn({ err }, 'could not hash the rebuilt registry entries; will try again at the next start');
+      return filled;
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { access, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KIND_DIRS, STAGING_DIR } from '@model-manager/core';
 
@@ -26,6 +27,7 @@ export async function prepareVolume(modelsDir: string): Promise<void> {
     }
   }
   for (const dir of dirs) await checkWritable(dir);
+  await volumeId(modelsDir);
 }
 
 /** Writes and removes a probe file: `access(W_OK)` alone says yes on read-only mounts as root. */
@@ -51,4 +53,31 @@ function describe(err: unknown): string {
     EEXIST: 'exists and is not a directory',
   };
   return e?.code ? `${reasons[e.code] ?? e.message} (${e.code})` : String(err);
+}
+
+export const VOLUME_ID_FILE = '.volume-id';
+
+/**
+ * The volume's own id, made once and kept in MODELS_DIR/.volume-id. Every process that mounts
+ * the volume, under any path and any QUEUE_PREFIX, finds the same id, so they all take the
+ * same registry lease. Created atomically (link of a complete temp file), so two processes
+ * starting together agree on one id.
+ */
+export async function volumeId(modelsDir: string): Promise<string> {
+  const file = path.join(modelsDir, VOLUME_ID_FILE);
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const tmp = `${file}.tmp-${process.pid}-${randomUUID()}`;
+  await writeFile(tmp, `${randomUUID()}\n`);
+  try {
+    await link(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return (await readFile(file, 'utf8')).trim();
 }

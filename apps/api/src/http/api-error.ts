@@ -43,8 +43,11 @@ const REDIS_DOWN = /Connection is closed|ECONNREFUSED|MaxRetriesPerRequest|Strea
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   let apiError: ApiError;
   if (err instanceof ApiError) apiError = err;
-  else if (err?.type === 'entity.parse.failed') apiError = new ApiError(400, 'INVALID_REQUEST', `malformed JSON body: ${err.message}`);
-  else if (err?.type === 'entity.too.large') apiError = new ApiError(413, 'PAYLOAD_TOO_LARGE', 'request body is larger than 1 MiB');
+  else if (err?.type === 'entity.parse.failed') {
+    apiError = new ApiError(400, 'INVALID_REQUEST', `malformed JSON body: ${err.message}`, [{ field: 'body', message: 'is not valid JSON' }]);
+  } else if (err?.type === 'entity.too.large') {
+    apiError = new ApiError(413, 'PAYLOAD_TOO_LARGE', 'request body is larger than 1 MiB', [{ field: 'body', message: 'larger than 1 MiB' }]);
+  }
   else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
     apiError = new ApiError(err.status, 'INVALID_REQUEST', err.message ?? 'bad request');
   } else if (REDIS_DOWN.test(`${err?.name} ${err?.message}`)) {

@@ -73,6 +73,7 @@ export class BatchStore {
 
     const unique = [...first.values()].map((v) => v.ref);
     const checks = await Promise.all(unique.map((ref) => this.registry.check(ref.kind, ref.name, ref.sha256)));
+    this.fetches.countLookups(unique.map((ref, i) => ({ ref, hit: checks[i]!.hit })));
     const results = new Map<string, BatchItem>();
     const toAdd: Array<{ ref: ModelRef; data: FetchModelJobData }> = [];
     unique.forEach((ref, i) => {

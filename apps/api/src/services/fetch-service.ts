@@ -81,17 +81,30 @@ export class FetchService {
     return data;
   }
 
-  /** Cached answer, or the job (new or joined) that fetches the model. Throws ConflictError. */
-  async request(ref: ModelRef, options: { priority: number; countHit?: boolean }): Promise<FetchOutcome> {
-    const cached = await this.registry.check(ref.kind, ref.name, ref.sha256);
-    if (cached.hit) {
-      if (options.countHit !== false) {
+  /**
+   * Counts cache lookups: a hit updates the model's usage (batched to the registry) and the
+   * hit counter, a miss the miss counter. Counters are best effort: a Redis hiccup loses a count, not a request.
+   */
+  countLookups(lookups: ReadonlyArray<{ ref: ModelRef; hit: boolean }>): void {
+    let hits = 0;
+    for (const { ref, hit } of lookups) {
+      if (hit) {
+        hits += 1;
         this.registry.recordHit(ref.kind, ref.name);
-        void this.redis.hincrby(this.keys.stats, 'cache_hits', 1).catch(() => {});
       }
-      return { status: 'cached', model: cached.model };
     }
-    if (options.countHit !== false) void this.redis.hincrby(this.keys.stats, 'cache_misses', 1).catch(() => {});
+    const misses = lookups.length - hits;
+    const multi = this.redis.multi();
+    if (hits) multi.hincrby(this.keys.stats, 'cache_hits', hits);
+    if (misses) multi.hincrby(this.keys.stats, 'cache_misses', misses);
+    void multi.exec().catch(() => {});
+  }
+
+  /** Cached answer, or the job (new or joined) that fetches the model. Throws ConflictError. */
+  async request(ref: ModelRef, options: { priority: number }): Promise<FetchOutcome> {
+    const cached = await this.registry.check(ref.kind, ref.name, ref.sha256);
+    this.countLookups([{ ref, hit: cached.hit }]);
+    if (cached.hit) return { status: 'cached', model: cached.model };
     const data = this.jobData(ref);
     const added = await this.queue.add(FETCH_MODEL_JOB, data, this.jobOptions(ref, options.priority));
     const jobId = added.id!;
