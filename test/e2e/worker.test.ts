@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOrigin } from '../support/origin.js';
@@ -46,11 +46,12 @@ describe('worker scheduling and shutdown', () => {
     await svc.worker.waitForLog('worker ready');
   });
 
-  it('cuts a download off when the grace time runs out; the job goes back to the queue and a new worker completes it', async () => {
+  it('cuts a download off when the grace time runs out; the job goes back to the queue and a new worker resumes it', async () => {
     await svc.worker.stop();
     svc.worker = startApp('worker', { ...svc.env, SHUTDOWN_GRACE_SECONDS: '1' });
     await svc.worker.waitForLog('worker ready');
-    const file = origin.addFile('long.safetensors', 256 * 1024);
+    const size = 512 * 1024;
+    const file = origin.addFile('long.safetensors', size);
     const res = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'checkpoint', name: 'long', url: `${origin.url}/slow/long.safetensors?ms=50&chunk=8192`, sha256: file.sha256 });
     await expect.poll(async () => (await call(svc.apiUrl, 'GET', `/v1/jobs/${res.body.jobId}`)).body.progress.bytes).toBeGreaterThan(0);
     expect(await svc.worker.stop('SIGTERM')).toBe(0);
@@ -58,11 +59,18 @@ describe('worker scheduling and shutdown', () => {
     const cut = await call(svc.apiUrl, 'GET', `/v1/jobs/${res.body.jobId}`);
     expect(cut.body.status).toBe('queued');
     expect(existsSync(path.join(svc.modelsDir, 'checkpoints', 'long.safetensors'))).toBe(false);
-    expect(readdirSync(path.join(svc.modelsDir, '.incoming'))).toEqual([]);
+    // The partial file stays in staging, named after the job, for the next worker to resume.
+    const staged = readdirSync(path.join(svc.modelsDir, '.incoming')).filter((f) => f.endsWith('.part'));
+    expect(staged).toEqual([`${svc.prefix}.${res.body.jobId}.part`]);
+    const stagedBytes = statSync(path.join(svc.modelsDir, '.incoming', staged[0]!)).size;
+    expect(stagedBytes).toBeGreaterThan(0);
+    expect(stagedBytes).toBeLessThan(size);
 
     svc.worker = startApp('worker', svc.env);
     await svc.worker.waitForLog('worker ready');
     const done = await call(svc.apiUrl, 'GET', `/v1/jobs/${res.body.jobId}?wait=60`);
     expect(done.body).toMatchObject({ status: 'completed', model: { sha256: file.sha256 } });
+    expect(origin.sent('long.safetensors')).toBeLessThanOrEqual(size * 1.1);
+    expect(readdirSync(path.join(svc.modelsDir, '.incoming'))).toEqual([]);
   });
 });

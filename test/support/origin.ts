@@ -7,24 +7,57 @@ export interface OriginFile {
   sha256: string;
 }
 
+/** A valid safetensors file of exactly `size` bytes: 8-byte header length, JSON header, one U8 tensor. */
+export function safetensorsOf(size: number): Buffer {
+  for (let guess = size; ; ) {
+    let header = JSON.stringify({ __metadata__: { format: 'pt' }, weights: { dtype: 'U8', shape: [guess], data_offsets: [0, guess] } });
+    header += ' '.repeat((8 - (header.length % 8)) % 8);
+    const data = size - 8 - header.length;
+    if (data < 1) throw new Error(`safetensorsOf: ${size} bytes is too small`);
+    if (data === guess) {
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(header.length));
+      return Buffer.concat([length, Buffer.from(header), randomBytes(data)]);
+    }
+    guess = data;
+  }
+}
+
 /**
- * A real HTTP origin on loopback serving generated files, with the faults the tests need.
- *   /files/NAME           200 with Content-Length (optional ?cd=FILENAME sends Content-Disposition)
- *   /redirect/NAME        302 to /files/NAME (?to= overrides the target path)
- *   /slow/NAME?ms=&chunk= body sent in chunks with a pause between them
- *   /status/CODE          that status, no body worth keeping
- * Every request is counted per path, and every body byte sent per file.
+ * A real HTTP origin on loopback serving generated files, with the faults the tests inject.
+ *   /files/NAME      the file, with ETag, Accept-Ranges and Range/If-Range support
+ *   /slow/NAME       the same, paced (?ms= pause between ?chunk= bytes)
+ *   /redirect/NAME   302 to /files/NAME (?to= another path or absolute URL)
+ *   /status/CODE     that status
+ * Faults, as query parameters of /files and /slow (counted per path and query):
+ *   failFirst=K&failStatus=S[&retryAfter=SEC]  the first K requests answer S
+ *   resetAt=BYTES    the first request whose body reaches BYTES has its connection destroyed there
+ *   stallAt=BYTES    the first such request stops sending there and keeps the connection open
+ *   wrongLength=1    Content-Length larger than the body
+ *   noLength=1       no Content-Length (chunked)
+ *   html=1           an HTML login page with Content-Type text/html
+ *   htmlBody=1       an HTML page sent as application/octet-stream
+ *   noRange=1        Range ignored (always 200)
+ *   etagChanges=1    a new ETag on every request (the file "changed": If-Range fails)
+ *   cd=FILENAME      Content-Disposition attachment filename
+ * Every request is recorded with its headers; body bytes sent are counted per file name.
  */
 export class TestOrigin {
   readonly files = new Map<string, OriginFile>();
   readonly hits = new Map<string, number>();
   readonly bytesSent = new Map<string, number>();
-  readonly requests: Array<{ path: string; headers: http.IncomingHttpHeaders }> = [];
+  readonly requests: Array<{ path: string; headers: http.IncomingHttpHeaders; status?: number }> = [];
+  private readonly perQuery = new Map<string, number>();
+  private readonly faultsFired = new Set<string>();
   private server!: http.Server;
+  private etagGeneration = 0;
   url = '';
+  /** The same server under another host name (localhost instead of 127.0.0.1). */
+  otherHostUrl = '';
 
-  addFile(name: string, size: number): OriginFile {
-    const body = randomBytes(size);
+  /** A file of `size` bytes: a valid .safetensors file (one U8 tensor of random bytes) unless `raw`. */
+  addFile(name: string, size: number, options: { raw?: boolean } = {}): OriginFile {
+    const body = options.raw ? randomBytes(size) : safetensorsOf(size);
     const file = { body, sha256: createHash('sha256').update(body).digest('hex') };
     this.files.set(name, file);
     return file;
@@ -34,10 +67,16 @@ export class TestOrigin {
     return this.hits.get(path) ?? 0;
   }
 
+  sent(name: string): number {
+    return this.bytesSent.get(name) ?? 0;
+  }
+
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => this.handle(req, res));
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const { port } = this.server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${port}`;
+    this.otherHostUrl = `http://localhost:${port}`;
     return this;
   }
 
@@ -48,53 +87,85 @@ export class TestOrigin {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://origin');
+    const q = url.searchParams;
+    const queryKey = `${url.pathname}${url.search}`;
+    const nth = (this.perQuery.get(queryKey) ?? 0) + 1;
+    this.perQuery.set(queryKey, nth);
     this.hits.set(url.pathname, this.hitCount(url.pathname) + 1);
-    this.requests.push({ path: url.pathname, headers: req.headers });
-    const [, route, name = ''] = url.pathname.split('/');
-    const file = this.files.get(decodeURIComponent(name));
-    const count = (n: number) => this.bytesSent.set(name, (this.bytesSent.get(name) ?? 0) + n);
-
-    if (route === 'status') {
-      res.writeHead(Number(name) || 500, { 'content-type': 'text/plain' }).end(`status ${name}`);
-      return;
-    }
-    if (route === 'redirect') {
-      res.writeHead(302, { location: url.searchParams.get('to') ?? `/files/${name}` }).end();
-      return;
-    }
-    if (!file) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return;
-    }
-    const headers: http.OutgoingHttpHeaders = {
-      'content-type': 'application/octet-stream',
-      'content-length': file.body.length,
+    const record: { path: string; headers: http.IncomingHttpHeaders; status?: number } = { path: url.pathname, headers: req.headers };
+    this.requests.push(record);
+    const [, route, rawName = ''] = url.pathname.split('/');
+    const name = decodeURIComponent(rawName);
+    const file = this.files.get(name);
+    const count = (n: number) => this.bytesSent.set(name, this.sent(name) + n);
+    const answer = (status: number, headers: http.OutgoingHttpHeaders, body?: string | Buffer) => {
+      record.status = status;
+      res.writeHead(status, headers).end(body);
     };
-    const cd = url.searchParams.get('cd');
-    if (cd) headers['content-disposition'] = `attachment; filename="${cd}"`;
-    if (route === 'files') {
-      res.writeHead(200, headers).end(file.body);
-      count(file.body.length);
-      return;
+
+    if (route === 'status') return answer(Number(name) || 500, { 'content-type': 'text/plain' }, `status ${name}`);
+    if (route === 'redirect') return answer(302, { location: q.get('to') ?? `/files/${rawName}` });
+    if (!file || (route !== 'files' && route !== 'slow')) return answer(404, { 'content-type': 'text/plain' }, 'not found');
+
+    const failFirst = Number(q.get('failFirst') ?? 0);
+    if (nth <= failFirst) {
+      const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain' };
+      if (q.get('retryAfter')) headers['retry-after'] = q.get('retryAfter')!;
+      return answer(Number(q.get('failStatus') ?? 500), headers, 'try again');
     }
-    if (route === 'slow') {
-      const pause = Number(url.searchParams.get('ms') ?? 100);
-      const chunk = Number(url.searchParams.get('chunk') ?? 64 * 1024);
-      res.writeHead(200, headers);
-      let offset = 0;
-      const timer = setInterval(() => {
-        if (res.destroyed) return clearInterval(timer);
-        const piece = file.body.subarray(offset, offset + chunk);
+    if (q.get('html')) {
+      return answer(200, { 'content-type': 'text/html; charset=utf-8' }, '<!DOCTYPE html><html><body>Please log in</body></html>');
+    }
+    const body = q.get('htmlBody') ? Buffer.from('<!DOCTYPE html>\n<html><body>Sign in to download</body></html>') : file.body;
+    const etag = `"${file.sha256.slice(0, 16)}${q.get('etagChanges') ? `-${++this.etagGeneration}` : ''}"`;
+    let start = 0;
+    let status = 200;
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/octet-stream', etag, 'accept-ranges': 'bytes' };
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const ifRange = req.headers['if-range'];
+    if (range && !q.get('noRange') && (!ifRange || ifRange === etag) && Number(range[1]) < body.length) {
+      start = Number(range[1]);
+      status = 206;
+      headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
+    }
+    const payload = body.subarray(start);
+    if (!q.get('noLength')) headers['content-length'] = payload.length + (q.get('wrongLength') ? 1000 : 0);
+    if (q.get('cd')) headers['content-disposition'] = `attachment; filename="${q.get('cd')}"`;
+    record.status = status;
+    res.writeHead(status, headers);
+
+    // Faults that cut the body fire once per path and query.
+    const cutAt = (param: string) => {
+      const at = q.get(param);
+      if (at === null || this.faultsFired.has(`${param}:${queryKey}`)) return null;
+      const n = Number(at) - start;
+      if (n < 0 || n >= payload.length) return null;
+      this.faultsFired.add(`${param}:${queryKey}`);
+      return n;
+    };
+    const resetAt = cutAt('resetAt');
+    const stallAt = cutAt('stallAt');
+    const limit = resetAt ?? stallAt ?? payload.length;
+    const pause = route === 'slow' ? Number(q.get('ms') ?? 100) : 0;
+    const chunk = route === 'slow' ? Number(q.get('chunk') ?? 64 * 1024) : 256 * 1024;
+    let offset = 0;
+    const finish = () => {
+      if (resetAt !== null) res.destroy();
+      else if (stallAt !== null) {
+        /* keep the connection open, send nothing more */
+      } else res.end();
+    };
+    const pump = () => {
+      while (offset < limit && !res.destroyed) {
+        const piece = payload.subarray(offset, Math.min(offset + chunk, limit));
         offset += piece.length;
         count(piece.length);
-        if (offset >= file.body.length) {
-          clearInterval(timer);
-          res.end(piece);
-        } else res.write(piece);
-      }, pause);
-      res.on('close', () => clearInterval(timer));
-      return;
-    }
-    res.writeHead(404).end();
+        const more = res.write(piece);
+        if (pause > 0 && offset < limit) return void setTimeout(pump, pause);
+        if (!more) return void res.once('drain', pump);
+      }
+      if (!res.destroyed) finish();
+    };
+    pump();
   }
 }

@@ -1,23 +1,32 @@
-import { randomBytes } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
+import { copyFile, link, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Dispatcher } from 'undici';
 import {
   ModelFetchError,
+  QUEUE_NAME,
   STAGING_DIR,
   fetchModelJobSchema,
   modelFilePath,
   nowSeconds,
   pickExtension,
+  redactUrl,
   serviceKeys,
+  urlTokenKey,
+  withUrlToken,
   type Config,
+  type FetchModelJobData,
   type Logger,
   type Model,
 } from '@model-manager/core';
-import { Registry, sectionOf, syncDir, toModel, type RegistryEntry } from '@model-manager/registry';
+import { Registry, sectionOf, syncDir, toModel, volumeId, type RegistryEntry } from '@model-manager/registry';
+import { authorizationFor, type AuthRules } from './download/auth.js';
+import { checkSafetensors } from './download/content-checks.js';
+import { DiskSpace } from './download/disk-space.js';
 import { downloadToFile } from './download/http-download.js';
+import { StagingLease } from './download/staging-lease.js';
+import { StagingFile } from './download/staging.js';
 
 export interface ProcessorDeps {
   config: Config;
@@ -29,19 +38,90 @@ export interface ProcessorDeps {
   shutdownSignal: AbortSignal;
 }
 
-/** The BullMQ processor for `fetch-model` jobs: download, verify, publish, register. */
+/** Error thrown to BullMQ for a retryable failure; the backoff strategy reads retryAfterMs. */
+export class RetryableJobError extends Error {
+  override readonly name = 'RetryableJobError';
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Redis keys scoped to the volume (shared by every deployment that mounts it). */
+export function volumeKeys(volume: string) {
+  const base = `model-manager:volume:${volume}`;
+  return { reservations: `${base}:reservations`, stagingLease: (key: string) => `${base}:staging-lease:${key}` };
+}
+
+/** The BullMQ processor for `fetch-model` jobs: download (resuming), verify, publish, register. */
 export function createModelFetchProcessor(deps: ProcessorDeps) {
   const { config, registry, redis, logger: rootLogger } = deps;
   const keys = serviceKeys(config.QUEUE_PREFIX);
+  const incoming = path.join(config.modelsDir, STAGING_DIR);
+  const auth: AuthRules = { hfToken: config.HF_TOKEN, civitaiToken: config.CIVITAI_TOKEN, hostHeaders: config.AUTH_HEADERS };
+  const volume = volumeId(config.modelsDir);
+  const jobLockKey = (jobId: string) => `${config.QUEUE_PREFIX}:${QUEUE_NAME}:${jobId}:lock`;
+
+  /** Publishes a verified file and its registry entry together, under the registry lease. */
+  async function publish(ref: FetchModelJobData, source: string, finalPath: string, entry: RegistryEntry, place: () => Promise<void>) {
+    await registry.update(async (data, held) => {
+      const section = data[sectionOf(ref.kind)];
+      const previous = section[ref.name];
+      await held.assertHeld();
+      await place();
+      await syncDir(path.dirname(finalPath));
+      if (previous && typeof previous.path === 'string') {
+        const old = registry.localPath(ref.kind, previous as RegistryEntry);
+        if (old && old !== finalPath) await rm(old, { force: true });
+        entry.usage_count = typeof previous.usage_count === 'number' ? previous.usage_count : 0;
+      }
+      entry.url = source;
+      section[ref.name] = entry;
+    });
+    return toModel(ref.kind, ref.name, entry, finalPath);
+  }
+
+  function newEntry(finalPath: string, hash: string, size: number): RegistryEntry {
+    const now = nowSeconds();
+    return { url: '', path: finalPath, hash, downloaded_at: now, last_used: now, usage_count: 0, file_size: size };
+  }
+
+  /** The same bytes are on the volume under another name: link them (copy where links are impossible). */
+  async function fromTwin(ref: FetchModelJobData, log: Logger): Promise<Model | null> {
+    if (!ref.sha256) return null;
+    const twin = await registry.findByHash(ref.sha256);
+    if (!twin) return null;
+    const ext = path.extname(twin.path).toLowerCase();
+    const finalPath = modelFilePath(config.modelsDir, ref.kind, ref.name, ext);
+    if (finalPath === twin.path) return null;
+    const tmp = path.join(incoming, `${StagingFile.keyFor(config.QUEUE_PREFIX, `link-${ref.kind}-${ref.name}`)}.${process.pid}.tmp`);
+    await rm(tmp, { force: true });
+    let how = 'hard link';
+    try {
+      await link(twin.path, tmp);
+    } catch {
+      how = 'copy';
+      await copyFile(twin.path, tmp);
+    }
+    const model = await publish(ref, ref.url, finalPath, newEntry(finalPath, ref.sha256, twin.size), () => rename(tmp, finalPath)).catch(
+      async (err: unknown) => {
+        await rm(tmp, { force: true });
+        throw err;
+      },
+    );
+    log.info({ from: `${twin.kind}/${twin.name}`, how }, 'same content already on the volume: no download');
+    return model;
+  }
 
   return async function processFetchModel(job: Job, token?: string, jobSignal?: AbortSignal): Promise<Model> {
-    const log = rootLogger.child({ jobId: job.id });
     const parsed = fetchModelJobSchema.safeParse(job.data);
     if (!parsed.success) {
       throw new UnrecoverableError(`INVALID_JOB: job data does not match the fetch-model schema: ${parsed.error.message}`);
     }
     const ref = parsed.data;
-    const jobLog = log.child({ model: `${ref.kind}/${ref.name}` });
+    const log = rootLogger.child({ jobId: job.id, model: `${ref.kind}/${ref.name}` });
 
     // Finished by an earlier job (or present already): a hit, no download and no re-hash.
     let cached = await registry.check(ref.kind, ref.name, ref.sha256);
@@ -51,88 +131,124 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       cached = await registry.check(ref.kind, ref.name, ref.sha256);
     }
     if (cached.hit) {
-      jobLog.info('already on the volume; nothing to download');
+      log.info('already on the volume; nothing to download');
       return cached.model;
     }
+    const twin = await fromTwin(ref, log);
+    if (twin) return twin;
 
-    const signal = jobSignal ? AbortSignal.any([jobSignal, deps.shutdownSignal]) : deps.shutdownSignal;
-    const staging = path.join(
-      config.modelsDir,
-      STAGING_DIR,
-      `${config.QUEUE_PREFIX.replace(/[^A-Za-z0-9_.-]/g, '_')}.${job.id}.${randomBytes(4).toString('hex')}.part`,
-    );
+    const sources = [ref.url, ...(ref.mirrors ?? [])];
+    const staging = new StagingFile(incoming, StagingFile.keyFor(config.QUEUE_PREFIX, job.id!));
+    const meta = await staging.readMeta();
+    const sourceIndex = Math.min(meta?.sourceIndex ?? 0, sources.length - 1);
+    const source = sources[sourceIndex]!;
+    const vkeys = volumeKeys(await volume);
+    const disk = new DiskSpace(redis, vkeys.reservations, config.modelsDir, config.MIN_FREE_BYTES);
+    const cancel = new AbortController();
+    const signal = AbortSignal.any([cancel.signal, deps.shutdownSignal, ...(jobSignal ? [jobSignal] : [])]);
+    const lease = token ? new StagingLease(redis, vkeys.stagingLease(staging.key), jobLockKey(job.id!), token) : undefined;
+    const sizeBefore = await staging.size();
     const started = Date.now();
-    jobLog.info({ url: ref.url, attempt: job.attemptsMade + 1 }, 'download started');
+    let lastReservation = 0;
+    let leaseHeld = false;
+    log.info({ url: source, attempt: job.attemptsMade + 1, sourceIndex, staged: sizeBefore }, 'download started');
     try {
+      await lease?.acquire(signal);
+      leaseHeld = true;
+      const url = withUrlToken(source, await redis.get(urlTokenKey(config.QUEUE_PREFIX, source)));
       const result = await downloadToFile({
-        url: ref.url,
-        destination: staging,
+        url,
+        sourceIndex,
+        staging,
         expectedSha256: ref.sha256,
         dispatcher: deps.dispatcher,
         signal,
-        logger: jobLog,
+        logger: log,
+        authorization: (hop) => authorizationFor(hop, auth),
+        beforeWrite: async (remaining) => {
+          if (remaining !== null) await disk.reserve(staging.key, remaining);
+        },
+        assertMayWrite: () => lease?.assertValid(),
         onProgress: (p) => {
           void job.updateProgress({ bytes: p.bytes, totalBytes: p.totalBytes, bytesPerSec: p.bytesPerSec }).catch(() => {});
+          const now = Date.now();
+          if (p.totalBytes !== null && now - lastReservation > 2000) {
+            lastReservation = now;
+            void disk.update(staging.key, p.totalBytes - p.bytes).catch(() => {});
+          }
         },
       });
-      const ext = pickExtension([result.finalUrl, ref.url], result.contentDisposition);
+      const ext = pickExtension([result.finalUrl, source], result.contentDisposition);
+      if (ext === '.safetensors') await checkSafetensors(staging.partPath);
       const finalPath = modelFilePath(config.modelsDir, ref.kind, ref.name, ext);
-      const now = nowSeconds();
-      const entry: RegistryEntry = {
-        url: ref.url,
-        path: finalPath,
-        hash: result.sha256,
-        downloaded_at: now,
-        last_used: now,
-        usage_count: 0,
-        file_size: result.bytes,
-      };
-      // Publish and register under the registry lease, so no reader sees one without the other.
-      await registry.update(async (data, held) => {
-        const section = data[sectionOf(ref.kind)];
-        const previous = section[ref.name];
-        await held.assertHeld();
-        await rename(staging, finalPath);
-        await syncDir(path.dirname(finalPath));
-        if (previous && typeof previous.path === 'string') {
-          const old = registry.localPath(ref.kind, previous as RegistryEntry);
-          if (old && old !== finalPath) await rm(old, { force: true });
-          entry.usage_count = typeof previous.usage_count === 'number' ? previous.usage_count : 0;
-        }
-        section[ref.name] = entry;
-      });
+      lease?.assertValid();
+      const model = await publish(ref, source, finalPath, newEntry(finalPath, result.sha256, result.bytes), () =>
+        rename(staging.partPath, finalPath),
+      );
+      await staging.remove();
       await redis
         .multi()
         .hincrby(keys.stats, 'downloads_succeeded', 1)
-        .hincrby(keys.stats, 'downloads_bytes', result.bytes)
+        .hincrby(keys.stats, 'downloads_bytes', result.bytes - result.resumedFrom)
         .exec()
         .catch(() => {});
-      jobLog.info(
-        { bytes: result.bytes, seconds: (Date.now() - started) / 1000, path: finalPath, url: result.finalUrl },
+      log.info(
+        { bytes: result.bytes, resumedFrom: result.resumedFrom, seconds: (Date.now() - started) / 1000, path: finalPath, url: result.finalUrl },
         'download completed',
       );
-      return toModel(ref.kind, ref.name, entry, finalPath);
+      return model;
     } catch (err) {
-      await rm(staging, { force: true }).catch(() => {});
+      cancel.abort();
       const failure =
-        err instanceof ModelFetchError
-          ? err
-          : new ModelFetchError('INTERNAL', (err as Error)?.message ?? String(err), true);
+        err instanceof ModelFetchError ? err : new ModelFetchError('INTERNAL', (err as Error)?.message ?? String(err), true);
+      if (failure.code === 'LOCK_LOST') {
+        // Another worker owns the job (and its staging file) now: touch nothing.
+        log.warn({ code: failure.code }, failure.message);
+        throw new RetryableJobError(failure.toReason());
+      }
       if (failure.code === 'SHUTDOWN' && token) {
-        // Cut off by shutdown: back to the queue without spending an attempt; it starts again later.
-        jobLog.warn('download cut off by shutdown; job returned to the queue');
+        // Cut off by shutdown: back to the queue without spending an attempt; the staging file stays for resume.
+        log.warn({ staged: await staging.size() }, 'download cut off by shutdown; job returned to the queue');
         await job.moveToWait(token);
         throw new WaitingError();
       }
       const attempts = job.opts.attempts ?? 1;
-      const final = !failure.retryable || job.attemptsMade + 1 >= attempts;
-      jobLog[final ? 'error' : 'warn'](
-        { code: failure.code, status: failure.status, attempt: job.attemptsMade + 1, of: attempts, url: ref.url },
+      const attemptsLeft = job.attemptsMade + 1 < attempts;
+      const nextSource = sourceIndex + 1 < sources.length ? sourceIndex + 1 : null;
+      const progressed = (await staging.size()) > sizeBefore;
+      const retryable = failure.retryable || (failure.notFound && nextSource !== null);
+      const final = !retryable || !attemptsLeft;
+      if (final) await staging.remove();
+      else if (nextSource !== null && (failure.notFound || !progressed)) {
+        // This source gave nothing: the next attempt tries the next one, from byte 0.
+        await staging.remove();
+        await staging.writeMeta({ source: redactUrl(sources[nextSource]!), sourceIndex: nextSource, updatedAt: Date.now() });
+      }
+      log[final ? 'error' : 'warn'](
+        {
+          code: failure.code,
+          status: failure.status,
+          attempt: job.attemptsMade + 1,
+          of: attempts,
+          url: source,
+          staged: final ? 0 : await staging.size(),
+        },
         `download failed: ${failure.message}`,
       );
       if (final) await redis.hincrby(keys.stats, 'downloads_failed', 1).catch(() => {});
-      if (!failure.retryable) throw new UnrecoverableError(failure.toReason());
-      throw new Error(failure.toReason());
+      if (!retryable) throw new UnrecoverableError(failure.toReason());
+      throw new RetryableJobError(failure.toReason(), failure.retryAfterMs);
+    } finally {
+      if (leaseHeld) await lease?.release();
+      await disk.release(staging.key);
     }
   };
+}
+
+/** Exponential backoff with jitter (0.5x-1.5x), never shorter than the origin's Retry-After. */
+export function backoffDelay(baseMs: number, attemptsMade: number, err?: Error): number {
+  const exponential = baseMs * 2 ** Math.max(0, attemptsMade - 1);
+  const jittered = Math.round(exponential * (0.5 + Math.random()));
+  const retryAfter = (err as RetryableJobError | undefined)?.retryAfterMs ?? 0;
+  return Math.max(jittered, retryAfter);
 }

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import { QUEUE_NAME, createRedis, type Config, type Logger } from '@model-manager/core';
 import { Registry } from '@model-manager/registry';
 import { createDownloadAgent } from './download/agent.js';
-import { createModelFetchProcessor } from './model-fetch-processor.js';
+import { backoffDelay, createModelFetchProcessor } from './model-fetch-processor.js';
+import { StagingSweeper } from './staging-sweeper.js';
 
 export interface ModelFetchWorker {
   worker: Worker;
@@ -39,7 +40,14 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
     // A 7 GB checkpoint takes minutes; the lock is renewed while the job runs.
     lockDuration: 60_000,
     maxStalledCount: 2,
+    settings: { backoffStrategy: (attemptsMade, _type, err) => backoffDelay(config.DOWNLOAD_BACKOFF_MS, attemptsMade, err) },
   });
+  // A job whose lock could not be renewed may already run elsewhere: stop writing its file now.
+  worker.on('lockRenewalFailed', (jobIds) => {
+    for (const id of jobIds) worker.cancelJob(id, 'lock lost');
+  });
+  const sweeper = new StagingSweeper(config, worker, redis, logger);
+  sweeper.start();
   worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
   // Entries a registry rebuild left unhashed (if the process that rebuilt it died) get hashed here.
   void registry.fillPendingHashes();
@@ -64,6 +72,7 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
         shutdown.abort();
         await graceful;
       }
+      await sweeper.stop();
       await registry.close();
       await dispatcher.close().catch(() => {});
       await redis.quit().catch(() => redis.disconnect());

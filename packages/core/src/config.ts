@@ -32,13 +32,43 @@ export const configSchema = z.object({
   WORKER_CONCURRENCY: int(2, 1, 64),
   DOWNLOAD_IDLE_TIMEOUT: int(300, 1, 86_400),
   DOWNLOAD_CONNECT_TIMEOUT: int(30, 1, 600),
-  DOWNLOAD_ATTEMPTS: int(3, 1, 50),
+  DOWNLOAD_ATTEMPTS: int(6, 1, 50),
   DOWNLOAD_BACKOFF_MS: int(2000, 0, 600_000),
   SHUTDOWN_GRACE_SECONDS: int(30, 0, 3600),
+  /** Space kept free on the volume: a download that would eat into it fails with DISK_FULL before writing. */
+  MIN_FREE_BYTES: z.coerce.number().int().min(0).default(1024 ** 3),
+  /** Leftover staging files of jobs that no longer exist are deleted once this old. */
+  STAGING_GRACE_SECONDS: int(3600, 1, 30 * 86_400),
+  HF_TOKEN: z.string().optional(),
+  CIVITAI_TOKEN: z.string().optional(),
+  /** JSON object: host (or host:port) -> Authorization header value, for private mirrors. */
+  AUTH_HEADERS: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (!value) return {} as Record<string, string>;
+      try {
+        const parsed: unknown = JSON.parse(value);
+        if (
+          typeof parsed === 'object' &&
+          parsed !== null &&
+          !Array.isArray(parsed) &&
+          Object.values(parsed).every((v) => typeof v === 'string')
+        ) {
+          return Object.fromEntries(Object.entries(parsed as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
+        }
+      } catch {
+        /* reported below */
+      }
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of host -> header value, e.g. {"mirror.local":"Bearer abc"}' });
+      return z.NEVER;
+    }),
   HIT_FLUSH_SECONDS: int(2, 1, 60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool(false),
 });
+
+const SECRET_KEYS = new Set(['HF_TOKEN', 'CIVITAI_TOKEN', 'AUTH_HEADERS']);
 
 export type RawConfig = z.infer<typeof configSchema>;
 export interface Config extends RawConfig {
@@ -59,7 +89,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '?');
-      return `  ${key}=${JSON.stringify(cleaned[key] ?? '')}: ${issue.message}`;
+      const shown = SECRET_KEYS.has(key) ? '(hidden)' : JSON.stringify(cleaned[key] ?? '');
+      return `  ${key}=${shown}: ${issue.message}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }

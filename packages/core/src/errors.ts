@@ -8,6 +8,10 @@ export const ERROR_CODES = [
   'EMPTY_FILE',
   'DISK_FULL',
   'WRITE_ERROR',
+  'AUTH_REQUIRED',
+  'FORBIDDEN',
+  'NOT_A_MODEL',
+  'LOCK_LOST',
   'INVALID_JOB',
   'SHUTDOWN',
   'INTERNAL',
@@ -20,16 +24,28 @@ export interface ErrorInfo {
   status?: number;
 }
 
+export interface ModelFetchErrorOptions {
+  /** The origin asked to wait this long (Retry-After) before the next attempt. */
+  retryAfterMs?: number;
+  /** 404 or 410: this source does not have the file, another mirror may. */
+  notFound?: boolean;
+}
+
 /** A model-fetch failure. `retryable` says whether another attempt could succeed. */
 export class ModelFetchError extends Error {
   override readonly name = 'ModelFetchError';
+  readonly retryAfterMs?: number;
+  readonly notFound: boolean;
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly retryable: boolean,
     readonly status?: number,
+    options: ModelFetchErrorOptions = {},
   ) {
     super(message);
+    this.retryAfterMs = options.retryAfterMs;
+    this.notFound = options.notFound ?? false;
   }
 
   /** The form stored as the job's failedReason (and shown in Bull Board): `CODE: message`. */
@@ -44,6 +60,6 @@ export function parseFailedReason(reason: string | undefined | null): ErrorInfo 
   const match = /^([A-Z][A-Z_]+): ([\s\S]*)$/.exec(text);
   if (!match) return { code: 'INTERNAL', message: text };
   const [, code = 'INTERNAL', message = ''] = match;
-  const status = code === 'HTTP_ERROR' ? Number(/\b(\d{3})\b/.exec(message)?.[1]) || undefined : undefined;
+  const status = /^(HTTP_ERROR|AUTH_REQUIRED|FORBIDDEN)$/.test(code) ? Number(/\bHTTP (\d{3})\b/.exec(message)?.[1]) || undefined : undefined;
   return status ? { code, message, status } : { code, message };
 }

@@ -6,3 +6,4 @@ export * from './redact.js';
 export * from './schemas.js';
 export * from './time.js';
 export * from './volume-layout.js';
+export * from './url-token.js';

@@ -31,6 +31,8 @@ export const modelRefSchema = z.strictObject({
   name: modelNameSchema,
   url: httpUrlSchema,
   sha256: sha256Schema.optional(),
+  /** Further URLs for the same file, tried in order when a source fails. */
+  mirrors: z.array(httpUrlSchema).max(10, 'at most 10 mirrors').optional(),
 });
 export type ModelRef = z.infer<typeof modelRefSchema>;
 

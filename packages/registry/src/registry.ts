@@ -153,6 +153,25 @@ export class Registry {
     return entry && filePath ? toModel(kind, name, entry, filePath) : undefined;
   }
 
+  /** A model on the volume with this content (hash recorded, file present at its recorded size). */
+  async findByHash(sha256: string): Promise<{ kind: ModelKind; name: string; path: string; size: number } | null> {
+    const data = await this.read();
+    for (const kind of MODEL_KINDS) {
+      for (const [name, entry] of Object.entries(data[sectionOf(kind)])) {
+        if (!isUsableEntry(entry) || entry.hash_pending === true || !sameHash(entry.hash, sha256)) continue;
+        const filePath = this.localPath(kind, entry);
+        if (!filePath) continue;
+        try {
+          const st = await stat(filePath);
+          if (st.isFile() && st.size === entry.file_size) return { kind, name, path: filePath, size: st.size };
+        } catch {
+          /* listed but gone: keep looking */
+        }
+      }
+    }
+    return null;
+  }
+
   async list(kind?: ModelKind): Promise<Model[]> {
     const data = await this.read();
     const models: Model[] = [];

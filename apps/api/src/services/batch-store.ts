@@ -57,7 +57,8 @@ export class BatchStore {
     this.keys = serviceKeys(config.QUEUE_PREFIX);
   }
 
-  async create(items: ModelRef[]): Promise<{ batchId: string; jobs: BatchItem[] }> {
+  async create(given: ModelRef[]): Promise<{ batchId: string; jobs: BatchItem[] }> {
+    const items = await Promise.all(given.map((ref) => this.fetches.withoutUrlTokens(ref)));
     // The same model twice in one batch is one job; twice with different sources is a mistake.
     const first = new Map<string, { ref: ModelRef; index: number }>();
     items.forEach((ref, index) => {

@@ -6,6 +6,8 @@ import {
   modelKey,
   parseFailedReason,
   serviceKeys,
+  splitUrlToken,
+  urlTokenKey,
   type Config,
   type ErrorInfo,
   type FetchModelJobData,
@@ -15,6 +17,9 @@ import {
 } from '@model-manager/core';
 import type { Registry } from '@model-manager/registry';
 import { ApiError } from '../http/api-error.js';
+
+/** How long a URL's token is kept for the worker: longer than any job lives in the queue. */
+const URL_TOKEN_TTL_SECONDS = 8 * 24 * 3600;
 
 export type PublicStatus = 'queued' | 'active' | 'completed' | 'failed';
 
@@ -69,7 +74,8 @@ export class FetchService {
       deduplication: { id: modelKey(ref.kind, ref.name) },
       priority,
       attempts: this.config.DOWNLOAD_ATTEMPTS,
-      backoff: { type: 'exponential', delay: this.config.DOWNLOAD_BACKOFF_MS },
+      // The workers' backoff strategy: exponential with jitter, at least the origin's Retry-After.
+      backoff: { type: 'model-fetch', delay: this.config.DOWNLOAD_BACKOFF_MS },
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
     };
@@ -78,6 +84,7 @@ export class FetchService {
   jobData(ref: ModelRef): FetchModelJobData {
     const data: FetchModelJobData = { kind: ref.kind, name: ref.name, url: ref.url, requestedAt: Date.now() };
     if (ref.sha256) data.sha256 = ref.sha256;
+    if (ref.mirrors?.length) data.mirrors = ref.mirrors;
     return data;
   }
 
@@ -100,8 +107,24 @@ export class FetchService {
     void multi.exec().catch(() => {});
   }
 
+  /**
+   * Takes `?token=` out of the URLs before they go anywhere (job, registry, logs, answers); the
+   * token is kept under its own Redis key, read only by the worker that makes the request.
+   */
+  async withoutUrlTokens(ref: ModelRef): Promise<ModelRef> {
+    const split = [ref.url, ...(ref.mirrors ?? [])].map((url) => splitUrlToken(url));
+    const withTokens = split.filter((s) => s.token !== undefined);
+    if (withTokens.length === 0) return ref;
+    const multi = this.redis.multi();
+    for (const { url, token } of withTokens) multi.set(urlTokenKey(this.config.QUEUE_PREFIX, url), token!, 'EX', URL_TOKEN_TTL_SECONDS);
+    await multi.exec();
+    const [main, ...mirrors] = split.map((s) => s.url);
+    return { ...ref, url: main!, ...(ref.mirrors ? { mirrors } : {}) };
+  }
+
   /** Cached answer, or the job (new or joined) that fetches the model. Throws ConflictError. */
-  async request(ref: ModelRef, options: { priority: number }): Promise<FetchOutcome> {
+  async request(given: ModelRef, options: { priority: number }): Promise<FetchOutcome> {
+    const ref = await this.withoutUrlTokens(given);
     const cached = await this.registry.check(ref.kind, ref.name, ref.sha256);
     this.countLookups([{ ref, hit: cached.hit }]);
     if (cached.hit) return { status: 'cached', model: cached.model };

@@ -1,15 +1,20 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { request, type Dispatcher } from 'undici';
 import { ModelFetchError, redactUrl, type Logger } from '@model-manager/core';
+import { isHtmlContentType, looksLikeHtml } from './content-checks.js';
+import type { StagingFile } from './staging.js';
 
 const MAX_REDIRECTS = 10;
-/** Writes go to disk in runs of at least this many bytes (the old module wrote 4 KiB at a time). */
+/** Writes go to disk in runs of at least this many bytes (the old module wrote 4 KiB at a time)... */
 const WRITE_BATCH_BYTES = 1024 * 1024;
+/** ...or at least this often, so a slow download killed hard loses little to resume. */
+const WRITE_EVERY_MS = 1000;
 const PROGRESS_INTERVAL_MS = 250;
 const LOG_EVERY_BYTES = 100 * 1024 * 1024;
 
-/** Statuses another attempt may get past; anything else 4xx fails at once. */
+/** Statuses another attempt may get past. */
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 export interface DownloadProgress {
@@ -19,14 +24,22 @@ export interface DownloadProgress {
 }
 
 export interface DownloadRequest {
+  /** The URL to fetch in this attempt, as sent (may carry a query token). */
   url: string;
-  /** Staging file, created (or truncated) here. */
-  destination: string;
+  /** Index of `url` among the job's sources; resume only continues bytes of the same source. */
+  sourceIndex: number;
+  staging: StagingFile;
   /** Lower-case hex; when set, a different hash fails with HASH_MISMATCH. */
   expectedSha256?: string;
   dispatcher: Dispatcher;
   signal?: AbortSignal;
   logger: Logger;
+  /** The Authorization header for one hop, by its host. */
+  authorization?: (url: string) => string | undefined;
+  /** Called once the response is known to be a model body, with the bytes it will write. May throw DISK_FULL. */
+  beforeWrite?: (remainingBytes: number | null) => Promise<void>;
+  /** Checked before every write (fencing); throws to stop. */
+  assertMayWrite?: () => void;
   onProgress?: (progress: DownloadProgress) => void;
 }
 
@@ -35,47 +48,109 @@ export interface DownloadResult {
   sha256: string;
   finalUrl: string;
   contentDisposition: string | null;
-  contentLength: number | null;
+  /** Bytes that were already in the staging file and were not downloaded again. */
+  resumedFrom: number;
+}
+
+interface Opened {
+  response: Dispatcher.ResponseData;
+  finalUrl: string;
+  header: (name: string) => string | null;
 }
 
 /**
- * Streams `url` into `destination`, hashing every chunk as it passes (no second read), writing
- * in runs of >= 1 MiB with the next run read while the last one is written. Follows redirects
- * itself so each hop is visible. Throws ModelFetchError with a stable code.
+ * Streams the model into the job's staging file, continuing from the bytes already there when
+ * the origin can (Range + If-Range with the validator of the first response). SHA-256 covers
+ * the whole file: the kept prefix is re-read once, the rest is hashed as it passes. Writes go
+ * out in runs of >= 1 MiB, the next run read while the last is written. Redirects are followed
+ * here so every hop gets its own Authorization (or none). Throws ModelFetchError.
  */
 export async function downloadToFile(req: DownloadRequest): Promise<DownloadResult> {
-  const { response, finalUrl } = await openResponse(req);
+  const meta = await req.staging.readMeta();
+  let offset = await req.staging.size();
+  const validator = meta?.etag ?? meta?.lastModified;
+  if (!(offset > 0 && meta && meta.sourceIndex === req.sourceIndex && validator)) offset = 0;
+
+  let opened = await openResponse(req, offset > 0 ? { from: offset, ifRange: validator! } : undefined);
+  let status = opened.response.statusCode;
+  if (offset > 0) {
+    const range = parseContentRange(opened.header('content-range'));
+    if (status !== 206 || !range || range.start !== offset) {
+      // 200: the range was ignored or the file changed (If-Range). Anything else odd: start over.
+      if (status !== 200) {
+        await opened.response.body.dump().catch(() => {});
+        opened = await openResponse(req, undefined);
+        status = opened.response.statusCode;
+      }
+      req.logger.info({ had: offset, status }, 'origin did not continue the partial download; starting over');
+      offset = 0;
+    }
+  }
+  const { response, finalUrl, header } = opened;
   const body = response.body;
-  const header = (name: string) => {
-    const v = response.headers[name];
-    return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
-  };
+
+  if (isHtmlContentType(header('content-type'))) {
+    await body.dump().catch(() => {});
+    throw notAModel(`the origin answered an HTML page (Content-Type: ${header('content-type')}), not a model file; a login or error page?`);
+  }
   const lengthHeader = header('content-length');
   const contentLength = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
-
-  let fh: FileHandle;
+  const totalBytes =
+    status === 206 ? (parseContentRange(header('content-range'))?.total ?? null) : contentLength;
+  if (offset === 0) {
+    await req.staging.writeMeta({
+      source: redactUrl(req.url),
+      sourceIndex: req.sourceIndex,
+      ...(header('etag') && !/^W\//.test(header('etag')!) ? { etag: header('etag')! } : {}),
+      ...(header('last-modified') ? { lastModified: header('last-modified')! } : {}),
+      totalBytes,
+      updatedAt: Date.now(),
+    });
+  }
   try {
-    fh = await open(req.destination, 'w', 0o644);
+    await req.beforeWrite?.(contentLength);
   } catch (err) {
     await body.dump().catch(() => {});
-    throw fileError(err, req.destination);
+    throw err;
   }
 
+  let fh: FileHandle;
   const hash = createHash('sha256');
+  try {
+    if (offset > 0) {
+      await hashPrefix(req.staging.partPath, offset, hash);
+      fh = await open(req.staging.partPath, 'r+');
+      await fh.truncate(offset);
+    } else {
+      fh = await open(req.staging.partPath, 'w', 0o644);
+    }
+  } catch (err) {
+    await body.dump().catch(() => {});
+    throw fileError(err, req.staging.partPath);
+  }
+  if (offset > 0) req.logger.info({ resumedFrom: offset, totalBytes }, 'resuming download');
+
   const started = Date.now();
-  let bytes = 0;
+  let received = 0;
+  let position = offset;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let writing: Promise<void> = Promise.resolve();
   let writeFailure: unknown;
   let lastProgress = 0;
-  let nextLog = LOG_EVERY_BYTES;
+  let nextLog = offset + LOG_EVERY_BYTES;
+  const total = () => offset + received;
 
+  let lastFlush = Date.now();
   const flush = () => {
+    req.assertMayWrite?.();
+    lastFlush = Date.now();
     const buffers = pending;
+    const at = position;
+    position += pendingBytes;
     pending = [];
     pendingBytes = 0;
-    writing = writeAll(fh, buffers).catch((err: unknown) => {
+    writing = writeAll(fh, buffers, at).catch((err: unknown) => {
       writeFailure = err;
     });
   };
@@ -83,27 +158,30 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
   try {
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (received === 0 && offset === 0 && looksLikeHtml(chunk)) {
+          throw notAModel('the body is an HTML page, not a model file; a login or error page?');
+        }
         hash.update(chunk);
-        bytes += chunk.length;
+        received += chunk.length;
         pending.push(chunk);
         pendingBytes += chunk.length;
-        if (pendingBytes >= WRITE_BATCH_BYTES) {
+        const now = Date.now();
+        if (pendingBytes >= WRITE_BATCH_BYTES || now - lastFlush >= WRITE_EVERY_MS) {
           await writing; // at most one write in flight: memory stays bounded, reading overlaps writing
           if (writeFailure) throw writeFailure;
           flush();
         }
-        const now = Date.now();
         if (req.onProgress && now - lastProgress >= PROGRESS_INTERVAL_MS) {
           lastProgress = now;
-          req.onProgress({ bytes, totalBytes: contentLength, bytesPerSec: rate(bytes, started, now) });
+          req.onProgress({ bytes: total(), totalBytes, bytesPerSec: rate(received, started, now) });
         }
-        if (bytes >= nextLog) {
+        if (total() >= nextLog) {
           nextLog += LOG_EVERY_BYTES;
-          req.logger.info({ bytes, totalBytes: contentLength, bytesPerSec: rate(bytes, started, now) }, 'download progress');
+          req.logger.info({ bytes: total(), totalBytes, bytesPerSec: rate(received, started, now) }, 'download progress');
         }
       }
     } catch (err) {
-      if (err === writeFailure) throw fileError(err, req.destination);
+      if (err === writeFailure) throw fileError(err, req.staging.partPath);
       throw networkError(err, req.signal);
     }
     await writing;
@@ -111,76 +189,155 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
       flush();
       await writing;
     }
-    if (writeFailure) throw fileError(writeFailure, req.destination);
+    if (writeFailure) throw fileError(writeFailure, req.staging.partPath);
     try {
       // Durable before it is renamed into place: a crash must not publish a hole-filled file.
       await fh.sync();
     } catch (err) {
-      throw fileError(err, req.destination);
+      throw fileError(err, req.staging.partPath);
     }
   } catch (err) {
     body.destroy();
     await writing.catch(() => {});
+    // Bytes received before a reset, a stall or a shutdown are good: keep them for the resume.
+    // Not after a write failure or a lost lease (someone else may own the file now).
+    const code = (err as ModelFetchError).code;
+    if (!writeFailure && pending.length > 0 && code !== 'LOCK_LOST' && code !== 'NOT_A_MODEL') {
+      try {
+        flush();
+        await writing;
+      } catch {
+        /* the lease says no: leave the file alone */
+      }
+    }
     throw err;
   } finally {
     await fh.close().catch(() => {});
   }
 
-  req.onProgress?.({ bytes, totalBytes: contentLength, bytesPerSec: rate(bytes, started, Date.now()) });
-  if (contentLength !== null && bytes !== contentLength) {
-    throw new ModelFetchError('SIZE_MISMATCH', `received ${bytes} bytes but Content-Length said ${contentLength}`, true);
+  req.onProgress?.({ bytes: total(), totalBytes, bytesPerSec: rate(received, started, Date.now()) });
+  if (contentLength !== null && received !== contentLength) {
+    throw new ModelFetchError('SIZE_MISMATCH', `received ${received} bytes but Content-Length said ${contentLength}`, true);
   }
-  if (bytes === 0) throw new ModelFetchError('EMPTY_FILE', 'the origin sent an empty body', false);
+  if (totalBytes !== null && total() !== totalBytes) {
+    throw new ModelFetchError('SIZE_MISMATCH', `file is ${total()} bytes but the origin said ${totalBytes}`, true);
+  }
+  if (total() === 0) throw new ModelFetchError('EMPTY_FILE', 'the origin sent an empty body', false);
   const sha256 = hash.digest('hex');
   if (req.expectedSha256 && sha256 !== req.expectedSha256.toLowerCase()) {
     throw new ModelFetchError('HASH_MISMATCH', `sha256 is ${sha256}, expected ${req.expectedSha256.toLowerCase()}`, false);
   }
-  return { bytes, sha256, finalUrl, contentDisposition: header('content-disposition'), contentLength };
+  return { bytes: total(), sha256, finalUrl, contentDisposition: header('content-disposition'), resumedFrom: offset };
 }
 
-async function openResponse(req: DownloadRequest): Promise<{ response: Dispatcher.ResponseData; finalUrl: string }> {
+async function openResponse(req: DownloadRequest, range: { from: number; ifRange: string } | undefined): Promise<Opened> {
   let current = req.url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const headers: Record<string, string> = { 'user-agent': 'model-manager/0.1', accept: '*/*' };
+    const authorization = req.authorization?.(current);
+    if (authorization) headers.authorization = authorization;
+    if (range) {
+      headers.range = `bytes=${range.from}-`;
+      headers['if-range'] = range.ifRange;
+    }
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(current, {
-        method: 'GET',
-        dispatcher: req.dispatcher,
-        signal: req.signal,
-        headers: { 'user-agent': 'model-manager/0.1', accept: '*/*' },
-      });
+      response = await request(current, { method: 'GET', dispatcher: req.dispatcher, signal: req.signal, headers });
     } catch (err) {
       throw networkError(err, req.signal);
     }
     const status = response.statusCode;
+    const header = (name: string) => {
+      const v = response.headers[name];
+      return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
+    };
     if (status >= 300 && status < 400 && status !== 304) {
-      const location = response.headers.location;
+      const location = header('location');
       await response.body.dump().catch(() => {});
-      if (typeof location !== 'string' || !location) {
-        throw new ModelFetchError('HTTP_ERROR', `HTTP ${status} redirect without a Location header`, false, status);
+      if (!location) throw new ModelFetchError('HTTP_ERROR', `HTTP ${status} redirect without a Location header`, false, status);
+      let next: URL;
+      try {
+        next = new URL(location, current);
+      } catch {
+        throw new ModelFetchError('HTTP_ERROR', `HTTP ${status} redirect to an unreadable Location`, false, status);
       }
-      current = new URL(location, current).toString();
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+        throw new ModelFetchError('HTTP_ERROR', `HTTP ${status} redirect to a ${next.protocol} URL`, false, status);
+      }
+      current = next.toString();
       req.logger.debug({ url: current, status }, 'following redirect');
       continue;
     }
-    if (status < 200 || status > 299) {
-      await response.body.dump().catch(() => {});
-      throw new ModelFetchError(
-        'HTTP_ERROR',
-        `HTTP ${status} from ${redactUrl(current)}`,
-        RETRYABLE_STATUS.has(status),
-        status,
-      );
+    if ((status >= 200 && status <= 299) || (range && status === 416)) {
+      if (status === 416) {
+        await response.body.dump().catch(() => {});
+        return openResponse(req, undefined);
+      }
+      return { response, finalUrl: current, header };
     }
-    return { response, finalUrl: current };
+    await response.body.dump().catch(() => {});
+    throw statusError(status, current, hop > 0, header('retry-after'));
   }
   throw new ModelFetchError('HTTP_ERROR', `more than ${MAX_REDIRECTS} redirects`, false);
 }
 
-async function writeAll(fh: FileHandle, buffers: Buffer[]): Promise<void> {
+function statusError(status: number, url: string, afterRedirect: boolean, retryAfter: string | null): ModelFetchError {
+  const where = redactUrl(url);
+  if (status === 401) {
+    return new ModelFetchError(
+      'AUTH_REQUIRED',
+      `HTTP 401 from ${where}: the origin wants a token (set CIVITAI_TOKEN, HF_TOKEN or AUTH_HEADERS for this host)`,
+      false,
+      status,
+    );
+  }
+  if (status === 403 && afterRedirect) {
+    // Typically a signed storage URL that expired: the next attempt resolves it again from the original URL.
+    return new ModelFetchError('HTTP_ERROR', `HTTP 403 from redirect target ${where} (expired signed URL?)`, true, status);
+  }
+  if (status === 403) {
+    return new ModelFetchError('FORBIDDEN', `HTTP 403 from ${where}: access denied (token lacks access, or a gated model not accepted?)`, false, status);
+  }
+  if (status === 404 || status === 410) {
+    return new ModelFetchError('HTTP_ERROR', `HTTP ${status} from ${where}`, false, status, { notFound: true });
+  }
+  const retryAfterMs = parseRetryAfter(retryAfter);
+  return new ModelFetchError(
+    'HTTP_ERROR',
+    `HTTP ${status} from ${where}${retryAfterMs !== undefined ? ` (Retry-After ${Math.ceil(retryAfterMs / 1000)} s)` : ''}`,
+    RETRYABLE_STATUS.has(status),
+    status,
+    retryAfterMs !== undefined ? { retryAfterMs } : {},
+  );
+}
+
+/** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** `bytes START-END/TOTAL` (TOTAL may be `*`). */
+export function parseContentRange(value: string | null): { start: number; end: number; total: number | null } | null {
+  const m = value ? /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(value) : null;
+  if (!m) return null;
+  return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? null : Number(m[3]) };
+}
+
+async function hashPrefix(file: string, length: number, hash: Hash): Promise<void> {
+  for await (const chunk of createReadStream(file, { start: 0, end: length - 1, highWaterMark: WRITE_BATCH_BYTES })) {
+    hash.update(chunk as Buffer);
+  }
+}
+
+async function writeAll(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
   let rest = buffers;
+  let at = position;
   while (rest.length > 0) {
-    const { bytesWritten } = await fh.writev(rest);
+    const { bytesWritten } = await fh.writev(rest, at);
+    at += bytesWritten;
     let left = bytesWritten;
     let i = 0;
     while (i < rest.length && left >= rest[i]!.length) left -= rest[i++]!.length;
@@ -194,17 +351,23 @@ function rate(bytes: number, started: number, now: number): number {
   return seconds > 0 ? Math.round(bytes / seconds) : 0;
 }
 
+const notAModel = (why: string) => new ModelFetchError('NOT_A_MODEL', why, false);
+
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 function networkError(err: unknown, signal?: AbortSignal): ModelFetchError {
   if (err instanceof ModelFetchError) return err;
-  if (signal?.aborted) return new ModelFetchError('SHUTDOWN', 'download stopped: the worker is shutting down', true);
+  if (signal?.aborted) {
+    const reason = signal.reason as unknown;
+    if (reason instanceof ModelFetchError) return reason;
+    return new ModelFetchError('SHUTDOWN', 'download stopped: the worker is shutting down', true);
+  }
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e?.code ?? e?.cause?.code ?? '';
   if (TIMEOUT_CODES.has(code)) {
     const what =
       code === 'UND_ERR_BODY_TIMEOUT'
-        ? 'no body bytes arrived within the idle timeout'
+        ? 'stalled: no body bytes arrived within DOWNLOAD_IDLE_TIMEOUT'
         : code === 'UND_ERR_HEADERS_TIMEOUT'
           ? 'no response headers within the timeout'
           : 'could not connect within the timeout';
@@ -214,9 +377,10 @@ function networkError(err: unknown, signal?: AbortSignal): ModelFetchError {
 }
 
 function fileError(err: unknown, file: string): ModelFetchError {
+  if (err instanceof ModelFetchError) return err;
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {
-    return new ModelFetchError('DISK_FULL', `no space left on the volume while writing ${file}`, true);
+    return new ModelFetchError('DISK_FULL', `no space left on the volume while writing ${file}`, false);
   }
   return new ModelFetchError('WRITE_ERROR', `could not write ${file}: ${e?.message ?? String(err)}`, true);
 }

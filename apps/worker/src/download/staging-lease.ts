@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { ModelFetchError } from '@model-manager/core';
+
+// Take the lease only while the BullMQ job lock is ours (KEYS[2] holds the job token).
+const ACQUIRE = `
+if redis.call('get', KEYS[2]) ~= ARGV[3] then return -1 end
+if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+return 0`;
+// Renew only while both the lease and the job lock are still ours.
+const RENEW = `
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('get', KEYS[2]) ~= ARGV[3] then redis.call('del', KEYS[1]) return -1 end
+return redis.call('pexpire', KEYS[1], ARGV[2])`;
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/**
+ * Fencing for a staging file: the only writer is the holder of this lease, and the lease is
+ * renewed only while the holder still owns the BullMQ job lock. A worker that loses the job
+ * (stalled and handed over) or loses Redis stops writing when its lease runs out locally,
+ * before the lease can expire in Redis and the next worker can take it.
+ */
+export class StagingLease {
+  private readonly token = randomBytes(12).toString('hex');
+  private validUntil = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private lost: string | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly jobLockKey: string,
+    private readonly jobToken: string,
+    private readonly ttlMs = 30_000,
+  ) {}
+
+  /** Waits (up to a lease lifetime and a bit) for a previous holder's lease to end. */
+  async acquire(signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + this.ttlMs * 2;
+    for (;;) {
+      const sentAt = Date.now();
+      const result = await this.redis.eval(ACQUIRE, 2, this.key, this.jobLockKey, this.token, String(this.ttlMs), this.jobToken);
+      if (result === 1) {
+        this.validUntil = sentAt + this.ttlMs * 0.8;
+        this.timer = setInterval(() => void this.renew(), Math.floor(this.ttlMs / 4));
+        this.timer.unref();
+        return;
+      }
+      if (result === -1) throw new ModelFetchError('LOCK_LOST', 'this worker no longer holds the job', true);
+      if (signal?.aborted || Date.now() > deadline) {
+        throw new ModelFetchError('LOCK_LOST', 'another worker is still writing this staging file', true);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  private async renew(): Promise<void> {
+    const sentAt = Date.now();
+    try {
+      const result = await this.redis.eval(RENEW, 2, this.key, this.jobLockKey, this.token, String(this.ttlMs), this.jobToken);
+      if (result === 1) this.validUntil = sentAt + this.ttlMs * 0.8;
+      else this.lost = result === -1 ? 'the job lock passed to another worker' : 'the staging lease expired';
+    } catch {
+      /* Redis hiccup: validUntil runs out on its own if it lasts */
+    }
+  }
+
+  /** Throws when writing must stop: checked before every write. */
+  assertValid(): void {
+    if (this.lost) throw new ModelFetchError('LOCK_LOST', `stopped writing: ${this.lost}`, true);
+    if (Date.now() >= this.validUntil) throw new ModelFetchError('LOCK_LOST', 'stopped writing: the staging lease could not be renewed', true);
+  }
+
+  async release(): Promise<void> {
+    clearInterval(this.timer);
+    await this.redis.eval(RELEASE, 1, this.key, this.token).catch(() => {});
+  }
+}

@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** What a later attempt needs to resume: the response validator and where the bytes came from. */
+export interface StagingMeta {
+  /** The source URL the bytes came from (tokens stripped), so another source starts over. */
+  source: string;
+  /** Index of that source in [url, ...mirrors]. */
+  sourceIndex: number;
+  etag?: string;
+  lastModified?: string;
+  totalBytes?: number | null;
+  updatedAt: number;
+}
+
+/**
+ * A job's staging file in MODELS_DIR/.incoming/: `<prefix>.<jobId>.part` beside its metadata
+ * `<prefix>.<jobId>.part.json`. Named after the job, not the attempt, so whichever worker
+ * runs the next attempt finds the bytes already downloaded.
+ */
+export class StagingFile {
+  readonly partPath: string;
+  readonly metaPath: string;
+
+  constructor(
+    readonly dir: string,
+    readonly key: string,
+  ) {
+    this.partPath = path.join(dir, `${key}.part`);
+    this.metaPath = path.join(dir, `${key}.part.json`);
+  }
+
+  /** `<prefix>.<jobId>` with anything but [A-Za-z0-9_.-] replaced, so it is always one plain file name. */
+  static keyFor(prefix: string, jobId: string): string {
+    return `${prefix}.${jobId}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+  }
+
+  async size(): Promise<number> {
+    try {
+      return (await stat(this.partPath)).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  async readMeta(): Promise<StagingMeta | null> {
+    try {
+      const meta = JSON.parse(await readFile(this.metaPath, 'utf8')) as StagingMeta;
+      return typeof meta.source === 'string' && typeof meta.sourceIndex === 'number' ? meta : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async writeMeta(meta: StagingMeta): Promise<void> {
+    const tmp = `${this.metaPath}.${randomBytes(4).toString('hex')}`;
+    await writeFile(tmp, JSON.stringify(meta));
+    await rename(tmp, this.metaPath);
+  }
+
+  async remove(): Promise<void> {
+    await Promise.all([rm(this.partPath, { force: true }), rm(this.metaPath, { force: true })]);
+  }
+}
