@@ -33,7 +33,7 @@ export function safetensorsOf(size: number): Buffer {
  *   failFirst=K&failStatus=S[&retryAfter=SEC]  the first K requests answer S
  *   resetAt=BYTES    the first request whose body reaches BYTES has its connection destroyed there
  *   stallAt=BYTES    the first such request stops sending there and keeps the connection open
- *   wrongLength=1    Content-Length larger than the body
+ *   wrongLength=1    Content-Length larger than the body (connection closed after the body)
  *   noLength=1       no Content-Length (chunked)
  *   html=1           an HTML login page with Content-Type text/html
  *   htmlBody=1       an HTML page sent as application/octet-stream
@@ -46,7 +46,7 @@ export class TestOrigin {
   readonly files = new Map<string, OriginFile>();
   readonly hits = new Map<string, number>();
   readonly bytesSent = new Map<string, number>();
-  readonly requests: Array<{ path: string; headers: http.IncomingHttpHeaders; status?: number }> = [];
+  readonly requests: Array<{ path: string; url: string; at: number; headers: http.IncomingHttpHeaders; status?: number }> = [];
   private readonly perQuery = new Map<string, number>();
   private readonly faultsFired = new Set<string>();
   private server!: http.Server;
@@ -58,6 +58,13 @@ export class TestOrigin {
   /** A file of `size` bytes: a valid .safetensors file (one U8 tensor of random bytes) unless `raw`. */
   addFile(name: string, size: number, options: { raw?: boolean } = {}): OriginFile {
     const body = options.raw ? randomBytes(size) : safetensorsOf(size);
+    const file = { body, sha256: createHash('sha256').update(body).digest('hex') };
+    this.files.set(name, file);
+    return file;
+  }
+
+  /** A file with exactly this body (for truncated or otherwise broken files). */
+  addBody(name: string, body: Buffer): OriginFile {
     const file = { body, sha256: createHash('sha256').update(body).digest('hex') };
     this.files.set(name, file);
     return file;
@@ -92,7 +99,7 @@ export class TestOrigin {
     const nth = (this.perQuery.get(queryKey) ?? 0) + 1;
     this.perQuery.set(queryKey, nth);
     this.hits.set(url.pathname, this.hitCount(url.pathname) + 1);
-    const record: { path: string; headers: http.IncomingHttpHeaders; status?: number } = { path: url.pathname, headers: req.headers };
+    const record: (typeof this.requests)[number] = { path: url.pathname, url: req.url ?? '/', at: Date.now(), headers: req.headers };
     this.requests.push(record);
     const [, route, rawName = ''] = url.pathname.split('/');
     const name = decodeURIComponent(rawName);
@@ -150,7 +157,8 @@ export class TestOrigin {
     const chunk = route === 'slow' ? Number(q.get('chunk') ?? 64 * 1024) : 256 * 1024;
     let offset = 0;
     const finish = () => {
-      if (resetAt !== null) res.destroy();
+      // A short body under a longer Content-Length: real servers close the connection there.
+      if (resetAt !== null || q.get('wrongLength')) res.destroy();
       else if (stallAt !== null) {
         /* keep the connection open, send nothing more */
       } else res.end();

@@ -146,7 +146,9 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     const disk = new DiskSpace(redis, vkeys.reservations, config.modelsDir, config.MIN_FREE_BYTES);
     const cancel = new AbortController();
     const signal = AbortSignal.any([cancel.signal, deps.shutdownSignal, ...(jobSignal ? [jobSignal] : [])]);
-    const lease = token ? new StagingLease(redis, vkeys.stagingLease(staging.key), jobLockKey(job.id!), token) : undefined;
+    // Shorter than the job lock, so a dead holder's lease is gone before its job is handed over.
+    const leaseTtl = (config.JOB_LOCK_SECONDS * 1000) / 2;
+    const lease = token ? new StagingLease(redis, vkeys.stagingLease(staging.key), jobLockKey(job.id!), token, leaseTtl) : undefined;
     const sizeBefore = await staging.size();
     const started = Date.now();
     let lastReservation = 0;

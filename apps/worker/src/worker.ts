@@ -37,8 +37,9 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
     connection: redis,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
-    // A 7 GB checkpoint takes minutes; the lock is renewed while the job runs.
-    lockDuration: 60_000,
+    // Renewed while the job runs; a killed worker's job is picked up again within about this long.
+    lockDuration: config.JOB_LOCK_SECONDS * 1000,
+    stalledInterval: Math.max(1000, (config.JOB_LOCK_SECONDS * 1000) / 2),
     maxStalledCount: 2,
     settings: { backoffStrategy: (attemptsMade, _type, err) => backoffDelay(config.DOWNLOAD_BACKOFF_MS, attemptsMade, err) },
   });

@@ -35,6 +35,8 @@ export const configSchema = z.object({
   DOWNLOAD_ATTEMPTS: int(6, 1, 50),
   DOWNLOAD_BACKOFF_MS: int(2000, 0, 600_000),
   SHUTDOWN_GRACE_SECONDS: int(30, 0, 3600),
+  /** A worker that stops renewing a job's lock (killed) loses the job after this; another worker then resumes it. */
+  JOB_LOCK_SECONDS: int(60, 2, 3600),
   /** Space kept free on the volume: a download that would eat into it fails with DISK_FULL before writing. */
   MIN_FREE_BYTES: z.coerce.number().int().min(0).default(1024 ** 3),
   /** Leftover staging files of jobs that no longer exist are deleted once this old. */
