@@ -44,7 +44,10 @@ describe('downloads that survive faults injected by a real origin', () => {
     expect(res.body).toMatchObject({ status: 'completed', model: { sha256: file.sha256, fileSize: size } });
     expect(origin.sent('reset.safetensors')).toBeLessThanOrEqual(size * 1.1);
     const second = origin.requests.filter((r) => r.path === '/files/reset.safetensors')[1];
-    expect(second?.headers.range).toBe(`bytes=${Math.floor(size * 0.6)}-`);
+    // It asks for the rest from where its staging file ends (at most where the connection broke).
+    const from = Number(/^bytes=(\d+)-$/.exec(String(second?.headers.range))?.[1]);
+    expect(from).toBeGreaterThan(size * 0.5);
+    expect(from).toBeLessThanOrEqual(size * 0.6);
     expect(second?.status).toBe(206);
     const job = await call(svc.apiUrl, 'GET', `/v1/jobs/${res.body.jobId}`);
     expect(job.body.attempts).toBe(2);
