@@ -60,7 +60,8 @@ async function startPrivateRedis() {
   redis = spawn(
     'redis-server',
     ['--port', port || '6379', '--bind', '127.0.0.1', '--dir', dataDir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    // Its own process group: Ctrl-C reaches only this script, which stops Redis last.
+    { stdio: ['ignore', 'ignore', 'inherit'], detached: true },
   );
   redis.on('exit', (code) => {
     if (!stopping) {
@@ -81,6 +82,9 @@ function run(name, script) {
     cwd: root,
     env: process.env,
     stdio: ['ignore', 'pipe', 'inherit'],
+    // Its own process group: Ctrl-C reaches only this script, which sends each app one SIGTERM
+    // (a second signal would make an app skip its graceful shutdown).
+    detached: true,
   });
   children.push(child);
   createInterface({ input: child.stdout }).on('line', (line) => {

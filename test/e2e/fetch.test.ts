@@ -63,6 +63,28 @@ describe('model fetch, end to end through the real API and worker processes', ()
     expect(origin.hitCount('/slow/popular.safetensors')).toBe(1);
   });
 
+  it('never lets a request with another sha256 join a running job, even in the same millisecond', async () => {
+    const file = origin.addFile('contested.safetensors', 512 * 1024);
+    const url = `${origin.url}/slow/contested.safetensors?ms=20&chunk=65536`;
+    const wrong = 'b'.repeat(64);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        call(svc.apiUrl, 'POST', '/v1/fetch?wait=60', { kind: 'lora', name: 'contested', url, sha256: i % 2 ? wrong : file.sha256 }),
+      ),
+    );
+    for (const a of answers) {
+      if (a.status === 409) expect(a.body.error.code).toBe('CONFLICT');
+      else if (a.body.model) expect(a.body.model.sha256).toBe(file.sha256);
+      else expect(a.body).toMatchObject({ status: 'failed', error: { code: 'HASH_MISMATCH' } });
+    }
+    // A request without a sha256 joins the running job for the same URL instead of a 409.
+    const file2 = origin.addFile('joinable.safetensors', 512 * 1024);
+    const slowUrl = `${origin.url}/slow/joinable.safetensors?ms=20&chunk=65536`;
+    const withHash = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name: 'joinable', url: slowUrl, sha256: file2.sha256 });
+    const withoutHash = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=60', { kind: 'lora', name: 'joinable', url: slowUrl });
+    expect(withoutHash.body).toMatchObject({ status: 'completed', jobId: withHash.body.jobId, model: { sha256: file2.sha256 } });
+  });
+
   it('refuses a file whose hash differs: HASH_MISMATCH, nothing at the final path, no entry', async () => {
     origin.addFile('tampered.safetensors', 100_000);
     const res = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {

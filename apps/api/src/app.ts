@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import type { ServiceContext } from './context.js';
 import { DASHBOARD_PATH, dashboardRouter } from './dashboard.js';
-import { errorHandler, unknownRoute } from './http/api-error.js';
+import { errorHandler, requireJsonBody, unknownRoute } from './http/api-error.js';
 import { requestContext } from './http/request-context.js';
 import { batchRoutes } from './routes/batches.js';
 import { cleanupRoutes } from './routes/cleanup.js';
@@ -20,6 +20,7 @@ export function createApp(ctx: ServiceContext): Express {
   app.set('query parser', 'simple');
   app.use(requestContext(ctx.logger));
   app.use(express.json({ limit: '1mb', strict: true }));
+  app.use('/v1', requireJsonBody);
   app.use(healthRoutes(ctx));
   app.use(fetchRoutes(ctx));
   app.use(batchRoutes(ctx));

@@ -47,6 +47,7 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
     waiter,
     close() {
       closing ??= (async () => {
+        waiter.close();
         await registry.close(); // writes batched cache hits
         await queueEvents.close().catch(() => {});
         await queue.close().catch(() => {});

@@ -25,6 +25,8 @@ async function main(): Promise<void> {
     if (stopping) process.exit(1);
     stopping = true;
     logger.info({ signal }, 'stopping: no new connections');
+    // Requests waiting on jobs answer now (202 with the job id) instead of being cut off.
+    ctx.waiter.close();
     const force = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_SECONDS * 1000);
     force.unref();
     server.close(() => {

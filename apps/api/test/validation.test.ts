@@ -24,6 +24,10 @@ const badRequests: Array<[string, 'post' | 'get' | 'delete', string, unknown, st
   ['NUL in name', 'post', '/v1/fetch', { ...ok, name: 'a\u0000b' }, 'name'],
   ['non-ASCII look-alike', 'post', '/v1/fetch', { ...ok, name: 'a\u2024\u2024b' }, 'name'],
   ['overlong name', 'post', '/v1/fetch', { ...ok, name: 'x'.repeat(129) }, 'name'],
+  ['name of spaces', 'post', '/v1/fetch', { ...ok, name: '   ' }, 'name'],
+  ['trailing space', 'post', '/v1/fetch', { ...ok, name: 'trail ' }, 'name'],
+  ['URL with spaces around it', 'post', '/v1/fetch', { ...ok, url: ` ${ok.url} ` }, 'url'],
+  ['bad mirror', 'post', '/v1/fetch', { ...ok, mirrors: ['ftp://x/y'] }, 'mirrors.0'],
   ['file URL', 'post', '/v1/fetch', { ...ok, url: 'file:///etc/passwd' }, 'url'],
   ['ftp URL', 'post', '/v1/fetch', { ...ok, url: 'ftp://host/x' }, 'url'],
   ['relative URL', 'post', '/v1/fetch', { ...ok, url: '/x.safetensors' }, 'url'],
@@ -87,6 +91,13 @@ describe('bad input never reaches the queue or the disk', () => {
 
     const notJson = await request(app).post('/v1/fetch').set('content-type', 'text/plain').send('kind=lora');
     expect(notJson.status).toBe(400);
+
+    // A body that is not JSON is never read as `{}`: cleanup's defaults would delete models.
+    const formCleanup = await request(app).post('/v1/cleanup').type('form').send('dryRun=true');
+    expect(formCleanup.status).toBe(400);
+    expect(formCleanup.body.error.details[0].field).toBe('body');
+    const emptyCleanup = await request(app).post('/v1/cleanup');
+    expect(emptyCleanup.status).toBe(200); // no body at all: the documented defaults
 
     const unknown = await request(app).get('/v2/whatever');
     expect(unknown.status).toBe(404);

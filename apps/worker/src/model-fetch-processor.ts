@@ -64,22 +64,49 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
   const volume = volumeId(config.modelsDir);
   const jobLockKey = (jobId: string) => `${config.QUEUE_PREFIX}:${QUEUE_NAME}:${jobId}:lock`;
 
-  /** Publishes a verified file and its registry entry together, under the registry lease. */
-  async function publish(ref: FetchModelJobData, source: string, finalPath: string, entry: RegistryEntry, place: () => Promise<void>) {
-    await registry.update(async (data, held) => {
-      const section = data[sectionOf(ref.kind)];
-      const previous = section[ref.name];
-      await held.assertHeld();
-      await place();
-      await syncDir(path.dirname(finalPath));
-      if (previous && typeof previous.path === 'string') {
-        const old = registry.localPath(ref.kind, previous as RegistryEntry);
-        if (old && old !== finalPath) await rm(old, { force: true });
-        entry.usage_count = typeof previous.usage_count === 'number' ? previous.usage_count : 0;
-      }
-      entry.url = source;
-      section[ref.name] = entry;
-    });
+  /**
+   * Publishes a verified file and its registry entry together, under the registry lease: the new
+   * registry is made durable first, then the file is moved into place, then the registry file is
+   * replaced. A failure before the last step leaves neither; after it, both.
+   */
+  async function publish(
+    ref: FetchModelJobData,
+    source: string,
+    finalPath: string,
+    entry: RegistryEntry,
+    place: () => Promise<void>,
+    unplace: () => Promise<void>,
+  ) {
+    let placed = false;
+    let replaced: string | null = null;
+    try {
+      await registry.update(
+        (data) => {
+          const section = data[sectionOf(ref.kind)];
+          const previous = section[ref.name];
+          if (previous && typeof previous.path === 'string') {
+            const old = registry.localPath(ref.kind, previous as RegistryEntry);
+            if (old && old !== finalPath) replaced = old;
+            entry.usage_count = typeof previous.usage_count === 'number' ? previous.usage_count : 0;
+          }
+          entry.url = source;
+          section[ref.name] = entry;
+        },
+        {
+          beforeCommit: async (held) => {
+            await held.assertHeld();
+            await place();
+            placed = true;
+            await syncDir(path.dirname(finalPath));
+          },
+        },
+      );
+    } catch (err) {
+      if (placed) await unplace().catch(() => {});
+      throw err;
+    }
+    // The same model under another extension: its old file is no longer listed anywhere.
+    if (replaced) await rm(replaced, { force: true });
     return toModel(ref.kind, ref.name, entry, finalPath);
   }
 
@@ -105,12 +132,17 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       how = 'copy';
       await copyFile(twin.path, tmp);
     }
-    const model = await publish(ref, ref.url, finalPath, newEntry(finalPath, ref.sha256, twin.size), () => rename(tmp, finalPath)).catch(
-      async (err: unknown) => {
-        await rm(tmp, { force: true });
-        throw err;
-      },
-    );
+    const model = await publish(
+      ref,
+      ref.url,
+      finalPath,
+      newEntry(finalPath, ref.sha256, twin.size),
+      () => rename(tmp, finalPath),
+      () => rm(finalPath, { force: true }),
+    ).catch(async (err: unknown) => {
+      await rm(tmp, { force: true });
+      throw err;
+    });
     log.info({ from: `${twin.kind}/${twin.name}`, how }, 'same content already on the volume: no download');
     return model;
   }
@@ -184,8 +216,13 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       if (ext === '.safetensors') await checkSafetensors(staging.partPath);
       const finalPath = modelFilePath(config.modelsDir, ref.kind, ref.name, ext);
       lease?.assertValid();
-      const model = await publish(ref, source, finalPath, newEntry(finalPath, result.sha256, result.bytes), () =>
-        rename(staging.partPath, finalPath),
+      const model = await publish(
+        ref,
+        source,
+        finalPath,
+        newEntry(finalPath, result.sha256, result.bytes),
+        () => rename(staging.partPath, finalPath),
+        () => rename(finalPath, staging.partPath),
       );
       await staging.remove();
       await redis
@@ -201,8 +238,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       return model;
     } catch (err) {
       cancel.abort();
-      const failure =
-        err instanceof ModelFetchError ? err : new ModelFetchError('INTERNAL', (err as Error)?.message ?? String(err), true);
+      const failure = asModelFetchError(err);
       if (failure.code === 'LOCK_LOST') {
         // Another worker owns the job (and its staging file) now: touch nothing.
         log.warn({ code: failure.code }, failure.message);
@@ -253,4 +289,13 @@ export function backoffDelay(baseMs: number, attemptsMade: number, err?: Error):
   const jittered = Math.round(exponential * (0.5 + Math.random()));
   const retryAfter = (err as RetryableJobError | undefined)?.retryAfterMs ?? 0;
   return Math.max(jittered, retryAfter);
+}
+
+/** Any error as a ModelFetchError: file-system errors (a registry write, a rename) get their own codes. */
+function asModelFetchError(err: unknown): ModelFetchError {
+  if (err instanceof ModelFetchError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') return new ModelFetchError('DISK_FULL', `no space left on the volume: ${e.message}`, false);
+  if (e?.code && /^E[A-Z]+$/.test(e.code)) return new ModelFetchError('WRITE_ERROR', e.message, true);
+  return new ModelFetchError('INTERNAL', e?.message ?? String(err), true);
 }

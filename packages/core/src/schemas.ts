@@ -19,11 +19,13 @@ export const httpUrlSchema = z
   .refine((value) => {
     try {
       const url = new URL(value);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+      return value === value.trim() && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
     } catch {
       return false;
     }
-  }, 'must be an absolute http:// or https:// URL');
+  }, 'must be an absolute http:// or https:// URL')
+  // Stored in its normal form, so the same URL always compares equal.
+  .transform((value) => new URL(value).href);
 
 /** What a caller asks for. Unknown fields are refused so a typo (say `sha265`) is not silently ignored. */
 export const modelRefSchema = z.strictObject({
@@ -56,6 +58,8 @@ export const QUEUE_NAME = 'model-fetch';
 export const fetchModelJobSchema = modelRefSchema.extend({
   /** Unix ms when the API accepted the request. */
   requestedAt: z.number(),
+  /** Random id of the request that created the job, to tell it from a job it joined. */
+  requestId: z.string().optional(),
 });
 export type FetchModelJobData = z.infer<typeof fetchModelJobSchema>;
 

@@ -25,6 +25,7 @@ export function nameProblem(name: string): string | null {
   if (name.length < 1 || name.length > NAME_MAX_LENGTH) return `must be 1-${NAME_MAX_LENGTH} characters`;
   if (!NAME_CHARS.test(name)) return 'may contain only letters, digits, ".", "_", "-" and space';
   if (name.startsWith('.')) return 'must not start with "."';
+  if (name !== name.trim()) return 'must not start or end with a space';
   if (name.includes('..')) return 'must not contain ".."';
   return null;
 }

@@ -85,7 +85,12 @@ export function isUsableEntry(entry: unknown): entry is RegistryEntry {
  * Crash-safe replace: write a temporary file beside it, fsync, rename over the old one,
  * fsync the folder. A reader sees the old registry or the new one, never a torn one.
  */
-export async function writeRegistryFile(file: string, data: RegistryData): Promise<void> {
+export async function writeRegistryFile(
+  file: string,
+  data: RegistryData,
+  /** Runs once the new registry is durable in its temporary file, just before it replaces the old one. */
+  beforeCommit?: () => Promise<void>,
+): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const text = `${JSON.stringify(data, null, 2)}\n`;
   const fh = await open(tmp, 'w', 0o644);
@@ -99,6 +104,7 @@ export async function writeRegistryFile(file: string, data: RegistryData): Promi
   }
   await fh.close();
   try {
+    await beforeCommit?.();
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });

@@ -1,4 +1,4 @@
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import {
@@ -214,7 +214,14 @@ export class Registry {
    */
   async update<T>(
     mutate: (data: RegistryData, held: { assertHeld: () => Promise<void> }) => T | Promise<T>,
-    options: { write?: (result: T) => boolean } = {},
+    options: {
+      write?: (result: T) => boolean;
+      /**
+       * Runs under the lease after the new registry is written to its temporary file and before
+       * it replaces the old one; if it throws, the registry is left as it was.
+       */
+      beforeCommit?: (held: { assertHeld: () => Promise<void> }) => Promise<void>;
+    } = {},
   ): Promise<T> {
     return this.lease.withLease(async (held) => {
       let data: RegistryData;
@@ -231,7 +238,7 @@ export class Registry {
       if (!recovered && options.write && !options.write(value)) return value;
       data.last_updated = nowSeconds();
       await held.assertHeld();
-      await writeRegistryFile(this.file, data);
+      await writeRegistryFile(this.file, data, options.beforeCommit && (() => options.beforeCommit!(held)));
       this.cached = undefined;
       return value;
     });
@@ -295,10 +302,23 @@ export class Registry {
     await this.flushHits().catch(() => {});
   }
 
-  /** Under the lease: keep the unreadable file aside and rebuild the registry from the folders. */
+  /**
+   * Under the lease: keep a copy of the unreadable file aside and rebuild the registry from the
+   * folders. The copy is a hard link, so the unreadable file stays in place until the rebuilt
+   * registry replaces it: a crash in between leaves something to recover from again, not nothing.
+   */
   private async recoverCorrupt(reason: string): Promise<RegistryData> {
-    const aside = `${this.file}.corrupt-${Math.floor(Date.now() / 1000)}`;
-    await rename(this.file, aside);
+    const base = `${this.file}.corrupt-${Math.floor(Date.now() / 1000)}`;
+    let aside = base;
+    for (let n = 1; ; n++) {
+      try {
+        await link(this.file, aside);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n > 100) throw err;
+        aside = `${base}-${n}`;
+      }
+    }
     this.options.logger.warn(
       { file: this.file, keptAs: aside, reason },
       'registry file is unreadable: kept it aside and rebuilding the registry from the model folders',

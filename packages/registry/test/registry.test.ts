@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@model-manager/core';
-import { Registry, planCleanup, prepareVolume, type RegistryData } from '@model-manager/registry';
+import { Registry, planCleanup, prepareVolume, volumeId, type RegistryData } from '@model-manager/registry';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -28,6 +28,9 @@ beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'mm-registry-'));
   lockKey = `mmtest-registry-${randomBytes(4).toString('hex')}:lock`;
   await prepareVolume(dir);
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
 });
 afterAll(() => {
   redis.disconnect();
@@ -88,6 +91,9 @@ describe('cache checks', () => {
     await registry.put('checkpoint', 'm', { url: 'u', path: file, hash: sha(body), downloaded_at: 1, last_used: 1, usage_count: 0, file_size: body.length });
 
     expect((await registry.check('checkpoint', 'm', sha(body).toUpperCase())).hit).toBe(true);
+    // Other bytes of the same size still hit: a hit checks size, never re-hashes the file.
+    writeFileSync(file, randomBytes(body.length));
+    expect((await registry.check('checkpoint', 'm', sha(body))).hit).toBe(true);
     expect(await registry.check('checkpoint', 'm', 'f'.repeat(64))).toEqual({ hit: false, reason: 'hash-differs' });
     expect(await registry.check('lora', 'm')).toEqual({ hit: false, reason: 'absent' });
     writeFileSync(file, body.subarray(1));
@@ -155,6 +161,20 @@ describe('a corrupt registry', () => {
     expect(await registry.list()).toEqual([]);
     expect(existsSync(registryFile())).toBe(false);
     await registry.close();
+  });
+});
+
+describe('volume id', () => {
+  it('is created once: processes starting together agree on one id', async () => {
+    const fresh = mkdtempSync(path.join(os.tmpdir(), 'mm-volume-'));
+    try {
+      const ids = await Promise.all(Array.from({ length: 20 }, () => volumeId(fresh)));
+      expect(new Set(ids).size).toBe(1);
+      expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(readdirSync(fresh)).toEqual(['.volume-id']);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
   });
 });
 

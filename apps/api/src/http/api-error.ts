@@ -33,6 +33,24 @@ export function invalidRequest(where: string, error: z.ZodError): ApiError {
   return new ApiError(400, 'INVALID_REQUEST', `invalid request: ${summary}${details.length > 5 ? '; …' : ''}`, details);
 }
 
+/**
+ * A request that carries a body the JSON parser did not take (no or another Content-Type) is
+ * refused, never read as an empty object: `POST /v1/cleanup` with `{"dryRun":true}` sent as
+ * form data must not become a real cleanup.
+ */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && req.body === undefined) {
+    next(
+      new ApiError(400, 'INVALID_REQUEST', 'the request body must be JSON sent with Content-Type: application/json', [
+        { field: 'body', message: `Content-Type is ${req.get('content-type') ?? 'missing'}, not application/json` },
+      ]),
+    );
+    return;
+  }
+  next();
+};
+
 export const unknownRoute: RequestHandler = (req, _res, next) => {
   next(new ApiError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`));
 };

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -82,7 +83,7 @@ export class FetchService {
   }
 
   jobData(ref: ModelRef): FetchModelJobData {
-    const data: FetchModelJobData = { kind: ref.kind, name: ref.name, url: ref.url, requestedAt: Date.now() };
+    const data: FetchModelJobData = { kind: ref.kind, name: ref.name, url: ref.url, requestedAt: Date.now(), requestId: randomUUID() };
     if (ref.sha256) data.sha256 = ref.sha256;
     if (ref.mirrors?.length) data.mirrors = ref.mirrors;
     return data;
@@ -142,12 +143,15 @@ export class FetchService {
   async joinCheck(ref: ModelRef, data: FetchModelJobData, jobId: string, priority: number): Promise<PublicStatus> {
     const job = await Job.fromId<FetchModelJobData>(this.queue, jobId);
     if (!job) return 'queued';
-    if (job.data.requestedAt === data.requestedAt && job.data.url === data.url) return 'queued'; // ours, just added
-    if (job.data.url !== ref.url || (job.data.sha256 ?? null) !== (ref.sha256 ?? null)) {
+    if (job.data.requestId === data.requestId) return 'queued'; // ours, just added
+    // Joining is fine when the running job makes the file this request wants: the same URL, and
+    // the requested hash if one was given (a request without one takes whatever that URL serves).
+    if (job.data.url !== ref.url || (ref.sha256 !== undefined && job.data.sha256 !== ref.sha256)) {
       throw new ConflictError(ref, job.data, jobId);
     }
     const state = await job.getState();
-    if ((state === 'prioritized' || state === 'waiting') && (job.opts.priority ?? 0) > priority) {
+    // Waiting, or backing off before a retry: move it ahead of the prefetch batch.
+    if ((state === 'prioritized' || state === 'waiting' || state === 'delayed') && (job.opts.priority ?? 0) > priority) {
       await job.changePriority({ priority }).catch(() => {}); // it may have just started: harmless
     }
     return publicStatus(state);

@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { Queue, QueueEvents } from 'bullmq';
 
 const FINISHED = new Set(['completed', 'failed', 'unknown']);
-/** Full re-check period: covers events missed while the events connection reconnected. */
-const RECHECK_MS = 2000;
+/** Full re-check period: covers events missed while the events connection reconnected. Longer for long lists. */
+const recheckMs = (pending: number) => 2000 + 10 * pending;
 
 /**
  * Waits for jobs to finish. One QueueEvents stream per process feeds every waiter; each waiter
@@ -11,6 +11,7 @@ const RECHECK_MS = 2000;
  */
 export class JobWaiter {
   private readonly finished = new EventEmitter();
+  private closed = false;
 
   constructor(
     private readonly queue: Queue,
@@ -19,6 +20,12 @@ export class JobWaiter {
     this.finished.setMaxListeners(0);
     queueEvents.on('completed', ({ jobId }) => this.finished.emit('finished', jobId));
     queueEvents.on('failed', ({ jobId }) => this.finished.emit('finished', jobId));
+  }
+
+  /** Ends every wait now (shutdown): waiting requests answer with where their jobs stand. */
+  close(): void {
+    this.closed = true;
+    this.finished.emit('close');
   }
 
   /** Resolves true when every job finished, false when the time ran out or the signal fired. */
@@ -32,9 +39,10 @@ export class JobWaiter {
     };
     const onAbort = () => wake?.();
     this.finished.on('finished', onFinished);
+    this.finished.on('close', onAbort);
     signal?.addEventListener('abort', onAbort);
     try {
-      while (pending.size > 0 && Date.now() < deadline && !signal?.aborted) {
+      while (pending.size > 0 && Date.now() < deadline && !signal?.aborted && !this.closed) {
         const woken = new Promise<void>((resolve) => {
           wake = resolve;
         });
@@ -45,7 +53,7 @@ export class JobWaiter {
         await Promise.race([
           woken,
           new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, Math.max(0, Math.min(RECHECK_MS, deadline - Date.now())));
+            timer = setTimeout(resolve, Math.max(0, Math.min(recheckMs(pending.size), deadline - Date.now())));
           }),
         ]);
         clearTimeout(timer);
@@ -53,6 +61,7 @@ export class JobWaiter {
       return pending.size === 0;
     } finally {
       this.finished.off('finished', onFinished);
+      this.finished.off('close', onAbort);
       signal?.removeEventListener('abort', onAbort);
     }
   }

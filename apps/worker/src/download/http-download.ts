@@ -182,7 +182,11 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
       }
     } catch (err) {
       if (err === writeFailure) throw fileError(err, req.staging.partPath);
-      throw networkError(err, req.signal);
+      const failure = networkError(err, req.signal);
+      if (failure.code === 'NETWORK_ERROR' && contentLength !== null && received < contentLength) {
+        throw new ModelFetchError('SIZE_MISMATCH', `connection closed after ${received} of ${contentLength} bytes (${failure.message})`, true);
+      }
+      throw failure;
     }
     await writing;
     if (!writeFailure && pending.length > 0) {
@@ -222,7 +226,7 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
   if (totalBytes !== null && total() !== totalBytes) {
     throw new ModelFetchError('SIZE_MISMATCH', `file is ${total()} bytes but the origin said ${totalBytes}`, true);
   }
-  if (total() === 0) throw new ModelFetchError('EMPTY_FILE', 'the origin sent an empty body', false);
+  if (total() === 0) throw new ModelFetchError('EMPTY_FILE', 'the origin sent an empty body', true);
   const sha256 = hash.digest('hex');
   if (req.expectedSha256 && sha256 !== req.expectedSha256.toLowerCase()) {
     throw new ModelFetchError('HASH_MISMATCH', `sha256 is ${sha256}, expected ${req.expectedSha256.toLowerCase()}`, false);
