@@ -177,7 +177,14 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     const vkeys = volumeKeys(await volume);
     const disk = new DiskSpace(redis, vkeys.reservations, config.modelsDir, config.MIN_FREE_BYTES);
     const cancel = new AbortController();
-    const signal = AbortSignal.any([cancel.signal, deps.shutdownSignal, ...(jobSignal ? [jobSignal] : [])]);
+    // BullMQ aborts jobSignal when this worker could not renew the job's lock (see worker.ts).
+    const lockLost = new AbortController();
+    jobSignal?.addEventListener(
+      'abort',
+      () => lockLost.abort(new ModelFetchError('LOCK_LOST', 'the job lock was lost; another worker may be running the job', true)),
+      { once: true },
+    );
+    const signal = AbortSignal.any([cancel.signal, deps.shutdownSignal, lockLost.signal]);
     // Shorter than the job lock, so a dead holder's lease is gone before its job is handed over.
     const leaseTtl = (config.JOB_LOCK_SECONDS * 1000) / 2;
     const lease = token ? new StagingLease(redis, vkeys.stagingLease(staging.key), jobLockKey(job.id!), token, leaseTtl) : undefined;
