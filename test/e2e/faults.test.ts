@@ -155,10 +155,16 @@ describe('downloads that survive faults injected by a real origin', () => {
 
   it('re-resolves an expired redirect target from the original URL', async () => {
     const file = origin.addFile('signed.safetensors', 30_000);
-    const expiring = encodeURIComponent('/files/signed.safetensors?failFirst=1&failStatus=403');
+    // The storage host is another host than the one asked (as Civitai redirects to signed storage URLs).
+    const expiring = encodeURIComponent(`${origin.otherHostUrl}/files/signed.safetensors?failFirst=1&failStatus=403`);
     const res = await fetchModel({ kind: 'lora', name: 'signed', url: `${origin.url}/redirect/signed.safetensors?to=${expiring}`, sha256: file.sha256 });
     expect(res.body.status).toBe('completed');
     expect(origin.hitCount('/redirect/signed.safetensors')).toBe(2);
+
+    // A 403 behind a redirect on the same host is a real refusal: FORBIDDEN, not retried.
+    const sameHost = encodeURIComponent('/files/signed.safetensors?failFirst=9&failStatus=403');
+    const refused = await fetchModel({ kind: 'lora', name: 'refused', url: `${origin.url}/redirect/signed.safetensors?to=${sameHost}&x=1` });
+    expect(refused.body.error.code).toBe('FORBIDDEN');
   });
 
   it('moves on to a mirror when the first source is missing, and records the URL that worked', async () => {
@@ -167,6 +173,18 @@ describe('downloads that survive faults injected by a real origin', () => {
     const res = await fetchModel({ kind: 'lora', name: 'mirrored', url: `${origin.url}/files/gone.safetensors`, mirrors: [mirror], sha256: file.sha256 });
     expect(res.body).toMatchObject({ status: 'completed', model: { url: mirror } });
     expect(registryOf(svc).loras.mirrored.url).toBe(mirror);
+  });
+
+  it('skips a mirror that answers a login page, and fails with the last error when no source is left', async () => {
+    const file = origin.addFile('walled.safetensors', 30_000);
+    const good = `${origin.url}/files/walled.safetensors`;
+    const res = await fetchModel({ kind: 'lora', name: 'walled', url: `${origin.url}/files/walled.safetensors?html=1`, mirrors: [good], sha256: file.sha256 });
+    expect(res.body).toMatchObject({ status: 'completed', model: { url: good } });
+
+    const none = await fetchModel({ kind: 'lora', name: 'nowhere', url: `${origin.url}/status/404`, mirrors: [`${origin.url}/status/401`] });
+    expect(none.body.error.code).toBe('AUTH_REQUIRED');
+    expect(origin.hitCount('/status/404')).toBe(1);
+    expectNothingSaved(svc, 'lora', 'nowhere');
   });
 
   it('keeps a ?token= out of the job, the registry, the answers and the logs, yet sends it to the origin', async () => {

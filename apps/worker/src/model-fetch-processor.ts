@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { copyFile, link, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
@@ -26,7 +27,7 @@ import { checkSafetensors } from './download/content-checks.js';
 import { DiskSpace } from './download/disk-space.js';
 import { downloadToFile } from './download/http-download.js';
 import { StagingLease } from './download/staging-lease.js';
-import { StagingFile } from './download/staging.js';
+import { StagingFile, escapePart } from './download/staging.js';
 
 export interface ProcessorDeps {
   config: Config;
@@ -123,8 +124,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     const ext = path.extname(twin.path).toLowerCase();
     const finalPath = modelFilePath(config.modelsDir, ref.kind, ref.name, ext);
     if (finalPath === twin.path) return null;
-    const tmp = path.join(incoming, `${StagingFile.keyFor(config.QUEUE_PREFIX, `link-${ref.kind}-${ref.name}`)}.${process.pid}.tmp`);
-    await rm(tmp, { force: true });
+    const tmp = path.join(incoming, `${escapePart(config.QUEUE_PREFIX)}.tmp-link-${randomBytes(6).toString('hex')}`);
     let how = 'hard link';
     try {
       await link(twin.path, tmp);
@@ -205,7 +205,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         dispatcher: deps.dispatcher,
         signal,
         logger: log,
-        authorization: (hop) => authorizationFor(hop, auth),
+        authorization: (hop, startedAt) => authorizationFor(hop, auth, startedAt),
         beforeWrite: async (remaining) => {
           if (remaining !== null) await disk.reserve(staging.key, remaining);
         },
@@ -259,15 +259,22 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       }
       const attempts = job.opts.attempts ?? 1;
       const attemptsLeft = job.attemptsMade + 1 < attempts;
-      const nextSource = sourceIndex + 1 < sources.length ? sourceIndex + 1 : null;
+      // Which source the next attempt uses. A source that failed in a way retrying cannot fix is
+      // dead; one that failed retryably is left for the next live source (wrapping around), unless
+      // it made progress (resume it) or its redirect target expired (resolve it again).
+      const dead = new Set(meta?.deadSources ?? []);
+      const sourceFault = failure.notFound || SOURCE_FAULTS.has(failure.code) || (failure.code === 'HASH_MISMATCH' && !failure.retryable);
+      if (sourceFault) dead.add(sourceIndex);
       const progressed = (await staging.size()) > sizeBefore;
-      const retryable = failure.retryable || (failure.notFound && nextSource !== null);
+      const stay = failure.retryable && (progressed || failure.expiredRedirect || failure.code === 'HASH_MISMATCH');
+      const next = stay ? sourceIndex : nextLiveSource(sources.length, sourceIndex, dead, failure.retryable);
+      const retryable = next !== null && (failure.retryable || sourceFault);
       const final = !retryable || !attemptsLeft;
       if (final) await staging.remove();
-      else if (nextSource !== null && (failure.notFound || !progressed)) {
-        // This source gave nothing: the next attempt tries the next one, from byte 0.
+      else if (next !== sourceIndex || failure.code === 'HASH_MISMATCH') {
+        // Another source, or a fresh start after a hash mismatch on resumed bytes: from byte 0.
         await staging.remove();
-        await staging.writeMeta({ source: redactUrl(sources[nextSource]!), sourceIndex: nextSource, updatedAt: Date.now() });
+        await staging.writeMeta({ source: redactUrl(sources[next!]!), sourceIndex: next!, deadSources: [...dead], updatedAt: Date.now() });
       }
       log[final ? 'error' : 'warn'](
         {
@@ -288,6 +295,19 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       await disk.release(staging.key);
     }
   };
+}
+
+/** Failures that say this source will not serve the model; another mirror may. */
+const SOURCE_FAULTS = new Set(['AUTH_REQUIRED', 'FORBIDDEN', 'NOT_A_MODEL']);
+
+/** The next source not known to be dead, after `current` and wrapping around; `current` itself only if retryable. */
+function nextLiveSource(count: number, current: number, dead: Set<number>, currentRetryable: boolean): number | null {
+  for (let step = 1; step <= count; step++) {
+    const candidate = (current + step) % count;
+    if (candidate === current) return currentRetryable && !dead.has(current) ? current : null;
+    if (!dead.has(candidate)) return candidate;
+  }
+  return null;
 }
 
 /** Exponential backoff with jitter (0.5x-1.5x), never shorter than the origin's Retry-After. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Queue, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUE_NAME, STAGING_DIR, type Config, type Logger } from '@model-manager/core';
-import { StagingFile } from './download/staging.js';
+import { escapePart } from './download/staging.js';
 
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
@@ -26,7 +26,7 @@ export class StagingSweeper {
     private readonly logger: Logger,
   ) {
     this.queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
-    this.ownPrefix = `${StagingFile.keyFor(config.QUEUE_PREFIX, '')}`; // "<prefix>."
+    this.ownPrefix = `${escapePart(config.QUEUE_PREFIX)}.`;
   }
 
   start(): void {
@@ -63,8 +63,11 @@ export class StagingSweeper {
       const file = path.join(dir, name);
       const st = await stat(file).catch(() => null);
       if (!st?.isFile() || st.mtimeMs > cutoff) continue;
-      const jobId = /^(.+?)\.part(?:\.json)?(?:\.[0-9a-f]+)?$/.exec(name.slice(this.ownPrefix.length))?.[1];
-      const state = jobId ? await this.queue.getJobState(jobId) : 'unknown';
+      // `<prefix>.<jobId>.part`, its `.part.json`, or a temporary file of ours (`<prefix>.tmp-…`).
+      const rest = name.slice(this.ownPrefix.length);
+      const jobKey = /^([A-Za-z0-9_%-]+)\.part(?:\.json)?(?:\.[0-9a-f]+)?$/.exec(rest)?.[1];
+      if (!jobKey && !rest.startsWith('tmp-')) continue; // not a name we make
+      const state = jobKey ? await this.queue.getJobState(decodeURIComponent(jobKey)) : 'unknown';
       if (LIVE_STATES.has(state)) continue;
       await rm(file, { force: true });
       deleted += 1;

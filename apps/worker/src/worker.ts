@@ -40,8 +40,13 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
     // Renewed while the job runs; a killed worker's job is picked up again within about this long.
     lockDuration: config.JOB_LOCK_SECONDS * 1000,
     stalledInterval: Math.max(1000, (config.JOB_LOCK_SECONDS * 1000) / 2),
-    maxStalledCount: 2,
-    settings: { backoffStrategy: (attemptsMade, _type, err) => backoffDelay(config.DOWNLOAD_BACKOFF_MS, attemptsMade, err) },
+    // A job whose worker dies this many times (pods reclaimed, out of memory) fails as STALLED.
+    maxStalledCount: 3,
+    // The job carries the base delay the API was configured with.
+    settings: {
+      backoffStrategy: (attemptsMade, _type, err, job) =>
+        backoffDelay(job?.opts.backoff && typeof job.opts.backoff === 'object' ? (job.opts.backoff.delay ?? config.DOWNLOAD_BACKOFF_MS) : config.DOWNLOAD_BACKOFF_MS, attemptsMade, err),
+    },
   });
   // A job whose lock could not be renewed may already run elsewhere: stop writing its file now.
   worker.on('lockRenewalFailed', (jobIds) => {

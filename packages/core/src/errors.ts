@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'FORBIDDEN',
   'NOT_A_MODEL',
   'LOCK_LOST',
+  'STALLED',
   'INVALID_JOB',
   'SHUTDOWN',
   'INTERNAL',
@@ -29,6 +30,8 @@ export interface ModelFetchErrorOptions {
   retryAfterMs?: number;
   /** 404 or 410: this source does not have the file, another mirror may. */
   notFound?: boolean;
+  /** 403 from a host a redirect led to: retry the same source, which resolves a fresh URL. */
+  expiredRedirect?: boolean;
 }
 
 /** A model-fetch failure. `retryable` says whether another attempt could succeed. */
@@ -36,6 +39,7 @@ export class ModelFetchError extends Error {
   override readonly name = 'ModelFetchError';
   readonly retryAfterMs?: number;
   readonly notFound: boolean;
+  readonly expiredRedirect: boolean;
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -46,6 +50,7 @@ export class ModelFetchError extends Error {
     super(message);
     this.retryAfterMs = options.retryAfterMs;
     this.notFound = options.notFound ?? false;
+    this.expiredRedirect = options.expiredRedirect ?? false;
   }
 
   /** The form stored as the job's failedReason (and shown in Bull Board): `CODE: message`. */
@@ -57,6 +62,9 @@ export class ModelFetchError extends Error {
 /** Reads back `CODE: message` from a job's failedReason. */
 export function parseFailedReason(reason: string | undefined | null): ErrorInfo {
   const text = reason ?? 'unknown failure';
+  if (/stalled more than allowable limit/.test(text)) {
+    return { code: 'STALLED', message: 'the workers running this job died or hung repeatedly (killed pods, out of memory?); fetch it again to retry' };
+  }
   const match = /^([A-Z][A-Z_]+): ([\s\S]*)$/.exec(text);
   if (!match) return { code: 'INTERNAL', message: text };
   const [, code = 'INTERNAL', message = ''] = match;

@@ -82,6 +82,7 @@ describe('secrets and error codes', () => {
   it('round-trips a failure reason with its code and HTTP status', () => {
     const err = new ModelFetchError('HTTP_ERROR', 'HTTP 403 from https://h/x', false, 403);
     expect(parseFailedReason(err.toReason())).toEqual({ code: 'HTTP_ERROR', message: 'HTTP 403 from https://h/x', status: 403 });
-    expect(parseFailedReason('job stalled more than allowable limit')).toEqual({ code: 'INTERNAL', message: 'job stalled more than allowable limit' });
+    expect(parseFailedReason('something odd')).toEqual({ code: 'INTERNAL', message: 'something odd' });
+    expect(parseFailedReason('job stalled more than allowable limit').code).toBe('STALLED');
   });
 });

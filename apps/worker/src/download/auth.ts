@@ -7,14 +7,16 @@ export interface AuthRules {
 }
 
 /**
- * The Authorization header for one request hop, chosen by that hop's host alone, so a redirect
- * to another host (a signed storage or CDN URL) gets none unless that host has its own entry.
- * HF_TOKEN goes to huggingface.co and its subdomains; CIVITAI_TOKEN to civitai.com.
+ * The Authorization header for one request hop. A token goes only to the host it is for
+ * (HF_TOKEN: huggingface.co and its subdomains; CIVITAI_TOKEN: civitai.com; AUTH_HEADERS: the
+ * host named), and only while the request is still on the host it started at: a redirect that
+ * leaves it (to a signed storage or CDN URL, even another huggingface.co subdomain) gets none.
  */
-export function authorizationFor(url: string, rules: AuthRules): string | undefined {
+export function authorizationFor(url: string, rules: AuthRules, startedAt: string = url): string | undefined {
   let parsed: URL;
   try {
     parsed = new URL(url);
+    if (parsed.host.toLowerCase() !== new URL(startedAt).host.toLowerCase()) return undefined;
   } catch {
     return undefined;
   }

@@ -14,6 +14,12 @@ const WRITE_EVERY_MS = 1000;
 const PROGRESS_INTERVAL_MS = 250;
 const LOG_EVERY_BYTES = 100 * 1024 * 1024;
 
+/**
+ * Fault injection for tests on machines where no small filesystem can be mounted (not root):
+ * writes fail with ENOSPC once a staging file would pass this many bytes. Unset in production.
+ */
+const INJECT_ENOSPC_AFTER = Number(process.env.MODEL_MANAGER_TEST_ENOSPC_AFTER_BYTES ?? 0);
+
 /** Statuses another attempt may get past. */
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
@@ -34,8 +40,8 @@ export interface DownloadRequest {
   dispatcher: Dispatcher;
   signal?: AbortSignal;
   logger: Logger;
-  /** The Authorization header for one hop, by its host. */
-  authorization?: (url: string) => string | undefined;
+  /** The Authorization header for one hop (its URL, and the URL the request started at). */
+  authorization?: (url: string, startedAt: string) => string | undefined;
   /** Called once the response is known to be a model body, with the bytes it will write. May throw DISK_FULL. */
   beforeWrite?: (remainingBytes: number | null) => Promise<void>;
   /** Checked before every write (fencing); throws to stop. */
@@ -229,7 +235,12 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
   if (total() === 0) throw new ModelFetchError('EMPTY_FILE', 'the origin sent an empty body', true);
   const sha256 = hash.digest('hex');
   if (req.expectedSha256 && sha256 !== req.expectedSha256.toLowerCase()) {
-    throw new ModelFetchError('HASH_MISMATCH', `sha256 is ${sha256}, expected ${req.expectedSha256.toLowerCase()}`, false);
+    // After a resume the kept prefix could be what is wrong: a fresh download gets one more chance.
+    throw new ModelFetchError(
+      'HASH_MISMATCH',
+      `sha256 is ${sha256}, expected ${req.expectedSha256.toLowerCase()}${offset > 0 ? ' (after resuming; trying once more from scratch)' : ''}`,
+      offset > 0,
+    );
   }
   return { bytes: total(), sha256, finalUrl, contentDisposition: header('content-disposition'), resumedFrom: offset };
 }
@@ -238,7 +249,7 @@ async function openResponse(req: DownloadRequest, range: { from: number; ifRange
   let current = req.url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers: Record<string, string> = { 'user-agent': 'model-manager/0.1', accept: '*/*' };
-    const authorization = req.authorization?.(current);
+    const authorization = req.authorization?.(current, req.url);
     if (authorization) headers.authorization = authorization;
     if (range) {
       headers.range = `bytes=${range.from}-`;
@@ -280,12 +291,13 @@ async function openResponse(req: DownloadRequest, range: { from: number; ifRange
       return { response, finalUrl: current, header };
     }
     await response.body.dump().catch(() => {});
-    throw statusError(status, current, hop > 0, header('retry-after'));
+    const leftHost = hop > 0 && new URL(current).host !== new URL(req.url).host;
+    throw statusError(status, current, leftHost, header('retry-after'));
   }
   throw new ModelFetchError('HTTP_ERROR', `more than ${MAX_REDIRECTS} redirects`, false);
 }
 
-function statusError(status: number, url: string, afterRedirect: boolean, retryAfter: string | null): ModelFetchError {
+function statusError(status: number, url: string, redirectedAway: boolean, retryAfter: string | null): ModelFetchError {
   const where = redactUrl(url);
   if (status === 401) {
     return new ModelFetchError(
@@ -295,9 +307,12 @@ function statusError(status: number, url: string, afterRedirect: boolean, retryA
       status,
     );
   }
-  if (status === 403 && afterRedirect) {
-    // Typically a signed storage URL that expired: the next attempt resolves it again from the original URL.
-    return new ModelFetchError('HTTP_ERROR', `HTTP 403 from redirect target ${where} (expired signed URL?)`, true, status);
+  if (status === 403 && redirectedAway) {
+    // A storage host we were redirected to: typically a signed URL that expired. The next
+    // attempt resolves it again from the original URL.
+    return new ModelFetchError('HTTP_ERROR', `HTTP 403 from redirect target ${where} (expired signed URL?)`, true, status, {
+      expiredRedirect: true,
+    });
   }
   if (status === 403) {
     return new ModelFetchError('FORBIDDEN', `HTTP 403 from ${where}: access denied (token lacks access, or a gated model not accepted?)`, false, status);
@@ -339,6 +354,9 @@ async function hashPrefix(file: string, length: number, hash: Hash): Promise<voi
 async function writeAll(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
   let rest = buffers;
   let at = position;
+  if (INJECT_ENOSPC_AFTER > 0 && at + buffers.reduce((n, b) => n + b.length, 0) > INJECT_ENOSPC_AFTER) {
+    throw Object.assign(new Error('ENOSPC: no space left on device (injected for a test)'), { code: 'ENOSPC' });
+  }
   while (rest.length > 0) {
     const { bytesWritten } = await fh.writev(rest, at);
     at += bytesWritten;

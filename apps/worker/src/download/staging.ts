@@ -8,6 +8,8 @@ export interface StagingMeta {
   source: string;
   /** Index of that source in [url, ...mirrors]. */
   sourceIndex: number;
+  /** Sources that failed in a way retrying them cannot fix (404, 401, 403, not a model, wrong hash). */
+  deadSources?: number[];
   etag?: string;
   lastModified?: string;
   totalBytes?: number | null;
@@ -31,9 +33,12 @@ export class StagingFile {
     this.metaPath = path.join(dir, `${key}.part.json`);
   }
 
-  /** `<prefix>.<jobId>` with anything but [A-Za-z0-9_.-] replaced, so it is always one plain file name. */
+  /**
+   * `<prefix>.<jobId>`, each part escaped (anything but [A-Za-z0-9_-] as %XX, the dot included),
+   * so it is one plain file name and no two prefixes or jobs share one.
+   */
   static keyFor(prefix: string, jobId: string): string {
-    return `${prefix}.${jobId}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+    return `${escapePart(prefix)}.${escapePart(jobId)}`;
   }
 
   async size(): Promise<number> {
@@ -62,4 +67,8 @@ export class StagingFile {
   async remove(): Promise<void> {
     await Promise.all([rm(this.partPath, { force: true }), rm(this.metaPath, { force: true })]);
   }
+}
+
+export function escapePart(part: string): string {
+  return part.replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
