@@ -288,8 +288,10 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         `download failed: ${failure.message}`,
       );
       if (final) await redis.hincrby(keys.stats, 'downloads_failed', 1).catch(() => {});
-      if (!retryable) throw new UnrecoverableError(failure.toReason());
-      throw new RetryableJobError(failure.toReason(), failure.retryAfterMs);
+      // The dashboard shows the stack: a worker's call stack says nothing to an operator, the reason does.
+      const thrown = retryable ? new RetryableJobError(failure.toReason(), failure.retryAfterMs) : new UnrecoverableError(failure.toReason());
+      thrown.stack = failure.toReason();
+      throw thrown;
     } finally {
       if (leaseHeld) await lease?.release();
       await disk.release(staging.key);
