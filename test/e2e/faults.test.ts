@@ -61,6 +61,15 @@ describe('downloads that survive faults injected by a real origin', () => {
     expect(origin.sent('stall.safetensors')).toBeLessThanOrEqual(size * 1.1);
   });
 
+  it('survives origins that close the connection right after the body (undici 7 would crash on a paused body)', async () => {
+    const files = [64 * 1024, 64 * 1024 + 1, 1024 * 1024, 3 * MiB].map((size, i) => ({ name: `closing-${i}`, file: origin.addFile(`closing-${i}.safetensors`, size) }));
+    const answers = await Promise.all(
+      files.map(({ name, file }) => fetchModel({ kind: 'lora', name, url: `${origin.url}/files/${name}.safetensors?close=1`, sha256: file.sha256 })),
+    );
+    for (const a of answers) expect(a.body.status).toBe('completed');
+    expect(svc.worker.child.exitCode).toBeNull();
+  });
+
   it('retries 500s, and waits at least Retry-After on a 429', async () => {
     const a = origin.addFile('flaky.safetensors', 10_000);
     const flaky = await fetchModel({ kind: 'lora', name: 'flaky', url: `${origin.url}/files/flaky.safetensors?failFirst=2&failStatus=500`, sha256: a.sha256 });

@@ -40,6 +40,7 @@ export function safetensorsOf(size: number): Buffer {
  *   noRange=1        Range ignored (always 200)
  *   etagChanges=1    a new ETag on every request (the file "changed": If-Range fails)
  *   cd=FILENAME      Content-Disposition attachment filename
+ *   close=1          Connection: close (the server ends the socket right after the body)
  * Every request is recorded with its headers; body bytes sent are counted per file name.
  */
 export class TestOrigin {
@@ -138,6 +139,7 @@ export class TestOrigin {
     const payload = body.subarray(start);
     if (!q.get('noLength')) headers['content-length'] = payload.length + (q.get('wrongLength') ? 1000 : 0);
     if (q.get('cd')) headers['content-disposition'] = `attachment; filename="${q.get('cd')}"`;
+    if (q.get('close')) headers.connection = 'close';
     record.status = status;
     res.writeHead(status, headers);
 

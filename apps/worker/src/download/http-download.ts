@@ -77,6 +77,17 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
   const validator = meta?.etag ?? meta?.lastModified;
   if (!(offset > 0 && meta && meta.sourceIndex === req.sourceIndex && validator)) offset = 0;
 
+  // Work that does not need the response is done before asking for it: once the body flows it
+  // is read at once (see BodyQueue), and the kept prefix of a large file takes a while to hash.
+  let hash = createHash('sha256');
+  if (offset > 0) {
+    try {
+      await hashPrefix(req.staging.partPath, offset, hash);
+    } catch (err) {
+      throw fileError(err, req.staging.partPath);
+    }
+  }
+
   let opened = await openResponse(req, offset > 0 ? { from: offset, ifRange: validator! } : undefined);
   let status = opened.response.statusCode;
   if (offset > 0) {
@@ -90,6 +101,7 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
       }
       req.logger.info({ had: offset, status }, 'origin did not continue the partial download; starting over');
       offset = 0;
+      hash = createHash('sha256');
     }
   }
   const { response, finalUrl, header } = opened;
@@ -99,40 +111,39 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
     await body.dump().catch(() => {});
     throw notAModel(`the origin answered an HTML page (Content-Type: ${header('content-type')}), not a model file; a login or error page?`);
   }
+  // Read the body from now on, whatever else is awaited: see BodyQueue for why.
+  const queue = new BodyQueue(body);
   const lengthHeader = header('content-length');
   const contentLength = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
   const totalBytes =
     status === 206 ? (parseContentRange(header('content-range'))?.total ?? null) : contentLength;
-  if (offset === 0) {
-    await req.staging.writeMeta({
-      source: redactUrl(req.url),
-      sourceIndex: req.sourceIndex,
-      ...(header('etag') && !/^W\//.test(header('etag')!) ? { etag: header('etag')! } : {}),
-      ...(header('last-modified') ? { lastModified: header('last-modified')! } : {}),
-      totalBytes,
-      updatedAt: Date.now(),
-    });
-  }
-  try {
-    await req.beforeWrite?.(contentLength);
-  } catch (err) {
-    await body.dump().catch(() => {});
-    throw err;
-  }
 
   let fh: FileHandle;
-  const hash = createHash('sha256');
   try {
-    if (offset > 0) {
-      await hashPrefix(req.staging.partPath, offset, hash);
-      fh = await open(req.staging.partPath, 'r+');
-      await fh.truncate(offset);
-    } else {
-      fh = await open(req.staging.partPath, 'w', 0o644);
+    if (offset === 0) {
+      await req.staging.writeMeta({
+        source: redactUrl(req.url),
+        sourceIndex: req.sourceIndex,
+        ...(header('etag') && !/^W\//.test(header('etag')!) ? { etag: header('etag')! } : {}),
+        ...(header('last-modified') ? { lastModified: header('last-modified')! } : {}),
+        totalBytes,
+        updatedAt: Date.now(),
+      });
+    }
+    await req.beforeWrite?.(contentLength);
+    try {
+      if (offset > 0) {
+        fh = await open(req.staging.partPath, 'r+');
+        await fh.truncate(offset);
+      } else {
+        fh = await open(req.staging.partPath, 'w', 0o644);
+      }
+    } catch (err) {
+      throw fileError(err, req.staging.partPath);
     }
   } catch (err) {
-    await body.dump().catch(() => {});
-    throw fileError(err, req.staging.partPath);
+    queue.discard();
+    throw err;
   }
   if (offset > 0) req.logger.info({ resumedFrom: offset, totalBytes }, 'resuming download');
 
@@ -163,17 +174,19 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
 
   try {
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        if (received === 0 && offset === 0 && looksLikeHtml(chunk)) {
-          throw notAModel('the body is an HTML page, not a model file; a login or error page?');
+      for (let chunks = await queue.take(); chunks; chunks = await queue.take()) {
+        for (const chunk of chunks) {
+          if (received === 0 && offset === 0 && looksLikeHtml(chunk)) {
+            throw notAModel('the body is an HTML page, not a model file; a login or error page?');
+          }
+          hash.update(chunk);
+          received += chunk.length;
+          pending.push(chunk);
+          pendingBytes += chunk.length;
         }
-        hash.update(chunk);
-        received += chunk.length;
-        pending.push(chunk);
-        pendingBytes += chunk.length;
         const now = Date.now();
         if (pendingBytes >= WRITE_BATCH_BYTES || now - lastFlush >= WRITE_EVERY_MS) {
-          await writing; // at most one write in flight: memory stays bounded, reading overlaps writing
+          await writing; // at most one write in flight; the body keeps flowing into the queue meanwhile
           if (writeFailure) throw writeFailure;
           flush();
         }
@@ -207,7 +220,7 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
       throw fileError(err, req.staging.partPath);
     }
   } catch (err) {
-    body.destroy();
+    queue.discard();
     await writing.catch(() => {});
     // Bytes received before a reset, a stall or a shutdown are good: keep them for the resume.
     // Not after a write failure or a lost lease (someone else may own the file now).
@@ -243,6 +256,64 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
     );
   }
   return { bytes: total(), sha256, finalUrl, contentDisposition: header('content-disposition'), resumedFrom: offset };
+}
+
+/** Bytes read ahead of the disk before the body is paused. */
+const READ_AHEAD_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Reads a response body as it arrives and hands it over in batches. undici 7 crashes the whole
+ * process (an uncatchable assertion, nodejs/undici#5360, fixed only in undici 8) when a body is
+ * paused for backpressure at the moment a `Connection: close` origin ends the socket. So the body
+ * flows freely from the first byte, through awaits and slow writes alike, and is paused only
+ * when READ_AHEAD_BYTES pile up (a disk much slower than the network).
+ */
+class BodyQueue {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  private ended = false;
+  private error: unknown;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly body: Dispatcher.ResponseData['body']) {
+    body.on('data', (chunk: Buffer) => {
+      this.chunks.push(chunk);
+      this.bytes += chunk.length;
+      if (this.bytes >= READ_AHEAD_BYTES) body.pause();
+      this.wake?.();
+    });
+    body.once('end', () => {
+      this.ended = true;
+      this.wake?.();
+    });
+    body.on('error', (err) => {
+      this.error = err;
+      this.wake?.();
+    });
+  }
+
+  /** Everything received so far (waiting for at least one chunk); null at the end of the body. */
+  async take(): Promise<Buffer[] | null> {
+    while (this.chunks.length === 0) {
+      if (this.error) throw this.error;
+      if (this.ended) return null;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.bytes = 0;
+    if (this.body.isPaused() && !this.ended) this.body.resume();
+    return chunks;
+  }
+
+  /** Stops reading and drops what is buffered. */
+  discard(): void {
+    this.chunks = [];
+    this.body.destroy();
+  }
 }
 
 async function openResponse(req: DownloadRequest, range: { from: number; ifRange: string } | undefined): Promise<Opened> {
