@@ -259,7 +259,7 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
 }
 
 /** Bytes read ahead of the disk before the body is paused. */
-const READ_AHEAD_BYTES = 32 * 1024 * 1024;
+const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 
 /**
  * Reads a response body as it arrives and hands it over in batches. undici 7 crashes the whole
