@@ -48,6 +48,7 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
     close() {
       closing ??= (async () => {
         waiter.close();
+        await fetches.close(); // hit and miss counters
         await registry.close(); // writes batched cache hits
         await queueEvents.close().catch(() => {});
         await queue.close().catch(() => {});

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import type { AddressInfo } from 'node:net';
-import { ConfigError, createLogger, loadConfig } from '@model-manager/core';
+import { ConfigError, createLogger, flushLogger, loadConfig } from '@model-manager/core';
 import { VolumeError, prepareVolume } from '@model-manager/registry';
 import { createApp } from './app.js';
 import { createServiceContext } from './context.js';
@@ -31,11 +31,16 @@ async function main(): Promise<void> {
     force.unref();
     server.close(() => {
       ctx.close().then(
-        () => {
+        async () => {
           logger.info('api stopped');
+          await flushLogger(logger);
           process.exit(0);
         },
-        () => process.exit(1),
+        async (err: unknown) => {
+          logger.error({ err }, 'error while stopping');
+          await flushLogger(logger);
+          process.exit(1);
+        },
       );
     });
     server.closeIdleConnections();

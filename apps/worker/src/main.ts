@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, createLogger, loadConfig } from '@model-manager/core';
+import { ConfigError, createLogger, flushLogger, loadConfig } from '@model-manager/core';
 import { VolumeError, prepareVolume } from '@model-manager/registry';
 import { createModelFetchWorker } from './worker.js';
 
@@ -17,12 +17,14 @@ async function main(): Promise<void> {
     }
     logger.info({ signal, graceSeconds: config.SHUTDOWN_GRACE_SECONDS }, 'stopping: no new jobs, finishing active ones');
     close().then(
-      () => {
+      async () => {
         logger.info('worker stopped');
+        await flushLogger(logger);
         process.exit(0);
       },
-      (err: unknown) => {
+      async (err: unknown) => {
         logger.error({ err }, 'error while stopping');
+        await flushLogger(logger);
         process.exit(1);
       },
     );

@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { destination, pino, type Logger, type LoggerOptions } from 'pino';
 import { redactUrl } from './redact.js';
 
 export type { Logger };
@@ -19,5 +19,18 @@ export function createLogger(options: { level: string; name: string }): Logger {
       },
     },
   };
-  return pino(opts);
+  // Asynchronous writes: a synchronous write per log line costs the API's hot path a syscall
+  // per request. Call flushLogger() before exiting so nothing is lost.
+  return pino(opts, destination({ dest: 1, sync: false }));
+}
+
+/** Writes out what the logger still holds (call before process.exit). */
+export function flushLogger(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      logger.flush(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
 }

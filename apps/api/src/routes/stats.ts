@@ -9,6 +9,7 @@ export function statsRoutes(ctx: ServiceContext): Router {
   const router = Router();
   const statsKey = serviceKeys(ctx.config.QUEUE_PREFIX).stats;
   router.get('/v1/stats', async (_req, res) => {
+    await ctx.fetches.flushCounts(); // this process's counts, up to the moment
     const [data, fs, counters] = await Promise.all([
       ctx.registry.read(),
       statfs(ctx.config.modelsDir),

@@ -60,6 +60,9 @@ export class ConflictError extends ApiError {
 /** The producer side: cache checks, one job per model, job views. */
 export class FetchService {
   private readonly keys;
+  /** Cache lookups counted in memory: a Redis round trip per hit would cost the hot path dearly. */
+  private counts = { hits: 0, misses: 0 };
+  private readonly countTimer: NodeJS.Timeout;
 
   constructor(
     private readonly config: Config,
@@ -68,6 +71,8 @@ export class FetchService {
     private readonly redis: Redis,
   ) {
     this.keys = serviceKeys(config.QUEUE_PREFIX);
+    this.countTimer = setInterval(() => void this.flushCounts(), 1000);
+    this.countTimer.unref();
   }
 
   jobOptions(ref: ModelRef, priority: number) {
@@ -94,18 +99,33 @@ export class FetchService {
    * hit counter, a miss the miss counter. Counters are best effort: a Redis hiccup loses a count, not a request.
    */
   countLookups(lookups: ReadonlyArray<{ ref: ModelRef; hit: boolean }>): void {
-    let hits = 0;
     for (const { ref, hit } of lookups) {
       if (hit) {
-        hits += 1;
+        this.counts.hits += 1;
         this.registry.recordHit(ref.kind, ref.name);
-      }
+      } else this.counts.misses += 1;
     }
-    const misses = lookups.length - hits;
+  }
+
+  /** Adds the counted lookups to the shared counters in Redis (every second, and at close). */
+  async flushCounts(): Promise<void> {
+    const { hits, misses } = this.counts;
+    if (!hits && !misses) return;
+    this.counts = { hits: 0, misses: 0 };
     const multi = this.redis.multi();
     if (hits) multi.hincrby(this.keys.stats, 'cache_hits', hits);
     if (misses) multi.hincrby(this.keys.stats, 'cache_misses', misses);
-    void multi.exec().catch(() => {});
+    try {
+      await multi.exec();
+    } catch {
+      this.counts.hits += hits; // Redis hiccup: carried into the next flush
+      this.counts.misses += misses;
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.countTimer);
+    await this.flushCounts();
   }
 
   /**
