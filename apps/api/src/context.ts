@@ -29,7 +29,11 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
     prefix: config.QUEUE_PREFIX,
   });
   queueEvents.on('error', (err) => logger.warn({ err: err.message }, 'queue events error'));
-  const registry = Registry.forService(config, redis, logger);
+  // The hot path stats the registry file at most once a second; a finished job (whose worker has
+  // just written the registry) makes the next read look again, so answers never lag a job.
+  const registry = Registry.forService(config, redis, logger, { recheckMs: 1000 });
+  queueEvents.on('completed', () => registry.invalidate());
+  queueEvents.on('failed', () => registry.invalidate());
   const fetches = new FetchService(config, queue, registry, redis);
   const waiter = new JobWaiter(queue, queueEvents);
   const batches = new BatchStore(config, redis, queue, registry, fetches);

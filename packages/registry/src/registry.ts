@@ -41,6 +41,11 @@ export interface RegistryOptions {
   /** How often batched cache hits reach the file. */
   hitFlushMs?: number;
   leaseTtlMs?: number;
+  /**
+   * How long a read trusts the file not to have changed before checking again (a stat). 0: check
+   * on every read. The API uses a second and calls invalidate() whenever a job finishes.
+   */
+  recheckMs?: number;
 }
 
 /** One lease per volume, whatever QUEUE_PREFIX the processes sharing it use. */
@@ -83,7 +88,7 @@ export function toModel(kind: ModelKind, name: string, entry: RegistryEntry, fil
 export class Registry {
   readonly file: string;
   private readonly lease: RedisLease;
-  private cached: { signature: string; data: RegistryData } | undefined;
+  private cached: { signature: string; data: RegistryData; checkedAt: number } | undefined;
   private readonly pendingHits = new Map<string, PendingHit>();
   private readonly flushTimer: NodeJS.Timeout;
   private flushing: Promise<void> | undefined;
@@ -91,12 +96,13 @@ export class Registry {
   private filling: Promise<number> | undefined;
 
   /** The registry of a service process: its volume, its Redis, the lease under its queue prefix. */
-  static forService(config: Config, redis: Redis, logger: Logger): Registry {
+  static forService(config: Config, redis: Redis, logger: Logger, options: { recheckMs?: number } = {}): Registry {
     return new Registry({
       modelsDir: config.modelsDir,
       redis,
       logger,
       hitFlushMs: config.HIT_FLUSH_SECONDS * 1000,
+      ...options,
     });
   }
 
@@ -124,7 +130,14 @@ export class Registry {
   }
 
   /** The registry as last written, re-read only when the file changed. */
+  /** Forget what was read: the next read checks the file (another process changed it). */
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
   async read(): Promise<RegistryData> {
+    const recheckMs = this.options.recheckMs ?? 0;
+    if (this.cached && recheckMs > 0 && Date.now() - this.cached.checkedAt < recheckMs) return this.cached.data;
     let signature: string;
     try {
       const st = await stat(this.file);
@@ -133,11 +146,14 @@ export class Registry {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       return emptyRegistry();
     }
-    if (this.cached?.signature === signature) return this.cached.data;
+    if (this.cached?.signature === signature) {
+      this.cached.checkedAt = Date.now();
+      return this.cached.data;
+    }
     const result = await readRegistryFile(this.file);
     if (result.status === 'missing') return emptyRegistry();
     if (result.status === 'corrupt') return this.update((data) => data).then(() => this.read());
-    this.cached = { signature, data: result.data };
+    this.cached = { signature, data: result.data, checkedAt: Date.now() };
     return result.data;
   }
 
