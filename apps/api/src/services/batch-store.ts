@@ -87,19 +87,17 @@ export class BatchStore {
       const jobs = await this.queue.addBulk(
         toAdd.map(({ ref, data }) => ({ name: FETCH_MODEL_JOB, data, opts: this.fetches.jobOptions(ref, PRIORITY.batch) })),
       );
-      await Promise.all(
-        toAdd.map(async ({ ref, data }, i) => {
-          const jobId = jobs[i]!.id!;
-          const key = modelKey(ref.kind, ref.name);
-          try {
-            const status = await this.fetches.joinCheck(ref, data, jobId, PRIORITY.batch);
-            results.set(key, { kind: ref.kind, name: ref.name, status, jobId });
-          } catch (err) {
-            if (!(err instanceof ConflictError)) throw err;
-            results.set(key, { kind: ref.kind, name: ref.name, status: 'failed', error: { code: err.code, message: err.message } });
-          }
-        }),
+      const statuses = await this.fetches.joinCheckMany(
+        toAdd.map(({ ref, data }, i) => ({ ref, data, jobId: jobs[i]!.id! })),
+        PRIORITY.batch,
       );
+      toAdd.forEach(({ ref }, i) => {
+        const status = statuses[i]!;
+        const key = modelKey(ref.kind, ref.name);
+        if (status instanceof ConflictError) {
+          results.set(key, { kind: ref.kind, name: ref.name, status: 'failed', error: { code: status.code, message: status.message } });
+        } else results.set(key, { kind: ref.kind, name: ref.name, status, jobId: jobs[i]!.id! });
+      });
     }
 
     const batchItems = items.map((ref) => results.get(modelKey(ref.kind, ref.name))!);

@@ -177,6 +177,35 @@ export class FetchService {
     return publicStatus(state);
   }
 
+  /**
+   * joinCheck for many jobs at once (a batch): one pipelined read tells which jobs this request
+   * just created; only the jobs it joined are looked at one by one.
+   */
+  async joinCheckMany(
+    entries: ReadonlyArray<{ ref: ModelRef; data: FetchModelJobData; jobId: string }>,
+    priority: number,
+  ): Promise<Array<PublicStatus | ConflictError>> {
+    const pipeline = this.redis.pipeline();
+    for (const { jobId } of entries) pipeline.hget(this.queue.toKey(jobId), 'data');
+    const stored = (await pipeline.exec()) ?? [];
+    return Promise.all(
+      entries.map(async ({ ref, data, jobId }, i) => {
+        const raw = stored[i]?.[1];
+        try {
+          if (typeof raw === 'string' && (JSON.parse(raw) as FetchModelJobData).requestId === data.requestId) return 'queued';
+        } catch {
+          /* unreadable: the careful path below decides */
+        }
+        try {
+          return await this.joinCheck(ref, data, jobId, priority);
+        } catch (err) {
+          if (err instanceof ConflictError) return err;
+          throw err;
+        }
+      }),
+    );
+  }
+
   async view(jobId: string): Promise<JobView | null> {
     const job = await Job.fromId<FetchModelJobData, Model>(this.queue, jobId);
     if (!job) return null;
