@@ -3,7 +3,6 @@ import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   FETCH_MODEL_JOB,
-  PRIORITY,
   modelKey,
   parseFailedReason,
   serviceKeys,
