@@ -13,7 +13,7 @@ describe('a worker killed mid-download', () => {
   let svc: Service;
   beforeAll(async () => {
     await origin.start();
-    svc = await startService('crash', { JOB_LOCK_SECONDS: '2', MIN_FREE_BYTES: '0' });
+    svc = await startService('crash', { JOB_LOCK_SECONDS: '2', MIN_FREE_BYTES: '0', SEGMENTS: '1' });
   });
   afterAll(async () => {
     await svc?.stop();

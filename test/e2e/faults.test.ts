@@ -29,6 +29,7 @@ describe('downloads that survive faults injected by a real origin', () => {
       DOWNLOAD_BACKOFF_MS: '100',
       DOWNLOAD_IDLE_TIMEOUT: '1',
       MIN_FREE_BYTES: '0',
+      SEGMENTS: '1', // one connection: these tests look at single-stream resume
       AUTH_HEADERS: JSON.stringify({ [new URL(origin.url).host]: 'Bearer mirror-secret' }),
     });
   });

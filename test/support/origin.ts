@@ -41,6 +41,7 @@ export function safetensorsOf(size: number): Buffer {
  *   etagChanges=1    a new ETag on every request (the file "changed": If-Range fails)
  *   cd=FILENAME      Content-Disposition attachment filename
  *   close=1          Connection: close (the server ends the socket right after the body)
+ *   rangedOnly=1     resetAt/stallAt fire only on a 206 answer (a piece of a segmented download)
  * Every request is recorded with its headers; body bytes sent are counted per file name.
  */
 export class TestOrigin {
@@ -129,14 +130,16 @@ export class TestOrigin {
     let start = 0;
     let status = 200;
     const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/octet-stream', etag, 'accept-ranges': 'bytes' };
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
+    let end = body.length; // exclusive
     if (range && !q.get('noRange') && (!ifRange || ifRange === etag) && Number(range[1]) < body.length) {
       start = Number(range[1]);
+      if (range[2]) end = Math.min(body.length, Number(range[2]) + 1);
       status = 206;
-      headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
+      headers['content-range'] = `bytes ${start}-${end - 1}/${body.length}`;
     }
-    const payload = body.subarray(start);
+    const payload = body.subarray(start, end);
     if (!q.get('noLength')) headers['content-length'] = payload.length + (q.get('wrongLength') ? 1000 : 0);
     if (q.get('cd')) headers['content-disposition'] = `attachment; filename="${q.get('cd')}"`;
     if (q.get('close')) headers.connection = 'close';
@@ -147,6 +150,7 @@ export class TestOrigin {
     const cutAt = (param: string) => {
       const at = q.get(param);
       if (at === null || this.faultsFired.has(`${param}:${queryKey}`)) return null;
+      if (q.get('rangedOnly') && status !== 206) return null;
       const n = Number(at) - start;
       if (n < 0 || n >= payload.length) return null;
       this.faultsFired.add(`${param}:${queryKey}`);

@@ -201,6 +201,8 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         url,
         sourceIndex,
         staging,
+        segments: config.SEGMENTS,
+        segmentMinBytes: config.SEGMENT_MIN_BYTES,
         expectedSha256: ref.sha256,
         dispatcher: deps.dispatcher,
         signal,

@@ -37,6 +37,10 @@ export const configSchema = z.object({
   SHUTDOWN_GRACE_SECONDS: int(30, 0, 3600),
   /** A worker that stops renewing a job's lock (killed) loses the job after this; another worker then resumes it. */
   JOB_LOCK_SECONDS: int(60, 2, 3600),
+  /** Parallel range requests for one large file (1: one connection always). */
+  SEGMENTS: int(8, 1, 32),
+  /** Files at least this large are fetched in SEGMENTS parallel ranges when the origin allows. */
+  SEGMENT_MIN_BYTES: z.coerce.number().int().min(1024 * 1024).default(64 * 1024 * 1024),
   /** Space kept free on the volume: a download that would eat into it fails with DISK_FULL before writing. */
   MIN_FREE_BYTES: z.coerce.number().int().min(0).default(1024 ** 3),
   /** Leftover staging files of jobs that no longer exist are deleted once this old. */

@@ -4,6 +4,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { request, type Dispatcher } from 'undici';
 import { ModelFetchError, redactUrl, type Logger } from '@model-manager/core';
 import { isHtmlContentType, looksLikeHtml } from './content-checks.js';
+import { canSegment, downloadSegmented } from './segmented-download.js';
 import type { StagingFile } from './staging.js';
 
 const MAX_REDIRECTS = 10;
@@ -52,6 +53,10 @@ export interface DownloadRequest {
   /** Checked before every write (fencing); throws to stop. */
   assertMayWrite?: () => void;
   onProgress?: (progress: DownloadProgress) => void;
+  /** Parallel range requests for a large file (1: never). */
+  segments?: number;
+  /** Files smaller than this are fetched over one connection. */
+  segmentMinBytes?: number;
 }
 
 export interface DownloadResult {
@@ -63,7 +68,7 @@ export interface DownloadResult {
   resumedFrom: number;
 }
 
-interface Opened {
+export interface Opened {
   response: Dispatcher.ResponseData;
   finalUrl: string;
   header: (name: string) => string | null;
@@ -78,7 +83,10 @@ interface Opened {
  */
 export async function downloadToFile(req: DownloadRequest): Promise<DownloadResult> {
   const meta = await req.staging.readMeta();
-  let offset = await req.staging.size();
+  if (meta?.pieces && meta.sourceIndex === req.sourceIndex && (req.segments ?? 1) > 1) {
+    return downloadSegmented(req, { meta });
+  }
+  let offset = meta?.pieces ? 0 : await req.staging.size();
   const validator = meta?.etag ?? meta?.lastModified;
   if (!(offset > 0 && meta && meta.sourceIndex === req.sourceIndex && validator)) offset = 0;
 
@@ -116,10 +124,13 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
     await body.dump().catch(() => {});
     throw notAModel(`the origin answered an HTML page (Content-Type: ${header('content-type')}), not a model file; a login or error page?`);
   }
-  // Read the body from now on, whatever else is awaited: see BodyQueue for why.
-  const queue = new BodyQueue(body);
   const lengthHeader = header('content-length');
   const contentLength = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+  if (offset === 0 && status === 200 && !meta?.noSegments && canSegment(req, header, contentLength)) {
+    return downloadSegmented(req, { first: opened, totalBytes: contentLength! });
+  }
+  // Read the body from now on, whatever else is awaited: see BodyQueue for why.
+  const queue = new BodyQueue(body);
   const totalBytes =
     status === 206 ? (parseContentRange(header('content-range'))?.total ?? null) : contentLength;
 
@@ -287,7 +298,7 @@ const READ_AHEAD_BYTES = 4 * 1024 * 1024;
  * flows freely from the first byte, through awaits and slow writes alike, and is paused only
  * when READ_AHEAD_BYTES pile up (a disk much slower than the network).
  */
-class BodyQueue {
+export class BodyQueue {
   private chunks: Buffer[] = [];
   private bytes = 0;
   private ended = false;
@@ -335,14 +346,17 @@ class BodyQueue {
   }
 }
 
-async function openResponse(req: DownloadRequest, range: { from: number; ifRange: string } | undefined): Promise<Opened> {
+export async function openResponse(
+  req: DownloadRequest,
+  range: { from: number; to?: number; ifRange: string } | undefined,
+): Promise<Opened> {
   let current = req.url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers: Record<string, string> = { 'user-agent': 'model-manager/0.1', accept: '*/*' };
     const authorization = req.authorization?.(current, req.url);
     if (authorization) headers.authorization = authorization;
     if (range) {
-      headers.range = `bytes=${range.from}-`;
+      headers.range = `bytes=${range.from}-${range.to ?? ''}`;
       headers['if-range'] = range.ifRange;
     }
     let response: Dispatcher.ResponseData;
@@ -373,7 +387,7 @@ async function openResponse(req: DownloadRequest, range: { from: number; ifRange
       req.logger.debug({ url: current, status }, 'following redirect');
       continue;
     }
-    if ((status >= 200 && status <= 299) || (range && status === 416)) {
+    if ((status >= 200 && status <= 299) || (range && range.to === undefined && status === 416)) {
       if (status === 416) {
         await response.body.dump().catch(() => {});
         return openResponse(req, undefined);
@@ -435,13 +449,13 @@ export function parseContentRange(value: string | null): { start: number; end: n
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? null : Number(m[3]) };
 }
 
-async function hashPrefix(file: string, length: number, hash: Hash): Promise<void> {
+export async function hashPrefix(file: string, length: number, hash: Hash): Promise<void> {
   for await (const chunk of createReadStream(file, { start: 0, end: length - 1, highWaterMark: WRITE_BATCH_BYTES })) {
     hash.update(chunk as Buffer);
   }
 }
 
-async function writeAll(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+export async function writeAll(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
   let rest = buffers;
   let at = position;
   if (INJECT_ENOSPC_AFTER > 0 && at + buffers.reduce((n, b) => n + b.length, 0) > INJECT_ENOSPC_AFTER) {
@@ -463,11 +477,11 @@ function rate(bytes: number, started: number, now: number): number {
   return seconds > 0 ? Math.round(bytes / seconds) : 0;
 }
 
-const notAModel = (why: string) => new ModelFetchError('NOT_A_MODEL', why, false);
+export const notAModel = (why: string) => new ModelFetchError('NOT_A_MODEL', why, false);
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
-function networkError(err: unknown, signal?: AbortSignal): ModelFetchError {
+export function networkError(err: unknown, signal?: AbortSignal): ModelFetchError {
   if (err instanceof ModelFetchError) return err;
   if (signal?.aborted) {
     const reason = signal.reason as unknown;
@@ -488,7 +502,7 @@ function networkError(err: unknown, signal?: AbortSignal): ModelFetchError {
   return new ModelFetchError('NETWORK_ERROR', `${e?.message ?? String(err)}${code ? ` (${code})` : ''}`, true);
 }
 
-function fileError(err: unknown, file: string): ModelFetchError {
+export function fileError(err: unknown, file: string): ModelFetchError {
   if (err instanceof ModelFetchError) return err;
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {

@@ -13,6 +13,13 @@ export interface StagingMeta {
   etag?: string;
   lastModified?: string;
   totalBytes?: number | null;
+  /** Segmented downloads: bytes written so far of each piece of `pieceSize` bytes. */
+  pieceSize?: number;
+  pieces?: number[];
+  contentDisposition?: string | null;
+  /** The origin answered a range request with the whole file: later attempts use one connection. */
+  noSegments?: boolean;
+  finalUrl?: string;
   updatedAt: number;
 }
 
