@@ -92,10 +92,10 @@ function summarise(scenario, results, bytes, peers) {
   }
 }
 
-async function downloadScenario({ name, url, sha256, outDir, contenders, peers, bytes }) {
+async function downloadScenario({ name, url, sha256, outDir, contenders, peers, bytes, projectEnv = {} }) {
   log(`${name}: ${contenders.map((c) => c).join(' vs ')} (${(bytes / MiB).toFixed(0)} MiB)`);
   mkdirSync(outDir, { recursive: true });
-  const project = new ProjectWorkers({ modelsDir: path.join(outDir, 'models') });
+  const project = new ProjectWorkers({ modelsDir: path.join(outDir, 'models'), extraEnv: projectEnv });
   if (contenders.includes('project')) await project.start();
   const out = (file) => path.join(outDir, file);
   const all = {
@@ -340,6 +340,7 @@ async function main() {
         sha256: bigSha,
         bytes: SIZE,
         outDir: path.join(shm, 'out'),
+        projectEnv: { SEGMENTS: '1' },
         contenders: ['project', 'curl -o', 'curl | tee | sha256sum'],
         peers: { project: { of: 'curl -o', max: 1.15, target: '≤ 1.15× curl -o' } },
       });
@@ -356,13 +357,14 @@ async function main() {
         sha256: bigSha,
         bytes: SIZE,
         outDir: path.join(diskDir, 'out'),
+        projectEnv: { SEGMENTS: '1' },
         contenders: ['project', 'curl -o'],
         peers: { project: { of: 'curl -o', max: 1.1, target: '≤ 1.1× curl -o' } },
       });
     }
     if (want('capped')) {
       await downloadScenario({
-        name: 'capped origin (100 MB/s per connection) → tmpfs',
+        name: 'capped origin (100 MB/s per connection) → tmpfs, project with SEGMENTS=8',
         url: capped,
         sha256: bigSha,
         bytes: SIZE,

@@ -64,6 +64,8 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
   const auth: AuthRules = { hfToken: config.HF_TOKEN, civitaiToken: config.CIVITAI_TOKEN, hostHeaders: config.AUTH_HEADERS };
   const volume = volumeId(config.modelsDir);
   const jobLockKey = (jobId: string) => `${config.QUEUE_PREFIX}:${QUEUE_NAME}:${jobId}:lock`;
+  // SEGMENTS is this worker's budget of connections: downloads running together share it.
+  let downloading = 0;
 
   /**
    * Publishes a verified file and its registry entry together, under the registry lease: the new
@@ -193,6 +195,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     let lastReservation = 0;
     let leaseHeld = false;
     log.info({ url: source, attempt: job.attemptsMade + 1, sourceIndex, staged: sizeBefore }, 'download started');
+    downloading += 1;
     try {
       await lease?.acquire(signal);
       leaseHeld = true;
@@ -201,7 +204,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         url,
         sourceIndex,
         staging,
-        segments: config.SEGMENTS,
+        segments: Math.max(1, Math.floor(config.SEGMENTS / downloading)),
         segmentMinBytes: config.SEGMENT_MIN_BYTES,
         expectedSha256: ref.sha256,
         dispatcher: deps.dispatcher,
@@ -295,6 +298,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       thrown.stack = failure.toReason();
       throw thrown;
     } finally {
+      downloading -= 1;
       if (leaseHeld) await lease?.release();
       await disk.release(staging.key);
     }

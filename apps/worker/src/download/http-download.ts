@@ -305,11 +305,14 @@ export class BodyQueue {
   private error: unknown;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly body: Dispatcher.ResponseData['body']) {
+  constructor(
+    private readonly body: Dispatcher.ResponseData['body'],
+    readAhead = READ_AHEAD_BYTES,
+  ) {
     body.on('data', (chunk: Buffer) => {
       this.chunks.push(chunk);
       this.bytes += chunk.length;
-      if (this.bytes >= READ_AHEAD_BYTES) body.pause();
+      if (this.bytes >= readAhead) body.pause();
       this.wake?.();
     });
     body.once('end', () => {

@@ -18,6 +18,8 @@ import type { StagingMeta } from './staging.js';
 const MiB = 1024 * 1024;
 /** Tries of one piece within an attempt before the attempt fails (and resumes later). */
 const PIECE_TRIES = 3;
+/** Read-ahead per piece connection: with up to SEGMENTS of them per download, less than one stream's. */
+const PIECE_READ_AHEAD = 1024 * 1024;
 const META_EVERY_MS = 1000;
 
 /** A file worth splitting: ranges served, a validator to keep them consistent, large enough. */
@@ -182,7 +184,7 @@ export async function downloadSegmented(
             await opened.response.body.dump().catch(() => {});
             throw new RestartNeeded(`the origin answered ${opened.response.statusCode} to a range request (the file changed?)`);
           }
-          await fill(i, new BodyQueue(opened.response.body));
+          await fill(i, new BodyQueue(opened.response.body, PIECE_READ_AHEAD));
           return;
         } catch (err) {
           if (err instanceof RestartNeeded || signal.aborted) throw err;
