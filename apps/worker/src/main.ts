@@ -8,6 +8,19 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
   await prepareVolume(config.modelsDir);
   const { worker, close } = createModelFetchWorker(config, logger);
+  // undici 7 can throw an uncatchable assertion from a socket's 'end' handler when a paused
+  // response meets an origin that closes the connection (nodejs/undici#5360; fixed in undici 8,
+  // which needs Node 22). Bodies of `Connection: close` answers are never paused, but HTTP/1.0
+  // origins do not always say so. Rather than lose every download in this process, that one
+  // download is left to its idle timeout and resumes; any other uncaught error still ends the process.
+  process.on('uncaughtException', (err) => {
+    if (err?.name === 'AssertionError' && /onHttpSocketEnd|onHttpSocketClose/.test(err.stack ?? '') && /Parser\.finish/.test(err.stack ?? '')) {
+      logger.error({ err: err.message }, 'undici paused-body assertion (nodejs/undici#5360) caught; that download will time out and resume');
+      return;
+    }
+    logger.fatal({ err }, 'uncaught exception');
+    void flushLogger(logger).finally(() => process.exit(1));
+  });
   let signals = 0;
   const stop = (signal: string) => {
     signals += 1;

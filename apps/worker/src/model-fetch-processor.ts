@@ -194,6 +194,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     const started = Date.now();
     let lastReservation = 0;
     let leaseHeld = false;
+    let completePath: string | undefined;
     log.info({ url: source, attempt: job.attemptsMade + 1, sourceIndex, staged: sizeBefore }, 'download started');
     downloading += 1;
     try {
@@ -227,15 +228,24 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       const ext = pickExtension([result.finalUrl, source], result.contentDisposition);
       if (ext === '.safetensors') await checkSafetensors(staging.partPath);
       const finalPath = modelFilePath(config.modelsDir, ref.kind, ref.name, ext);
+      // Out of the staging name first, while the lease is ours: a worker that takes the job over
+      // while this one waits for the registry can never rewrite the file about to be published.
       lease?.assertValid();
+      completePath = `${staging.partPath}.${randomBytes(4).toString('hex')}.done`;
+      await rename(staging.partPath, completePath);
+      const complete = completePath;
       const model = await publish(
         ref,
         source,
         finalPath,
         newEntry(finalPath, result.sha256, result.bytes),
-        () => rename(staging.partPath, finalPath),
-        () => rename(finalPath, staging.partPath),
+        async () => {
+          await lease?.confirm(); // asked of Redis, right before the file appears
+          await rename(complete, finalPath);
+        },
+        () => rename(finalPath, complete),
       );
+      completePath = undefined;
       await staging.remove();
       await redis
         .multi()
@@ -250,6 +260,13 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       return model;
     } catch (err) {
       cancel.abort();
+      if (completePath) {
+        // Downloaded and verified but not published: back to the staging name for the next
+        // attempt (which verifies it without downloading), unless the job is someone else's now.
+        const stillOurs = await lease?.confirm().then(() => true, () => false);
+        if (stillOurs ?? true) await rename(completePath, staging.partPath).catch(() => {});
+        else await rm(completePath, { force: true });
+      }
       const failure = asModelFetchError(err);
       if (failure.code === 'LOCK_LOST') {
         // Another worker owns the job (and its staging file) now: touch nothing.

@@ -65,7 +65,7 @@ export class StagingSweeper {
       if (!st?.isFile() || st.mtimeMs > cutoff) continue;
       // `<prefix>.<jobId>.part`, its `.part.json`, or a temporary file of ours (`<prefix>.tmp-…`).
       const rest = name.slice(this.ownPrefix.length);
-      const jobKey = /^([A-Za-z0-9_%-]+)\.part(?:\.json)?(?:\.[0-9a-f]+)?$/.exec(rest)?.[1];
+      const jobKey = /^([A-Za-z0-9_%-]+)\.part(?:\.json)?(?:\.[0-9a-f]+)?(?:\.done)?$/.exec(rest)?.[1];
       if (!jobKey && !rest.startsWith('tmp-')) continue; // not a name we make
       const state = jobKey ? await this.queue.getJobState(decodeURIComponent(jobKey)) : 'unknown';
       if (LIVE_STATES.has(state)) continue;

@@ -101,6 +101,17 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
     }
   }
 
+  if (offset > 0 && meta?.totalBytes === offset) {
+    // Every byte is already here (the last attempt ended after the download, before publishing):
+    // verify what is on disk instead of asking the origin again.
+    const sha256 = hash.digest('hex');
+    if (req.expectedSha256 && sha256 !== req.expectedSha256.toLowerCase()) {
+      throw new ModelFetchError('HASH_MISMATCH', `sha256 is ${sha256}, expected ${req.expectedSha256.toLowerCase()} (staged file; trying once more from scratch)`, true);
+    }
+    req.logger.info({ bytes: offset }, 'staged file already complete; verified it instead of downloading again');
+    return { bytes: offset, sha256, finalUrl: meta.finalUrl ?? req.url, contentDisposition: meta.contentDisposition ?? null, resumedFrom: offset };
+  }
+
   let opened = await openResponse(req, offset > 0 ? { from: offset, ifRange: validator! } : undefined);
   let status = opened.response.statusCode;
   if (offset > 0) {
@@ -130,12 +141,24 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
     return downloadSegmented(req, { first: opened, totalBytes: contentLength! });
   }
   // Read the body from now on, whatever else is awaited: see BodyQueue for why.
-  const queue = new BodyQueue(body);
+  const queue = new BodyQueue(body, READ_AHEAD_BYTES, closes(header));
   const totalBytes =
     status === 206 ? (parseContentRange(header('content-range'))?.total ?? null) : contentLength;
 
   let fh: FileHandle;
   try {
+    await req.beforeWrite?.(contentLength);
+    try {
+      if (offset > 0) {
+        fh = await open(req.staging.partPath, 'r+');
+        await fh.truncate(offset);
+      } else {
+        // Emptied before the new validator is recorded: old bytes never sit beside a new ETag.
+        fh = await open(req.staging.partPath, 'w', 0o644);
+      }
+    } catch (err) {
+      throw fileError(err, req.staging.partPath);
+    }
     if (offset === 0) {
       await req.staging.writeMeta({
         source: redactUrl(req.url),
@@ -143,19 +166,10 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
         ...(header('etag') && !/^W\//.test(header('etag')!) ? { etag: header('etag')! } : {}),
         ...(header('last-modified') ? { lastModified: header('last-modified')! } : {}),
         totalBytes,
+        contentDisposition: header('content-disposition'),
+        finalUrl,
         updatedAt: Date.now(),
       });
-    }
-    await req.beforeWrite?.(contentLength);
-    try {
-      if (offset > 0) {
-        fh = await open(req.staging.partPath, 'r+');
-        await fh.truncate(offset);
-      } else {
-        fh = await open(req.staging.partPath, 'w', 0o644);
-      }
-    } catch (err) {
-      throw fileError(err, req.staging.partPath);
     }
   } catch (err) {
     queue.discard();
@@ -288,6 +302,9 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
   return { bytes: total(), sha256, finalUrl, contentDisposition: header('content-disposition'), resumedFrom: offset };
 }
 
+/** The response ends its connection (`Connection: close`). */
+export const closes = (header: (name: string) => string | null) => /\bclose\b/i.test(header('connection') ?? '');
+
 /** Bytes read ahead of the disk before the body is paused. */
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 
@@ -308,7 +325,10 @@ export class BodyQueue {
   constructor(
     private readonly body: Dispatcher.ResponseData['body'],
     readAhead = READ_AHEAD_BYTES,
+    /** The response said `Connection: close`: the case that crashes, so it is never paused. */
+    closing = false,
   ) {
+    if (closing) readAhead = Infinity;
     body.on('data', (chunk: Buffer) => {
       this.chunks.push(chunk);
       this.bytes += chunk.length;
@@ -354,9 +374,15 @@ export async function openResponse(
   range: { from: number; to?: number; ifRange: string } | undefined,
 ): Promise<Opened> {
   let current = req.url;
+  // Once a redirect has left the starting host (or dropped from https to http), no later hop
+  // gets a token, even one that comes back.
+  let leftStart = false;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers: Record<string, string> = { 'user-agent': 'model-manager/0.1', accept: '*/*' };
-    const authorization = req.authorization?.(current, req.url);
+    const here = new URL(current);
+    const start = new URL(req.url);
+    if (here.host !== start.host || (start.protocol === 'https:' && here.protocol !== 'https:')) leftStart = true;
+    const authorization = leftStart ? undefined : req.authorization?.(current, req.url);
     if (authorization) headers.authorization = authorization;
     if (range) {
       headers.range = `bytes=${range.from}-${range.to ?? ''}`;

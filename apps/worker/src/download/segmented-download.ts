@@ -4,6 +4,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { ModelFetchError, redactUrl } from '@model-manager/core';
 import {
   BodyQueue,
+  closes,
   fileError,
   networkError,
   openResponse,
@@ -87,7 +88,7 @@ export async function downloadSegmented(
   let fh: FileHandle | undefined;
   const controller = new AbortController();
   const signal = req.signal ? AbortSignal.any([req.signal, controller.signal]) : controller.signal;
-  const firstQueue = first ? new BodyQueue(first.response.body) : undefined;
+  const firstQueue = first ? new BodyQueue(first.response.body, PIECE_READ_AHEAD, closes(first.header)) : undefined;
   let metaTimer: NodeJS.Timeout | undefined;
   let keepMeta = true;
   try {
@@ -184,7 +185,7 @@ export async function downloadSegmented(
             await opened.response.body.dump().catch(() => {});
             throw new RestartNeeded(`the origin answered ${opened.response.statusCode} to a range request (the file changed?)`);
           }
-          await fill(i, new BodyQueue(opened.response.body, PIECE_READ_AHEAD));
+          await fill(i, new BodyQueue(opened.response.body, PIECE_READ_AHEAD, closes(opened.header)));
           return;
         } catch (err) {
           if (err instanceof RestartNeeded || signal.aborted) throw err;

@@ -47,9 +47,11 @@ export class StagingLease {
         return;
       }
       if (result === -1) throw new ModelFetchError('LOCK_LOST', 'this worker no longer holds the job', true);
-      if (signal?.aborted || Date.now() > deadline) {
-        throw new ModelFetchError('LOCK_LOST', 'another worker is still writing this staging file', true);
+      if (signal?.aborted) {
+        const reason = signal.reason as unknown;
+        throw reason instanceof ModelFetchError ? reason : new ModelFetchError('SHUTDOWN', 'stopped while waiting for the staging file', true);
       }
+      if (Date.now() > deadline) throw new ModelFetchError('LOCK_LOST', 'another worker is still writing this staging file', true);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -63,6 +65,16 @@ export class StagingLease {
     } catch {
       /* Redis hiccup: validUntil runs out on its own if it lasts */
     }
+  }
+
+  /** Asks Redis (not the local clock) whether the lease and the job lock are still ours: checked right before publishing. */
+  async confirm(): Promise<void> {
+    const [lease, job] = await Promise.all([this.redis.get(this.key), this.redis.get(this.jobLockKey)]);
+    if (lease !== this.token || job !== this.jobToken) {
+      this.lost = 'the job passed to another worker before publishing';
+      throw new ModelFetchError('LOCK_LOST', `not publishing: ${this.lost}`, true);
+    }
+    this.assertValid();
   }
 
   /** Throws when writing must stop: checked before every write. */
