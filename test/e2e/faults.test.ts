@@ -148,6 +148,16 @@ describe('downloads that survive faults injected by a real origin', () => {
     ]);
   });
 
+  it('sends no token after a redirect has left the starting host, even when it comes back', async () => {
+    const file = origin.addFile('roundtrip.safetensors', 20_000);
+    const back = `${origin.url}/files/roundtrip.safetensors`;
+    const away = `${origin.otherHostUrl}/redirect/roundtrip.safetensors?to=${encodeURIComponent(back)}`;
+    const res = await fetchModel({ kind: 'lora', name: 'roundtrip', url: `${origin.url}/redirect/roundtrip.safetensors?to=${encodeURIComponent(away)}`, sha256: file.sha256 });
+    expect(res.body.status).toBe('completed');
+    const hops = origin.requests.filter((r) => r.path.endsWith('/roundtrip.safetensors'));
+    expect(hops.map((h) => h.headers.authorization)).toEqual(['Bearer mirror-secret', undefined, undefined]);
+  });
+
   it('starts over when the ETag changed between attempts, and when the origin ignores Range', async () => {
     const size = 2 * MiB;
     const changed = origin.addFile('changed.safetensors', size);

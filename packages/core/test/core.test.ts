@@ -10,6 +10,8 @@ import {
   pickExtension,
   redactUrl,
   ModelFetchError,
+  splitUrlToken,
+  withUrlToken,
 } from '@model-manager/core';
 
 describe('model names', () => {
@@ -73,6 +75,12 @@ describe('configuration', () => {
 });
 
 describe('secrets and error codes', () => {
+  it('cuts ?token= out of a URL leaving the rest of the query byte for byte, and puts it back the same way', () => {
+    expect(splitUrlToken('https://h/x?a=b:c&token=t%2Fq&z=%20y')).toEqual({ url: 'https://h/x?a=b:c&z=%20y', token: 't/q' });
+    expect(splitUrlToken('https://h/x?type=Model')).toEqual({ url: 'https://h/x?type=Model' });
+    expect(withUrlToken('https://h/x?a=b:c&z=%20y', 't/q')).toBe('https://h/x?a=b:c&z=%20y&token=t%2Fq');
+  });
+
   it('hides query values and credentials in logged URLs', () => {
     const red = redactUrl('https://user:pw@civitai.example/api/download/1?token=abc123&type=Model');
     expect(red).not.toContain('abc123');
