@@ -5,6 +5,21 @@ import { ModelFetchError } from '@model-manager/core';
 /** A reservation not refreshed for this long belongs to a dead worker and is ignored. */
 const STALE_MS = 60_000;
 
+// KEYS[1] reservations hash; ARGV: field, remaining, free, minFree, now, staleMs.
+// Returns -1 when reserved, else the bytes other downloads hold (refused).
+const RESERVE = `
+local reserved = 0
+local all = redis.call('hgetall', KEYS[1])
+for i = 1, #all, 2 do
+  if all[i] ~= ARGV[1] then
+    local bytes, at = string.match(all[i + 1], '^(%d+):(%d+)$')
+    if bytes and tonumber(ARGV[5]) - tonumber(at) < tonumber(ARGV[6]) then reserved = reserved + tonumber(bytes) end
+  end
+end
+if tonumber(ARGV[3]) - reserved < tonumber(ARGV[2]) + tonumber(ARGV[4]) then return reserved end
+redis.call('hset', KEYS[1], ARGV[1], ARGV[2] .. ':' .. ARGV[5])
+return -1`;
+
 /**
  * Space reserved by downloads in flight on one volume, shared by every worker through one
  * Redis hash (field: staging key, value: `remainingBytes:updatedAtMs`).
@@ -22,16 +37,21 @@ export class DiskSpace {
    * still need is less than `remaining` plus MIN_FREE_BYTES; otherwise reserves `remaining`.
    */
   async reserve(stagingKey: string, remaining: number): Promise<void> {
-    const [fs, all] = await Promise.all([statfs(this.modelsDir), this.redis.hgetall(this.key)]);
+    const fs = await statfs(this.modelsDir);
     const free = fs.bavail * fs.bsize;
-    const now = Date.now();
-    let reserved = 0;
-    for (const [field, value] of Object.entries(all)) {
-      if (field === stagingKey) continue;
-      const [bytes, at] = value.split(':').map(Number);
-      if (now - (at ?? 0) < STALE_MS) reserved += bytes ?? 0;
-    }
-    if (free - reserved < remaining + this.minFreeBytes) {
+    // Sum, compare and reserve in one script: two workers starting together cannot both take the last space.
+    const reserved = (await this.redis.eval(
+      RESERVE,
+      1,
+      this.key,
+      stagingKey,
+      String(remaining),
+      String(free),
+      String(this.minFreeBytes),
+      String(Date.now()),
+      String(STALE_MS),
+    )) as number;
+    if (reserved >= 0) {
       throw new ModelFetchError(
         'DISK_FULL',
         `not enough space on the volume: ${remaining} bytes to write, ${free} free, ${reserved} reserved by other downloads, ` +
@@ -39,7 +59,6 @@ export class DiskSpace {
         false,
       );
     }
-    await this.update(stagingKey, remaining);
   }
 
   /** Refreshes what this download still needs (it shrinks as bytes land on the disk). */

@@ -179,6 +179,7 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
 
   const started = Date.now();
   let received = 0;
+  let sniffed: Buffer = Buffer.alloc(0);
   let position = offset;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -218,8 +219,10 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
     try {
       for (let chunks = await queue.take(); chunks; chunks = await queue.take()) {
         for (const chunk of chunks) {
-          if (received === 0 && offset === 0 && looksLikeHtml(chunk)) {
-            throw notAModel('the body is an HTML page, not a model file; a login or error page?');
+          if (offset === 0 && received < SNIFF_BYTES) {
+            // The first bytes may come in several small chunks: look at up to 512 of them together.
+            sniffed = Buffer.concat([sniffed, chunk]).subarray(0, SNIFF_BYTES);
+            if (looksLikeHtml(sniffed)) throw notAModel('the body is an HTML page, not a model file; a login or error page?');
           }
           hash.update(chunk);
           received += chunk.length;
@@ -301,6 +304,9 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
   }
   return { bytes: total(), sha256, finalUrl, contentDisposition: header('content-disposition'), resumedFrom: offset };
 }
+
+/** How much of a body's beginning is checked for an HTML page. */
+const SNIFF_BYTES = 512;
 
 /** The response ends its connection (`Connection: close`). */
 export const closes = (header: (name: string) => string | null) => /\bclose\b/i.test(header('connection') ?? '');
