@@ -168,7 +168,16 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       log.info('already on the volume; nothing to download');
       return cached.model;
     }
-    const twin = await fromTwin(ref, log);
+    let twin: Model | null;
+    try {
+      twin = await fromTwin(ref, log);
+    } catch (err) {
+      const failure = asModelFetchError(err);
+      log.warn({ code: failure.code }, `linking the same content failed: ${failure.message}`);
+      const thrown = failure.retryable ? new RetryableJobError(failure.toReason()) : new UnrecoverableError(failure.toReason());
+      thrown.stack = failure.toReason();
+      throw thrown;
+    }
     if (twin) return twin;
 
     const sources = [ref.url, ...(ref.mirrors ?? [])];

@@ -132,22 +132,35 @@ export class FetchService {
    * token is kept under its own Redis key, read only by the worker that makes the request.
    */
   async withoutUrlTokens(ref: ModelRef): Promise<ModelRef> {
+    const { ref: stripped, storeTokens } = this.splitUrlTokens(ref);
+    await storeTokens();
+    return stripped;
+  }
+
+  /** The ref without `?token=`, and a function that keeps the tokens for the worker. */
+  splitUrlTokens(ref: ModelRef): { ref: ModelRef; storeTokens: () => Promise<void> } {
     const split = [ref.url, ...(ref.mirrors ?? [])].map((url) => splitUrlToken(url));
     const withTokens = split.filter((s) => s.token !== undefined);
-    if (withTokens.length === 0) return ref;
-    const multi = this.redis.multi();
-    for (const { url, token } of withTokens) multi.set(urlTokenKey(this.config.QUEUE_PREFIX, url), token!, 'EX', URL_TOKEN_TTL_SECONDS);
-    await multi.exec();
+    if (withTokens.length === 0) return { ref, storeTokens: async () => {} };
     const [main, ...mirrors] = split.map((s) => s.url);
-    return { ...ref, url: main!, ...(ref.mirrors ? { mirrors } : {}) };
+    return {
+      ref: { ...ref, url: main!, ...(ref.mirrors ? { mirrors } : {}) },
+      storeTokens: async () => {
+        const multi = this.redis.multi();
+        for (const { url, token } of withTokens) multi.set(urlTokenKey(this.config.QUEUE_PREFIX, url), token!, 'EX', URL_TOKEN_TTL_SECONDS);
+        await multi.exec();
+      },
+    };
   }
 
   /** Cached answer, or the job (new or joined) that fetches the model. Throws ConflictError. */
   async request(given: ModelRef, options: { priority: number }): Promise<FetchOutcome> {
-    const ref = await this.withoutUrlTokens(given);
+    const { ref, storeTokens } = this.splitUrlTokens(given);
     const cached = await this.registry.check(ref.kind, ref.name, ref.sha256);
     this.countLookups([{ ref, hit: cached.hit }]);
     if (cached.hit) return { status: 'cached', model: cached.model };
+    // Only a request that will download keeps its token (before the job exists, for its worker).
+    await storeTokens();
     const data = this.jobData(ref);
     const added = await this.queue.add(FETCH_MODEL_JOB, data, this.jobOptions(ref, options.priority));
     const jobId = added.id!;
