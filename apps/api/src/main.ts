@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import type { AddressInfo } from 'node:net';
-import { ConfigError, createLogger, flushLogger, loadConfig } from '@model-manager/core';
+import { ConfigError, createLogger, exitWhenClosed, loadConfig } from '@model-manager/core';
 import { VolumeError, prepareVolume } from '@model-manager/registry';
 import { createApp } from './app.js';
 import { createServiceContext } from './context.js';
@@ -29,20 +29,7 @@ async function main(): Promise<void> {
     ctx.waiter.close();
     const force = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_SECONDS * 1000);
     force.unref();
-    server.close(() => {
-      ctx.close().then(
-        async () => {
-          logger.info('api stopped');
-          await flushLogger(logger);
-          process.exit(0);
-        },
-        async (err: unknown) => {
-          logger.error({ err }, 'error while stopping');
-          await flushLogger(logger);
-          process.exit(1);
-        },
-      );
-    });
+    server.close(() => exitWhenClosed(logger, ctx.close(), 'api stopped'));
     server.closeIdleConnections();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, createLogger, flushLogger, loadConfig } from '@model-manager/core';
+import { ConfigError, createLogger, exitWhenClosed, flushLogger, loadConfig } from '@model-manager/core';
 import { VolumeError, prepareVolume } from '@model-manager/registry';
 import { createModelFetchWorker } from './worker.js';
 
@@ -29,18 +29,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     logger.info({ signal, graceSeconds: config.SHUTDOWN_GRACE_SECONDS }, 'stopping: no new jobs, finishing active ones');
-    close().then(
-      async () => {
-        logger.info('worker stopped');
-        await flushLogger(logger);
-        process.exit(0);
-      },
-      async (err: unknown) => {
-        logger.error({ err }, 'error while stopping');
-        await flushLogger(logger);
-        process.exit(1);
-      },
-    );
+    exitWhenClosed(logger, close(), 'worker stopped');
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -34,3 +34,19 @@ export function flushLogger(logger: Logger): Promise<void> {
     }
   });
 }
+
+/** Ends the process once `closing` settles: 0 after a clean stop, 1 after an error, logs written out first. */
+export function exitWhenClosed(logger: Logger, closing: Promise<unknown>, stoppedMessage: string): void {
+  closing.then(
+    async () => {
+      logger.info(stoppedMessage);
+      await flushLogger(logger);
+      process.exit(0);
+    },
+    async (err: unknown) => {
+      logger.error({ err }, 'error while stopping');
+      await flushLogger(logger);
+      process.exit(1);
+    },
+  );
+}
