@@ -84,6 +84,20 @@ describe('downloads that survive faults injected by a real origin', () => {
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(1900);
   });
 
+  it.each([408, 425, 502, 503, 504])('retries a %s and then completes', async (status) => {
+    const file = origin.addFile(`retry-${status}.safetensors`, 10_000);
+    const res = await fetchModel({
+      kind: 'lora',
+      name: `retry-${status}`,
+      url: `${origin.url}/files/retry-${status}.safetensors?failFirst=1&failStatus=${status}${status === 503 ? '&retryAfter=1' : ''}`,
+      sha256: file.sha256,
+    });
+    expect(res.body.status).toBe('completed');
+    const hits = origin.requests.filter((r) => r.path === `/files/retry-${status}.safetensors`);
+    expect(hits.map((h) => h.status)).toEqual([status, 200]);
+    if (status === 503) expect(hits[1]!.at - hits[0]!.at).toBeGreaterThanOrEqual(900);
+  });
+
   it.each([
     ['401', 'AUTH_REQUIRED', 401],
     ['403', 'FORBIDDEN', 403],
