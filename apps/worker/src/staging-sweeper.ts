@@ -1,6 +1,6 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Queue, type Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUE_NAME, STAGING_DIR, type Config, type Logger } from '@model-manager/core';
 import { escapePart } from './download/staging.js';
@@ -21,7 +21,6 @@ export class StagingSweeper {
 
   constructor(
     private readonly config: Config,
-    _worker: Worker,
     redis: Redis,
     private readonly logger: Logger,
   ) {

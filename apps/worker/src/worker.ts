@@ -52,7 +52,7 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   worker.on('lockRenewalFailed', (jobIds) => {
     for (const id of jobIds) worker.cancelJob(id, 'lock lost');
   });
-  const sweeper = new StagingSweeper(config, worker, redis, logger);
+  const sweeper = new StagingSweeper(config, redis, logger);
   sweeper.start();
   worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
   // Entries a registry rebuild left unhashed (if the process that rebuilt it died) get hashed here.

@@ -138,7 +138,7 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
   const lengthHeader = header('content-length');
   const contentLength = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
   if (offset === 0 && status === 200 && !meta?.noSegments && canSegment(req, header, contentLength)) {
-    return downloadSegmented(req, { first: opened, totalBytes: contentLength! });
+    return downloadSegmented(req, { first: opened, totalBytes: contentLength!, deadSources: meta?.deadSources });
   }
   // Read the body from now on, whatever else is awaited: see BodyQueue for why.
   const queue = new BodyQueue(body, READ_AHEAD_BYTES, closes(header));
@@ -163,6 +163,7 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
       await req.staging.writeMeta({
         source: redactUrl(req.url),
         sourceIndex: req.sourceIndex,
+        ...(meta?.deadSources ? { deadSources: meta.deadSources } : {}),
         ...(header('etag') && !/^W\//.test(header('etag')!) ? { etag: header('etag')! } : {}),
         ...(header('last-modified') ? { lastModified: header('last-modified')! } : {}),
         totalBytes,

@@ -50,7 +50,7 @@ class RestartNeeded extends Error {}
  */
 export async function downloadSegmented(
   req: DownloadRequest,
-  from: { first: Opened; totalBytes: number } | { meta: StagingMeta },
+  from: { first: Opened; totalBytes: number; deadSources?: number[] } | { meta: StagingMeta },
 ): Promise<DownloadResult> {
   const segments = req.segments ?? 8;
   const first = 'first' in from ? from.first : undefined;
@@ -67,9 +67,11 @@ export async function downloadSegmented(
     previous?.pieces?.length === count ? Math.max(0, Math.min(previous.pieces[i] ?? 0, lengthOf(i), onDisk - i * pieceSize)) : 0,
   );
   const resumedFrom = done.reduce((n, d) => n + d, 0);
+  const deadSources = 'first' in from ? from.deadSources : previous!.deadSources;
   const meta: StagingMeta = {
     source: redactUrl(req.url),
     sourceIndex: req.sourceIndex,
+    ...(deadSources ? { deadSources } : {}),
     ...(first
       ? {
           ...(etag && !/^W\//.test(etag) ? { etag } : {}),
