@@ -174,9 +174,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     } catch (err) {
       const failure = asModelFetchError(err);
       log.warn({ code: failure.code }, `linking the same content failed: ${failure.message}`);
-      const thrown = failure.retryable ? new RetryableJobError(failure.toReason()) : new UnrecoverableError(failure.toReason());
-      thrown.stack = failure.toReason();
-      throw thrown;
+      throw jobError(failure, failure.retryable);
     }
     if (twin) return twin;
 
@@ -319,10 +317,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         `download failed: ${failure.message}`,
       );
       if (final) await redis.hincrby(keys.stats, 'downloads_failed', 1).catch(() => {});
-      // The dashboard shows the stack: a worker's call stack says nothing to an operator, the reason does.
-      const thrown = retryable ? new RetryableJobError(failure.toReason(), failure.retryAfterMs) : new UnrecoverableError(failure.toReason());
-      thrown.stack = failure.toReason();
-      throw thrown;
+      throw jobError(failure, retryable);
     } finally {
       downloading -= 1;
       if (leaseHeld) await lease?.release();
@@ -350,6 +345,17 @@ export function backoffDelay(baseMs: number, attemptsMade: number, err?: Error):
   const jittered = Math.round(exponential * (0.5 + Math.random()));
   const retryAfter = (err as RetryableJobError | undefined)?.retryAfterMs ?? 0;
   return Math.max(jittered, retryAfter);
+}
+
+/**
+ * The error BullMQ gets: retried (with the origin's Retry-After) or failed at once. Its stack is
+ * the reason alone, since the dashboard shows the stack and a worker's call stack tells an
+ * operator nothing.
+ */
+function jobError(failure: ModelFetchError, retryable: boolean): Error {
+  const thrown = retryable ? new RetryableJobError(failure.toReason(), failure.retryAfterMs) : new UnrecoverableError(failure.toReason());
+  thrown.stack = failure.toReason();
+  return thrown;
 }
 
 /** Any error as a ModelFetchError: file-system errors (a registry write, a rename) get their own codes. */

@@ -104,10 +104,7 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
   if (offset > 0 && meta?.totalBytes === offset) {
     // Every byte is already here (the last attempt ended after the download, before publishing):
     // verify what is on disk instead of asking the origin again.
-    const sha256 = hash.digest('hex');
-    if (req.expectedSha256 && sha256 !== req.expectedSha256.toLowerCase()) {
-      throw new ModelFetchError('HASH_MISMATCH', `sha256 is ${sha256}, expected ${req.expectedSha256.toLowerCase()} (staged file; trying once more from scratch)`, true);
-    }
+    const sha256 = verifyHash(hash, req.expectedSha256, true);
     req.logger.info({ bytes: offset }, 'staged file already complete; verified it instead of downloading again');
     return { bytes: offset, sha256, finalUrl: meta.finalUrl ?? req.url, contentDisposition: meta.contentDisposition ?? null, resumedFrom: offset };
   }
@@ -294,16 +291,24 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
     throw new ModelFetchError('SIZE_MISMATCH', `file is ${total()} bytes but the origin said ${totalBytes}`, true);
   }
   if (total() === 0) throw new ModelFetchError('EMPTY_FILE', 'the origin sent an empty body', true);
+  const sha256 = verifyHash(hash, req.expectedSha256, offset > 0);
+  return { bytes: total(), sha256, finalUrl, contentDisposition: header('content-disposition'), resumedFrom: offset };
+}
+
+/**
+ * The file's SHA-256, compared with the requested one. When some bytes came from an earlier
+ * attempt, those kept bytes could be what is wrong: a mismatch then gets one fresh download.
+ */
+export function verifyHash(hash: Hash, expected: string | undefined, resumed: boolean): string {
   const sha256 = hash.digest('hex');
-  if (req.expectedSha256 && sha256 !== req.expectedSha256.toLowerCase()) {
-    // After a resume the kept prefix could be what is wrong: a fresh download gets one more chance.
+  if (expected && sha256 !== expected.toLowerCase()) {
     throw new ModelFetchError(
       'HASH_MISMATCH',
-      `sha256 is ${sha256}, expected ${req.expectedSha256.toLowerCase()}${offset > 0 ? ' (after resuming; trying once more from scratch)' : ''}`,
-      offset > 0,
+      `sha256 is ${sha256}, expected ${expected.toLowerCase()}${resumed ? ' (partly from an earlier attempt; trying once more from scratch)' : ''}`,
+      resumed,
     );
   }
-  return { bytes: total(), sha256, finalUrl, contentDisposition: header('content-disposition'), resumedFrom: offset };
+  return sha256;
 }
 
 /** How much of a body's beginning is checked for an HTML page. */

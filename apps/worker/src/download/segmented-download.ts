@@ -9,6 +9,7 @@ import {
   networkError,
   openResponse,
   parseContentRange,
+  verifyHash,
   writeAll,
   type DownloadRequest,
   type DownloadResult,
@@ -241,14 +242,7 @@ export async function downloadSegmented(
     } catch (err) {
       throw fileError(err, req.staging.partPath);
     }
-    const sha256 = hash.digest('hex');
-    if (req.expectedSha256 && sha256 !== req.expectedSha256.toLowerCase()) {
-      throw new ModelFetchError(
-        'HASH_MISMATCH',
-        `sha256 is ${sha256}, expected ${req.expectedSha256.toLowerCase()}${resumedFrom > 0 ? ' (after resuming; trying once more from scratch)' : ''}`,
-        resumedFrom > 0,
-      );
-    }
+    const sha256 = verifyHash(hash, req.expectedSha256, resumedFrom > 0);
     req.onProgress?.({ bytes: total, totalBytes: total, bytesPerSec: 0 });
     return {
       bytes: total,
