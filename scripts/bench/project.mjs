@@ -15,7 +15,9 @@ export const benchPrefix = (label) => `mmbench-${label}-${randomBytes(3).toStrin
 
 /** Starts `apps/<app>/dist/main.js` and resolves once it logged `readyMsg`. */
 export function startApp(app, env, readyMsg) {
-  const child = spawn(process.execPath, [path.join(root, 'apps', app, 'dist', 'main.js')], {
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the apps the bench starts.
+  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [];
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'apps', app, 'dist', 'main.js')], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

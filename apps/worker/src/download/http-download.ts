@@ -299,8 +299,8 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
  * The file's SHA-256, compared with the requested one. When some bytes came from an earlier
  * attempt, those kept bytes could be what is wrong: a mismatch then gets one fresh download.
  */
-export function verifyHash(hash: Hash, expected: string | undefined, resumed: boolean): string {
-  const sha256 = hash.digest('hex');
+export function verifyHash(hash: Hash | string, expected: string | undefined, resumed: boolean): string {
+  const sha256 = typeof hash === 'string' ? hash : hash.digest('hex');
   if (expected && sha256 !== expected.toLowerCase()) {
     throw new ModelFetchError(
       'HASH_MISMATCH',

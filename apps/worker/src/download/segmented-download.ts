@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ModelFetchError, redactUrl } from '@model-manager/core';
 import {
@@ -15,6 +13,7 @@ import {
   type DownloadResult,
   type Opened,
 } from './http-download.js';
+import { FileHasher } from './file-hasher.js';
 import type { StagingMeta } from './staging.js';
 
 const MiB = 1024 * 1024;
@@ -33,10 +32,14 @@ export function canSegment(req: DownloadRequest, header: (name: string) => strin
   return (!!etag && !/^W\//.test(etag)) || !!header('last-modified');
 }
 
-/** Pieces small enough that the hashed prefix keeps up with the download, large enough to be cheap. */
+/**
+ * Pieces are taken in order, so the hashed prefix trails the download by about `segments`
+ * pieces; when the last pieces land together, that much is left to hash. Small pieces keep
+ * that tail short; 4 MiB keeps the cost of a request per piece negligible.
+ */
 function pieceSizeFor(total: number, segments: number): number {
-  const size = Math.ceil(total / (segments * 4) / MiB) * MiB;
-  return Math.min(64 * MiB, Math.max(4 * MiB, size));
+  const size = Math.ceil(total / (segments * 16) / MiB) * MiB;
+  return Math.min(32 * MiB, Math.max(4 * MiB, size));
 }
 
 /** The origin's file changed (or it stopped serving ranges): the pieces no longer fit together. */
@@ -46,8 +49,8 @@ class RestartNeeded extends Error {}
  * Fetches a large file as pieces over `segments` parallel range requests (If-Range with the
  * first response's validator), each written in place. Progress per piece is kept in the staging
  * metadata, so a reset piece re-fetches only its own remainder, in this attempt or a later one.
- * SHA-256 follows the contiguous prefix as pieces complete, reading them back from the page
- * cache, and is verified before the caller publishes the file.
+ * SHA-256 follows the contiguous prefix as it grows, read back from the page cache on the
+ * hashing thread (FileHasher), and is verified before the caller publishes the file.
  */
 export async function downloadSegmented(
   req: DownloadRequest,
@@ -89,6 +92,7 @@ export async function downloadSegmented(
   const saveMeta = () => req.staging.writeMeta({ ...meta, pieces: [...done], updatedAt: Date.now() });
 
   let fh: FileHandle | undefined;
+  let hasher: FileHasher | undefined;
   const controller = new AbortController();
   const signal = req.signal ? AbortSignal.any([req.signal, controller.signal]) : controller.signal;
   const firstQueue = first ? new BodyQueue(first.response.body, PIECE_READ_AHEAD, closes(first.header)) : undefined;
@@ -106,22 +110,15 @@ export async function downloadSegmented(
     else req.logger.info({ totalBytes: total, pieces: count, segments }, 'segmented download');
     metaTimer = setInterval(() => void saveMeta().catch(() => {}), META_EVERY_MS);
 
-    // The SHA-256 of the contiguous prefix, advanced whenever the piece at its front is complete.
-    const hash = createHash('sha256');
-    let hashedPieces = 0;
-    let hashing: Promise<void> = Promise.resolve();
+    // SHA-256 of the contiguous prefix (complete pieces plus the front piece's bytes so far),
+    // computed on the hashing thread as the prefix grows.
+    hasher = new FileHasher(req.staging.partPath);
+    let front = 0;
     const advanceHash = () => {
-      hashing = hashing.then(async () => {
-        while (hashedPieces < count && done[hashedPieces] === lengthOf(hashedPieces)) {
-          const start = hashedPieces * pieceSize;
-          for await (const chunk of createReadStream(req.staging.partPath, { start, end: start + lengthOf(hashedPieces) - 1, highWaterMark: MiB })) {
-            hash.update(chunk as Buffer);
-          }
-          hashedPieces += 1;
-        }
-      });
-      return hashing;
+      while (front < count && done[front] === lengthOf(front)) front++;
+      hasher!.advance(front * pieceSize + (front < count ? done[front]! : 0));
     };
+    advanceHash();
 
     const started = Date.now();
     let lastProgress = 0;
@@ -151,6 +148,7 @@ export async function downloadSegmented(
           throw fileError(err, req.staging.partPath);
         }
         done[i]! += bytes;
+        if (i <= front) advanceHash();
         progress();
       };
       try {
@@ -174,7 +172,6 @@ export async function downloadSegmented(
       if (done[i]! < end) {
         throw new ModelFetchError('SIZE_MISMATCH', `piece ${i} ended after ${done[i]} of ${end} bytes`, true);
       }
-      void advanceHash();
     };
 
     const fetchPiece = async (i: number) => {
@@ -235,14 +232,15 @@ export async function downloadSegmented(
       }
       throw failure;
     }
-    await advanceHash();
-    if (hashedPieces !== count) throw new ModelFetchError('SIZE_MISMATCH', 'the pieces do not add up to the whole file', true);
+    advanceHash();
+    if (front !== count) throw new ModelFetchError('SIZE_MISMATCH', 'the pieces do not add up to the whole file', true);
+    let digest: string;
     try {
-      await fh.sync();
+      [digest] = await Promise.all([hasher.finish(total), fh.sync()]);
     } catch (err) {
       throw fileError(err, req.staging.partPath);
     }
-    const sha256 = verifyHash(hash, req.expectedSha256, resumedFrom > 0);
+    const sha256 = verifyHash(digest, req.expectedSha256, resumedFrom > 0);
     req.onProgress?.({ bytes: total, totalBytes: total, bytesPerSec: 0 });
     return {
       bytes: total,
@@ -256,6 +254,7 @@ export async function downloadSegmented(
     firstQueue?.discard();
     throw err;
   } finally {
+    hasher?.abort();
     clearInterval(metaTimer);
     await fh?.close().catch(() => {});
     // What was written is kept for the next attempt (the processor removes it on a final failure).
