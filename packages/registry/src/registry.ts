@@ -89,6 +89,8 @@ export class Registry {
   readonly file: string;
   private readonly lease: RedisLease;
   private cached: { signature: string; data: RegistryData; checkedAt: number } | undefined;
+  private reading: Promise<RegistryData> | undefined;
+  private generation = 0;
   private readonly pendingHits = new Map<string, PendingHit>();
   private readonly flushTimer: NodeJS.Timeout;
   private flushing: Promise<void> | undefined;
@@ -129,32 +131,49 @@ export class Registry {
     return path.join(kindDir(this.options.modelsDir, kind), base);
   }
 
-  /** The registry as last written, re-read only when the file changed. */
   /** Forget what was read: the next read checks the file (another process changed it). */
   invalidate(): void {
     this.cached = undefined;
+    this.reading = undefined;
+    this.generation++;
   }
 
-  async read(): Promise<RegistryData> {
+  /**
+   * The registry as last written, re-read only when the file changed (checked at most every
+   * `recheckMs`). Callers arriving while a check is under way share it: a batch of a thousand
+   * lookups costs one stat(2), not a thousand.
+   */
+  read(): Promise<RegistryData> {
     const recheckMs = this.options.recheckMs ?? 0;
-    if (this.cached && recheckMs > 0 && Date.now() - this.cached.checkedAt < recheckMs) return this.cached.data;
+    if (this.cached && recheckMs > 0 && Date.now() - this.cached.checkedAt < recheckMs) return Promise.resolve(this.cached.data);
+    if (!this.reading) {
+      const reading = this.readFile(this.generation).finally(() => {
+        if (this.reading === reading) this.reading = undefined;
+      });
+      this.reading = reading;
+    }
+    return this.reading;
+  }
+
+  private async readFile(generation: number): Promise<RegistryData> {
+    // Results of a read that an invalidate() overtook are returned but not kept.
+    const keep = (signature: string, data: RegistryData) => {
+      if (generation === this.generation) this.cached = { signature, data, checkedAt: Date.now() };
+      return data;
+    };
     let signature: string;
     try {
       const st = await stat(this.file);
       signature = `${st.ino}:${st.size}:${st.mtimeMs}`;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      return emptyRegistry();
+      return keep('missing', emptyRegistry());
     }
-    if (this.cached?.signature === signature) {
-      this.cached.checkedAt = Date.now();
-      return this.cached.data;
-    }
+    if (this.cached?.signature === signature) return keep(signature, this.cached.data);
     const result = await readRegistryFile(this.file);
-    if (result.status === 'missing') return emptyRegistry();
+    if (result.status === 'missing') return keep('missing', emptyRegistry());
     if (result.status === 'corrupt') return this.update((data) => data).then(() => this.read());
-    this.cached = { signature, data: result.data, checkedAt: Date.now() };
-    return result.data;
+    return keep(signature, result.data);
   }
 
   async get(kind: ModelKind, name: string): Promise<RegistryEntry | undefined> {
@@ -255,7 +274,7 @@ export class Registry {
       data.last_updated = nowSeconds();
       await held.assertHeld();
       await writeRegistryFile(this.file, data, options.beforeCommit && (() => options.beforeCommit!(held)));
-      this.cached = undefined;
+      this.invalidate();
       return value;
     });
   }

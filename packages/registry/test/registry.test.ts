@@ -103,6 +103,21 @@ describe('cache checks', () => {
     await registry.close();
   });
 
+  it('with recheckMs, sees another process\'s write at once after invalidate(), and answers a burst of lookups alike', async () => {
+    const api = new Registry({ modelsDir: dir, redis, lockKey, logger, hitFlushMs: 50, recheckMs: 60_000 });
+    const worker = open();
+    const file = path.join(dir, 'loras', 'late.safetensors');
+    writeFileSync(file, 'x');
+    // The file is missing at first: the burst shares one answer, and that answer is kept.
+    const burst = await Promise.all(Array.from({ length: 500 }, (_, i) => api.check('lora', i % 2 ? 'late' : 'other')));
+    expect(burst.every((c) => !c.hit && c.reason === 'absent')).toBe(true);
+    await worker.put('lora', 'late', { url: 'u', path: file, hash: '', downloaded_at: 1, last_used: 1, usage_count: 0, file_size: 1 });
+    expect((await api.check('lora', 'late')).hit).toBe(false); // within recheckMs: the kept answer
+    api.invalidate(); // what the API does when a job completes
+    expect((await api.check('lora', 'late')).hit).toBe(true);
+    await Promise.all([api.close(), worker.close()]);
+  });
+
   it('reads a registry the old module wrote at /workspace/models, mounted elsewhere', async () => {
     const body = randomBytes(100);
     writeFileSync(path.join(dir, 'loras', 'old.safetensors'), body);

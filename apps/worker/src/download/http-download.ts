@@ -1,9 +1,8 @@
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { request, type Dispatcher } from 'undici';
 import { ModelFetchError, redactUrl, type Logger } from '@model-manager/core';
 import { isHtmlContentType, looksLikeHtml } from './content-checks.js';
+import { FileHasher } from './file-hasher.js';
 import { canSegment, downloadSegmented } from './segmented-download.js';
 import type { StagingFile } from './staging.js';
 
@@ -77,7 +76,8 @@ export interface Opened {
 /**
  * Streams the model into the job's staging file, continuing from the bytes already there when
  * the origin can (Range + If-Range with the validator of the first response). SHA-256 covers
- * the whole file: the kept prefix is re-read once, the rest is hashed as it passes. Writes go
+ * the whole file, computed on the hashing thread right behind the writes (FileHasher), the kept
+ * prefix while the rest downloads. Writes go
  * out in runs of >= 1 MiB, the next run read while the last is written. Redirects are followed
  * here so every hop gets its own Authorization (or none). Throws ModelFetchError.
  */
@@ -90,21 +90,18 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
   const validator = meta?.etag ?? meta?.lastModified;
   if (!(offset > 0 && meta && meta.sourceIndex === req.sourceIndex && validator)) offset = 0;
 
-  // Work that does not need the response is done before asking for it: once the body flows it
-  // is read at once (see BodyQueue), and the kept prefix of a large file takes a while to hash.
-  let hash = createHash('sha256');
-  if (offset > 0) {
-    try {
-      await hashPrefix(req.staging.partPath, offset, hash);
-    } catch (err) {
-      throw fileError(err, req.staging.partPath);
-    }
-  }
-
   if (offset > 0 && meta?.totalBytes === offset) {
     // Every byte is already here (the last attempt ended after the download, before publishing):
     // verify what is on disk instead of asking the origin again.
-    const sha256 = verifyHash(hash, req.expectedSha256, true);
+    const hasher = new FileHasher(req.staging.partPath);
+    hasher.advance(offset);
+    let digest: string;
+    try {
+      digest = await hasher.finish(offset);
+    } catch (err) {
+      throw fileError(err, req.staging.partPath);
+    }
+    const sha256 = verifyHash(digest, req.expectedSha256, true);
     req.logger.info({ bytes: offset }, 'staged file already complete; verified it instead of downloading again');
     return { bytes: offset, sha256, finalUrl: meta.finalUrl ?? req.url, contentDisposition: meta.contentDisposition ?? null, resumedFrom: offset };
   }
@@ -122,7 +119,6 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
       }
       req.logger.info({ had: offset, status }, 'origin did not continue the partial download; starting over');
       offset = 0;
-      hash = createHash('sha256');
     }
   }
   const { response, finalUrl, header } = opened;
@@ -173,6 +169,9 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
     queue.discard();
     throw err;
   }
+  // The kept prefix is hashed on the hashing thread while the rest downloads.
+  const hasher = new FileHasher(req.staging.partPath);
+  hasher.advance(offset);
   if (offset > 0) req.logger.info({ resumedFrom: offset, totalBytes }, 'resuming download');
 
   const started = Date.now();
@@ -187,6 +186,7 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
   let nextLog = offset + LOG_EVERY_BYTES;
   const total = () => offset + received;
 
+  let digest = '';
   let lastFlush = Date.now();
   let syncing: Promise<void> | undefined;
   let syncedUpTo = offset;
@@ -198,8 +198,10 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
     position += pendingBytes;
     pending = [];
     pendingBytes = 0;
+    const end = position;
     writing = writeAll(fh, buffers, at)
       .then(() => {
+        hasher.advance(end);
         if (!syncing && position - syncedUpTo >= SYNC_EVERY_BYTES) {
           syncedUpTo = position;
           // Errors surface in the final sync below; this one only spreads the flushing out.
@@ -222,7 +224,6 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
             sniffed = Buffer.concat([sniffed, chunk]).subarray(0, SNIFF_BYTES);
             if (looksLikeHtml(sniffed)) throw notAModel('the body is an HTML page, not a model file; a login or error page?');
           }
-          hash.update(chunk);
           received += chunk.length;
           pending.push(chunk);
           pendingBytes += chunk.length;
@@ -258,8 +259,9 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
     if (writeFailure) throw fileError(writeFailure, req.staging.partPath);
     try {
       // Durable before it is renamed into place: a crash must not publish a hole-filled file.
+      // The hashing thread finishes the tail meanwhile.
       await syncing;
-      await fh.sync();
+      [digest] = await Promise.all([hasher.finish(total()), fh.sync()]);
     } catch (err) {
       throw fileError(err, req.staging.partPath);
     }
@@ -280,6 +282,7 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
     }
     throw err;
   } finally {
+    hasher.abort();
     await fh.close().catch(() => {});
   }
 
@@ -291,7 +294,7 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
     throw new ModelFetchError('SIZE_MISMATCH', `file is ${total()} bytes but the origin said ${totalBytes}`, true);
   }
   if (total() === 0) throw new ModelFetchError('EMPTY_FILE', 'the origin sent an empty body', true);
-  const sha256 = verifyHash(hash, req.expectedSha256, offset > 0);
+  const sha256 = verifyHash(digest, req.expectedSha256, offset > 0);
   return { bytes: total(), sha256, finalUrl, contentDisposition: header('content-disposition'), resumedFrom: offset };
 }
 
@@ -299,8 +302,7 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
  * The file's SHA-256, compared with the requested one. When some bytes came from an earlier
  * attempt, those kept bytes could be what is wrong: a mismatch then gets one fresh download.
  */
-export function verifyHash(hash: Hash | string, expected: string | undefined, resumed: boolean): string {
-  const sha256 = typeof hash === 'string' ? hash : hash.digest('hex');
+export function verifyHash(sha256: string, expected: string | undefined, resumed: boolean): string {
   if (expected && sha256 !== expected.toLowerCase()) {
     throw new ModelFetchError(
       'HASH_MISMATCH',
@@ -488,12 +490,6 @@ export function parseContentRange(value: string | null): { start: number; end: n
   const m = value ? /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(value) : null;
   if (!m) return null;
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? null : Number(m[3]) };
-}
-
-export async function hashPrefix(file: string, length: number, hash: Hash): Promise<void> {
-  for await (const chunk of createReadStream(file, { start: 0, end: length - 1, highWaterMark: WRITE_BATCH_BYTES })) {
-    hash.update(chunk as Buffer);
-  }
 }
 
 export async function writeAll(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
