@@ -16,6 +16,8 @@ import { statsRoutes } from './routes/stats.js';
 export function createApp(ctx: ServiceContext): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Answers are fresh JSON, mostly to POSTs: an ETag would cost a SHA-1 of every body for nothing.
+  app.set('etag', false);
   app.set('trust proxy', ctx.config.TRUST_PROXY);
   app.set('query parser', 'simple');
   app.use(requestContext(ctx.logger));
