@@ -31,7 +31,7 @@ export function createApp(ctx: ServiceContext): Express {
   app.use(modelRoutes(ctx));
   app.use(statsRoutes(ctx));
   app.use(cleanupRoutes(ctx));
-  app.use(DASHBOARD_PATH, dashboardRouter(ctx.queue));
+  app.use(DASHBOARD_PATH, dashboardRouter(ctx.queue, ctx.maintenanceQueue));
   app.use(unknownRoute);
   app.use(errorHandler);
   return app;

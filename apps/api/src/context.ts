@@ -1,6 +1,6 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUE_NAME, createRedis, type Config, type Logger } from '@model-manager/core';
+import { MAINTENANCE_QUEUE, QUEUE_NAME, createRedis, type Config, type Logger } from '@model-manager/core';
 import { Registry } from '@model-manager/registry';
 import { BatchStore } from './services/batch-store.js';
 import { FetchService } from './services/fetch-service.js';
@@ -12,6 +12,8 @@ export interface ServiceContext {
   logger: Logger;
   redis: Redis;
   queue: Queue;
+  /** Cleanup, verify and scan jobs (see MAINTENANCE_QUEUE). */
+  maintenanceQueue: Queue;
   registry: Registry;
   fetches: FetchService;
   batches: BatchStore;
@@ -24,6 +26,8 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+  const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+  maintenanceQueue.on('error', (err) => logger.warn({ err: err.message }, 'maintenance queue error'));
   const queueEvents = new QueueEvents(QUEUE_NAME, {
     connection: { url: config.REDIS_URL, connectionName: `${config.QUEUE_PREFIX}:model-manager-events` } as never,
     prefix: config.QUEUE_PREFIX,
@@ -37,7 +41,7 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
   const fetches = new FetchService(config, queue, registry, redis);
   const waiter = new JobWaiter(queue, queueEvents);
   const batches = new BatchStore(config, redis, queue, registry, fetches);
-  await Promise.all([queue.waitUntilReady(), queueEvents.waitUntilReady()]);
+  await Promise.all([queue.waitUntilReady(), maintenanceQueue.waitUntilReady(), queueEvents.waitUntilReady()]);
 
   let closing: Promise<void> | undefined;
   return {
@@ -45,6 +49,7 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
     logger,
     redis,
     queue,
+    maintenanceQueue,
     registry,
     fetches,
     batches,
@@ -56,6 +61,7 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
         await registry.close(); // writes batched cache hits
         await queueEvents.close().catch(() => {});
         await queue.close().catch(() => {});
+        await maintenanceQueue.close().catch(() => {});
         await redis.quit().catch(() => redis.disconnect());
       })();
       return closing;

@@ -6,12 +6,15 @@ import type { Router } from 'express';
 
 export const DASHBOARD_PATH = '/admin/queues';
 
-/** Bull Board for the model-fetch queue. */
-export function dashboardRouter(queue: Queue): Router {
+/** Bull Board for the model-fetch and model-maintenance queues. */
+export function dashboardRouter(queue: Queue, maintenanceQueue: Queue): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({
-    queues: [new BullMQAdapter(queue, { description: 'Model downloads onto the volume' })],
+    queues: [
+      new BullMQAdapter(queue, { description: 'Model downloads onto the volume' }),
+      new BullMQAdapter(maintenanceQueue, { description: 'Cleanup, verify and scan runs' }),
+    ],
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Model Manager' } },
   });

@@ -4,6 +4,7 @@ import { QUEUE_NAME, createRedis, type Config, type Logger } from '@model-manage
 import { Registry } from '@model-manager/registry';
 import { createDownloadAgent } from './download/agent.js';
 import { backoffDelay, createModelFetchProcessor } from './model-fetch-processor.js';
+import { createMaintenanceWorker } from './maintenance/maintenance-worker.js';
 import { StagingSweeper } from './staging-sweeper.js';
 
 export interface ModelFetchWorker {
@@ -52,6 +53,7 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   worker.on('lockRenewalFailed', (jobIds) => {
     for (const id of jobIds) worker.cancelJob(id, 'lock lost');
   });
+  const maintenance = createMaintenanceWorker({ config, registry, redis, logger });
   const sweeper = new StagingSweeper(config, redis, logger);
   sweeper.start();
   worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
@@ -64,7 +66,7 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   let closing: Promise<void> | undefined;
   const close = (graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000) => {
     closing ??= (async () => {
-      const graceful = worker.close();
+      const graceful = Promise.all([worker.close(), maintenance.close()]);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         graceful.then(() => false),

@@ -7,3 +7,4 @@ export * from './schemas.js';
 export * from './time.js';
 export * from './volume-layout.js';
 export * from './url-token.js';
+export * from './maintenance-jobs.js';

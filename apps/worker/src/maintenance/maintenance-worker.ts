@@ -1,0 +1,43 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  MAINTENANCE_QUEUE,
+  maintenanceJobCatalog,
+  type Config,
+  type Logger,
+  type MaintenanceJobName,
+} from '@model-manager/core';
+import type { Registry } from '@model-manager/registry';
+
+export interface MaintenanceDeps {
+  config: Config;
+  registry: Registry;
+  redis: Redis;
+  logger: Logger;
+}
+
+type MaintenanceProcessor = (job: Job, deps: MaintenanceDeps) => Promise<unknown>;
+
+/** One processor per maintenance job name, each in its own file beside this one. */
+const processors: Partial<Record<MaintenanceJobName, MaintenanceProcessor>> = {};
+
+/**
+ * The worker for the `model-maintenance` queue: one job at a time per process (upkeep reads
+ * or rewrites the whole volume; running two at once only makes both slower).
+ */
+export function createMaintenanceWorker(deps: MaintenanceDeps): Worker {
+  const worker = new Worker(
+    MAINTENANCE_QUEUE,
+    async (job: Job) => {
+      const name = job.name as MaintenanceJobName;
+      const schema = maintenanceJobCatalog[name];
+      const processor = processors[name];
+      if (!schema || !processor) throw new Error(`UNKNOWN_JOB: no maintenance job is called "${job.name}"`);
+      const data = schema.parse(job.data);
+      return processor(Object.assign(job, { data }), deps);
+    },
+    { connection: deps.redis, prefix: deps.config.QUEUE_PREFIX, concurrency: 1 },
+  );
+  worker.on('error', (err) => deps.logger.error({ err: err.message }, 'maintenance worker error'));
+  return worker;
+}

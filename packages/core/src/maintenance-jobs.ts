@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { modelKindSchema, modelNameSchema } from './schemas.js';
+
+/**
+ * Volume upkeep (cleanup, verify, scan) runs as jobs on a queue of its own: it never waits
+ * behind downloads or takes a download's slot, and each run is visible in the dashboard.
+ */
+export const MAINTENANCE_QUEUE = 'model-maintenance';
+
+/** Maintenance job ids carry their name, so GET /v1/jobs/:id knows which queue to look in. */
+export const MAINTENANCE_JOB_ID = /^(cleanup|verify|scan)-[A-Za-z0-9_.:-]{1,100}$/;
+
+export const cleanupJobSchema = z.object({
+  /** Who asked: the schedule (CLEANUP_CRON), the API, or a download that needs room. */
+  trigger: z.enum(['schedule', 'api', 'download']),
+  dryRun: z.boolean().default(false),
+});
+
+export const verifyJobSchema = z.object({
+  kind: modelKindSchema.optional(),
+  name: modelNameSchema.optional(),
+  refetch: z.boolean().default(false),
+});
+
+export const scanJobSchema = z.object({});
+
+/** One schema per maintenance job name, shared by the API (producer) and the worker. */
+export const maintenanceJobCatalog = {
+  cleanup: cleanupJobSchema,
+  verify: verifyJobSchema,
+  scan: scanJobSchema,
+} as const;
+export type MaintenanceJobName = keyof typeof maintenanceJobCatalog;
+export type MaintenanceJobData<N extends MaintenanceJobName> = z.infer<(typeof maintenanceJobCatalog)[N]>;
