@@ -1,6 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { urlTokenKey } from '@model-manager/core';
 import { TestOrigin, safetensorsOf } from '../support/origin.js';
 import { call, startService, type Service } from '../support/service.js';
 
@@ -233,6 +235,27 @@ describe('downloads that survive faults injected by a real origin', () => {
       expect(text).not.toContain('s3cr3t-t0ken');
     }
     expect(registryOf(svc).loras.tokened.url).toBe(`${origin.url}/files/tokened.safetensors?type=Model`);
+
+    // A token is kept (under its own key, for the worker) only for an item that will download.
+    const other = origin.addFile('tokened-other.safetensors', 10_000);
+    const batch = await call(svc.apiUrl, 'POST', '/v1/batches', {
+      items: [
+        { kind: 'lora', name: 'tokened', url: `${origin.url}/files/tokened.safetensors?token=cached-t0ken&type=Model` },
+        { kind: 'lora', name: 'tokened-other', url: `${origin.url}/files/tokened-other.safetensors?token=new-t0ken`, sha256: other.sha256 },
+      ],
+    });
+    expect(batch.body.jobs.map((j: { status: string }) => j.status)).toEqual(['cached', expect.stringMatching(/queued|active|completed/)]);
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    try {
+      const kept = await redis.mget(
+        urlTokenKey(svc.prefix, `${origin.url}/files/tokened.safetensors?type=Model`),
+        urlTokenKey(svc.prefix, `${origin.url}/files/tokened-other.safetensors`),
+      );
+      // The cached item's token was not kept: the key still holds the one its download used.
+      expect(kept).toEqual(['s3cr3t-t0ken', 'new-t0ken']);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('links the same content under another name instead of downloading it again', async () => {

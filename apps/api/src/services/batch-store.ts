@@ -58,7 +58,9 @@ export class BatchStore {
   }
 
   async create(given: ModelRef[]): Promise<{ batchId: string; jobs: BatchItem[] }> {
-    const items = await Promise.all(given.map((ref) => this.fetches.withoutUrlTokens(ref)));
+    // `?token=` comes off every URL now; a token is kept only for an item that will download.
+    const split = given.map((ref) => this.fetches.splitUrlTokens(ref));
+    const items = split.map((s) => s.ref);
     // The same model twice in one batch is one job; twice with different sources is a mistake.
     const first = new Map<string, { ref: ModelRef; index: number }>();
     items.forEach((ref, index) => {
@@ -84,6 +86,8 @@ export class BatchStore {
     });
 
     if (toAdd.length > 0) {
+      const downloads = new Set(toAdd.map(({ ref }) => modelKey(ref.kind, ref.name)));
+      await Promise.all(split.filter((s) => downloads.has(modelKey(s.ref.kind, s.ref.name))).map((s) => s.storeTokens()));
       const jobs = await this.queue.addBulk(
         toAdd.map(({ ref, data }) => ({ name: FETCH_MODEL_JOB, data, opts: this.fetches.jobOptions(ref, PRIORITY.batch) })),
       );

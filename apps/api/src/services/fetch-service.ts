@@ -128,16 +128,10 @@ export class FetchService {
   }
 
   /**
-   * Takes `?token=` out of the URLs before they go anywhere (job, registry, logs, answers); the
-   * token is kept under its own Redis key, read only by the worker that makes the request.
+   * The ref without `?token=` (so no token reaches a job, the registry, logs or answers), and a
+   * function that keeps the tokens under their own Redis key, read only by the worker that
+   * makes the request. Call it only for a request that will download.
    */
-  async withoutUrlTokens(ref: ModelRef): Promise<ModelRef> {
-    const { ref: stripped, storeTokens } = this.splitUrlTokens(ref);
-    await storeTokens();
-    return stripped;
-  }
-
-  /** The ref without `?token=`, and a function that keeps the tokens for the worker. */
   splitUrlTokens(ref: ModelRef): { ref: ModelRef; storeTokens: () => Promise<void> } {
     const split = [ref.url, ...(ref.mirrors ?? [])].map((url) => splitUrlToken(url));
     const withTokens = split.filter((s) => s.token !== undefined);
