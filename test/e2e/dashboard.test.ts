@@ -1,0 +1,63 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestOrigin } from '../support/origin.js';
+import { call, startService, type Service } from '../support/service.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** Where the screenshots go (kept after the run; docs/images/dashboard.png is a copy of one). */
+const outputDir = path.resolve(here, '..', 'output', 'dashboard');
+
+/** The system's Chromium (Debian's `chromium` package; .ci/run installs it when missing). */
+function chromiumPath(): string {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+  const found = candidates.find((c): c is string => !!c && existsSync(c));
+  if (!found) throw new Error('no Chromium found: install it (apt-get install chromium) or set CHROMIUM_PATH; .ci/run installs it');
+  return found;
+}
+
+describe('the dashboard in a real browser', () => {
+  const origin = new TestOrigin();
+  let svc: Service;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    mkdirSync(outputDir, { recursive: true });
+    await origin.start();
+    svc = await startService('dashboard', { WORKER_CONCURRENCY: '1' });
+    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await svc?.stop();
+    await origin.close();
+  });
+
+  it('shows both queues and a completed fetch job with its data, return value and log lines', async () => {
+    const file = origin.addFile('board.safetensors', 200_000);
+    const fetched = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'board-lora', url: `${origin.url}/files/board.safetensors`, sha256: file.sha256 });
+    expect(fetched.body.status).toBe('completed');
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    // Tests never talk to a public host: the dashboard's web-font link is refused, not fetched.
+    await page.route((url) => url.hostname !== '127.0.0.1' && url.hostname !== 'localhost', (route) => route.abort());
+    await page.goto(`${svc.apiUrl}/admin/queues`);
+    await page.getByText('model-fetch', { exact: true }).first().waitFor();
+    await page.getByText('model-maintenance', { exact: true }).first().waitFor();
+    await page.screenshot({ path: path.join(outputDir, 'overview.png') });
+
+    await page.goto(`${svc.apiUrl}/admin/queues/queue/model-fetch?status=completed`);
+    // The job card: its data (what was asked) and return value (where the file is).
+    await page.getByText('board-lora').first().waitFor();
+    await page.getByText(fetched.body.model.path).first().waitFor();
+    // Its log lines, written by the worker with job.log().
+    await page.getByText('Logs', { exact: true }).first().click();
+    const logs = page.locator('[class*="jobLogs"]').first();
+    await logs.getByText(/verified/).first().waitFor();
+    expect(await logs.innerText()).toContain(file.sha256);
+    await page.screenshot({ path: path.join(outputDir, 'job-logs.png') });
+    await page.close();
+  });
+});
