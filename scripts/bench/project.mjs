@@ -19,7 +19,8 @@ export function startApp(app, env, readyMsg) {
   const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [];
   const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'apps', app, 'dist', 'main.js')], {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    // The bench origin is nginx on loopback, which the network policy refuses by default.
+    env: { ...process.env, LOG_LEVEL: 'info', ALLOWED_HOSTS: '*', ALLOW_PRIVATE_NETWORKS: 'true', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const ready = new Promise((resolve, reject) => {

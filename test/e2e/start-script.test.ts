@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOrigin } from '../support/origin.js';
-import { REDIS_URL, call, dropPrefix, repoRoot, tempModelsDir, uniquePrefix } from '../support/service.js';
+import { LOOPBACK_ORIGINS_ALLOWED, REDIS_URL, call, dropPrefix, repoRoot, tempModelsDir, uniquePrefix } from '../support/service.js';
 
 describe('npm start (scripts/start.mjs)', () => {
   const origin = new TestOrigin();
@@ -22,7 +22,7 @@ describe('npm start (scripts/start.mjs)', () => {
     const child = spawn(process.execPath, [path.join(repoRoot, 'scripts', 'start.mjs')], {
       cwd: repoRoot,
       // Hits reach the registry only at shutdown here, which is what this test checks.
-      env: { ...process.env, REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir, PORT: '0', HIT_FLUSH_SECONDS: '60', SHUTDOWN_GRACE_SECONDS: '1' },
+      env: { ...process.env, ...LOOPBACK_ORIGINS_ALLOWED, REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir, PORT: '0', HIT_FLUSH_SECONDS: '60', SHUTDOWN_GRACE_SECONDS: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, as a terminal gives it
     });

@@ -49,11 +49,17 @@ process.once('exit', () => {
   for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
+/**
+ * The test origins listen on loopback, which the network policy refuses by default; tests of the
+ * policy itself pass their own ALLOWED_HOSTS and ALLOW_PRIVATE_NETWORKS.
+ */
+export const LOOPBACK_ORIGINS_ALLOWED = { ALLOWED_HOSTS: '*', ALLOW_PRIVATE_NETWORKS: 'true' };
+
 /** Starts one of the built apps (`api` or `worker`) as a real OS process. */
 export function startApp(app: 'api' | 'worker', env: Record<string, string>): RunningProcess {
   const child = spawn(process.execPath, [path.join(repoRoot, 'apps', app, 'dist', 'main.js')], {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, LOG_LEVEL: 'info', ...LOOPBACK_ORIGINS_ALLOWED, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   started.add(child);

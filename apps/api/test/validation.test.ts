@@ -57,7 +57,7 @@ describe('bad input never reaches the queue or the disk', () => {
   let app: ReturnType<typeof createApp>;
 
   beforeAll(async () => {
-    const config = loadConfig({ REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir });
+    const config = loadConfig({ REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir, ALLOWED_HOSTS: '*', ALLOW_PRIVATE_NETWORKS: 'true' });
     await prepareVolume(config.modelsDir);
     ctx = await createServiceContext(config, createLogger({ level: 'silent', name: 'api' }));
     app = createApp(ctx);
@@ -124,7 +124,7 @@ describe('shutdown', () => {
   it('closes every Redis connection it opened', async () => {
     const volume = tempModelsDir();
     const prefix = uniquePrefix('shutdown');
-    const config = loadConfig({ REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir });
+    const config = loadConfig({ REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir, ALLOWED_HOSTS: '*', ALLOW_PRIVATE_NETWORKS: 'true' });
     await prepareVolume(config.modelsDir);
     const observer = new Redis(REDIS_URL);
     const ours = async () =>

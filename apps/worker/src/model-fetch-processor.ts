@@ -214,6 +214,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         staging,
         segments: Math.max(1, Math.floor(config.SEGMENTS / downloading)),
         segmentMinBytes: config.SEGMENT_MIN_BYTES,
+        networkPolicy: config.networkPolicy,
         expectedSha256: ref.sha256,
         dispatcher: deps.dispatcher,
         signal,

@@ -24,6 +24,7 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   const dispatcher = createDownloadAgent({
     connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT * 1000,
     idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT * 1000,
+    allowPrivateNetworks: config.ALLOW_PRIVATE_NETWORKS,
   });
   const shutdown = new AbortController();
   const processor = createModelFetchProcessor({

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_ALLOWED_HOSTS, type NetworkPolicy } from './network-policy.js';
 
 /** Thrown when the environment holds bad settings; the message lists every bad variable. */
 export class ConfigError extends Error {
@@ -70,6 +71,15 @@ export const configSchema = z.object({
       return z.NEVER;
     }),
   HIT_FLUSH_SECONDS: int(2, 1, 60),
+  /** Hosts downloads may come from (every redirect hop too): comma-separated patterns, `*` for any. */
+  ALLOWED_HOSTS: z
+    .string()
+    .default(DEFAULT_ALLOWED_HOSTS.join(','))
+    .transform((value) => value.split(/[\s,]+/).filter(Boolean))
+    .refine((hosts) => hosts.length > 0, 'must list at least one host pattern (or * for any)')
+    .refine((hosts) => hosts.every((h) => /^(\*|(\*\.)?([a-z0-9*_-]+\.)*[a-z0-9_-]+\.?|\[[0-9a-f:.]+\])$/i.test(h)), 'host patterns look like huggingface.co, *.hf.co or * (comma-separated)'),
+  /** Allow loopback, private, link-local and metadata addresses as download sources. */
+  ALLOW_PRIVATE_NETWORKS: bool(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool(false),
 });
@@ -82,6 +92,8 @@ export interface Config extends RawConfig {
   modelsDir: string;
   /** True when REDIS_URL was not set, so `npm start` may start a private redis-server. */
   redisUrlIsDefault: boolean;
+  /** ALLOWED_HOSTS and ALLOW_PRIVATE_NETWORKS together. */
+  networkPolicy: NetworkPolicy;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -104,5 +116,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...parsed.data,
     modelsDir: path.resolve(parsed.data.MODELS_DIR),
     redisUrlIsDefault: cleaned.REDIS_URL === undefined,
+    networkPolicy: { allowedHosts: parsed.data.ALLOWED_HOSTS, allowPrivateNetworks: parsed.data.ALLOW_PRIVATE_NETWORKS },
   };
 }

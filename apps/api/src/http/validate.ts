@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { waitQuerySchema } from '@model-manager/core';
+import { checkSourceUrl, waitQuerySchema, type ModelRef, type NetworkPolicy } from '@model-manager/core';
 import { ApiError, invalidRequest } from './api-error.js';
 
 /** Parses a request body with a zod schema or throws a 400 that names the fields. */
@@ -26,4 +26,28 @@ export function parseWait(query: Record<string, unknown>, fallback: number): num
   if (raw === undefined || raw === '') return fallback;
   if (Array.isArray(raw)) throw new ApiError(400, 'INVALID_REQUEST', 'wait given more than once', [{ field: 'wait', message: 'given more than once' }]);
   return parseParam(waitQuerySchema, raw, 'wait');
+}
+
+/**
+ * Refuses sources the network policy forbids before anything is queued: 400 HOST_NOT_ALLOWED or
+ * PRIVATE_ADDRESS naming each field (`items.2.mirrors.0`). Redirects and DNS answers are checked
+ * again by the worker on every hop.
+ */
+export function assertSourcesAllowed(refs: ReadonlyArray<{ ref: ModelRef; field: string }>, policy: NetworkPolicy): void {
+  const refused: Array<{ field: string; code: string; message: string }> = [];
+  for (const { ref, field } of refs) {
+    const sources = [{ url: ref.url, at: 'url' }, ...(ref.mirrors ?? []).map((url, i) => ({ url, at: `mirrors.${i}` }))];
+    for (const { url, at } of sources) {
+      const refusal = checkSourceUrl(url, policy);
+      if (refusal) refused.push({ field: field ? `${field}.${at}` : at, ...refusal });
+    }
+  }
+  const first = refused[0];
+  if (!first) return;
+  throw new ApiError(
+    400,
+    first.code,
+    `refused source: ${refused.slice(0, 3).map((r) => `${r.field}: ${r.message}`).join('; ')}${refused.length > 3 ? '; …' : ''}`,
+    refused.map(({ field, message }) => ({ field, message })),
+  );
 }

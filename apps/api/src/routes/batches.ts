@@ -3,13 +3,14 @@ import { batchRequestSchema } from '@model-manager/core';
 import type { ServiceContext } from '../context.js';
 import { notFound } from '../http/api-error.js';
 import { clientGone } from '../http/request-context.js';
-import { parseBody, parseWait } from '../http/validate.js';
+import { assertSourcesAllowed, parseBody, parseWait } from '../http/validate.js';
 
 /** Prefetch batches: POST /v1/batches, GET /v1/batches/:id?wait= */
 export function batchRoutes(ctx: ServiceContext): Router {
   const router = Router();
   router.post('/v1/batches', async (req, res) => {
     const { items } = parseBody(batchRequestSchema, req.body);
+    assertSourcesAllowed(items.map((ref, i) => ({ ref, field: `items.${i}` })), ctx.config.networkPolicy);
     res.status(202).json(await ctx.batches.create(items));
   });
   router.get('/v1/batches/:id', async (req, res) => {

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { PRIORITY, modelRefSchema } from '@model-manager/core';
 import type { ServiceContext } from '../context.js';
 import { clientGone } from '../http/request-context.js';
-import { parseBody, parseWait } from '../http/validate.js';
+import { assertSourcesAllowed, parseBody, parseWait } from '../http/validate.js';
 
 /** POST /v1/fetch?wait= : one model, cached or fetched, optionally awaited. */
 export function fetchRoutes(ctx: ServiceContext): Router {
@@ -10,6 +10,7 @@ export function fetchRoutes(ctx: ServiceContext): Router {
   router.post('/v1/fetch', async (req, res) => {
     const wait = parseWait(req.query, 0);
     const ref = parseBody(modelRefSchema, req.body);
+    assertSourcesAllowed([{ ref, field: '' }], ctx.config.networkPolicy);
     const outcome = await ctx.fetches.request(ref, { priority: wait > 0 ? PRIORITY.awaited : PRIORITY.single });
     if (outcome.status === 'cached') {
       res.json(outcome);

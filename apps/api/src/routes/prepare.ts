@@ -3,7 +3,7 @@ import { PRIORITY, prepareRequestSchema, type ErrorInfo, type Model, type ModelK
 import type { ServiceContext } from '../context.js';
 import { ApiError } from '../http/api-error.js';
 import { clientGone } from '../http/request-context.js';
-import { parseBody, parseWait } from '../http/validate.js';
+import { assertSourcesAllowed, parseBody, parseWait } from '../http/validate.js';
 import { buildLoraPrompt } from '../services/prompt.js';
 
 type Outcome = { model: Model } | { jobId: string } | { error: ErrorInfo };
@@ -18,6 +18,14 @@ export function prepareRoutes(ctx: ServiceContext): Router {
     const wait = parseWait(req.query, 600);
     const body = parseBody(prepareRequestSchema, req.body);
     const refs: ModelRef[] = [...(body.checkpoint ? [body.checkpoint] : []), ...(body.loras ?? []), ...(body.embeddings ?? [])];
+    assertSourcesAllowed(
+      [
+        ...(body.checkpoint ? [{ ref: body.checkpoint, field: 'checkpoint' }] : []),
+        ...(body.loras ?? []).map((ref, i) => ({ ref, field: `loras.${i}` })),
+        ...(body.embeddings ?? []).map((ref, i) => ({ ref, field: `embeddings.${i}` })),
+      ],
+      ctx.config.networkPolicy,
+    );
 
     const started: Outcome[] = await Promise.all(
       refs.map(async (ref): Promise<Outcome> => {

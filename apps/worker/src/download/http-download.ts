@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { request, type Dispatcher } from 'undici';
-import { ModelFetchError, redactUrl, type Logger } from '@model-manager/core';
+import { ModelFetchError, checkSourceUrl, redactUrl, type Logger, type NetworkPolicy } from '@model-manager/core';
 import { isHtmlContentType, looksLikeHtml } from './content-checks.js';
 import { FileHasher } from './file-hasher.js';
 import { canSegment, downloadSegmented } from './segmented-download.js';
@@ -56,6 +56,8 @@ export interface DownloadRequest {
   segments?: number;
   /** Files smaller than this are fetched over one connection. */
   segmentMinBytes?: number;
+  /** Hosts and addresses allowed, checked on every hop (the agent checks addresses after DNS). */
+  networkPolicy?: NetworkPolicy;
 }
 
 export interface DownloadResult {
@@ -393,6 +395,10 @@ export async function openResponse(
   let leftStart = false;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers: Record<string, string> = { 'user-agent': 'model-manager/0.1', accept: '*/*' };
+    if (req.networkPolicy) {
+      const refused = checkSourceUrl(current, req.networkPolicy);
+      if (refused) throw new ModelFetchError(refused.code, hop > 0 ? `redirected to a refused source: ${refused.message}` : refused.message, false);
+    }
     const here = new URL(current);
     const start = new URL(req.url);
     if (here.host !== start.host || (start.protocol === 'https:' && here.protocol !== 'https:')) leftStart = true;
@@ -527,6 +533,7 @@ export function networkError(err: unknown, signal?: AbortSignal): ModelFetchErro
   }
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e?.code ?? e?.cause?.code ?? '';
+  if (code === 'PRIVATE_ADDRESS') return new ModelFetchError('PRIVATE_ADDRESS', (e.code ? e : e.cause!).message, false);
   if (TIMEOUT_CODES.has(code)) {
     const what =
       code === 'UND_ERR_BODY_TIMEOUT'
