@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { ServiceContext } from './context.js';
 import { DASHBOARD_PATH, dashboardRouter } from './dashboard.js';
 import { errorHandler, requireJsonBody, unknownRoute } from './http/api-error.js';
+import { authenticate, dashboardLogin } from './http/auth.js';
 import { requestContext } from './http/request-context.js';
 import { batchRoutes } from './routes/batches.js';
 import { cleanupRoutes } from './routes/cleanup.js';
@@ -21,6 +22,9 @@ export function createApp(ctx: ServiceContext): Express {
   app.set('trust proxy', ctx.config.TRUST_PROXY);
   app.set('query parser', 'simple');
   app.use(requestContext(ctx.logger));
+  // Before any body is read: a caller without a token costs a header check, not a JSON parse.
+  app.use(dashboardLogin(ctx.config, DASHBOARD_PATH));
+  app.use(authenticate(ctx.config, DASHBOARD_PATH));
   app.use(express.json({ limit: '1mb', strict: true }));
   app.use('/v1', requireJsonBody);
   app.use(healthRoutes(ctx));

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import type { AddressInfo } from 'node:net';
-import { ConfigError, createLogger, exitWhenClosed, loadConfig } from '@model-manager/core';
+import { isIP, type AddressInfo } from 'node:net';
+import { ConfigError, createLogger, exitWhenClosed, loadConfig, type Config } from '@model-manager/core';
 import { VolumeError, prepareVolume } from '@model-manager/registry';
 import { createApp } from './app.js';
 import { createServiceContext } from './context.js';
@@ -8,6 +8,7 @@ import { DASHBOARD_PATH } from './dashboard.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  assertSafeBinding(config);
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'api' });
   await prepareVolume(config.modelsDir);
   const ctx = await createServiceContext(config, logger);
@@ -41,6 +42,26 @@ async function main(): Promise<void> {
     { port, address: `http://${host}:${port}`, dashboard: `http://${host}:${port}${DASHBOARD_PATH}`, modelsDir: config.modelsDir },
     'api listening',
   );
+}
+
+/**
+ * The API can queue downloads onto the volume, delete models and retry or remove jobs in the
+ * dashboard: on an address other machines reach, it needs a token (or an explicit opt-out for a
+ * deployment that puts its own gateway in front).
+ */
+function assertSafeBinding(config: Config): void {
+  const host = config.HOST.replace(/^\[(.*)\]$/, '$1');
+  const loopback = host === 'localhost' || (isIP(host) !== 0 && isPrivateLoopback(host));
+  if (loopback || config.API_TOKEN || config.ALLOW_UNAUTHENTICATED) return;
+  throw new ConfigError(
+    `HOST=${config.HOST} would let anyone who reaches this address queue downloads, delete models and edit jobs, ` +
+      'so the API refuses to start without a token: set API_TOKEN (16+ characters; clients send Authorization: Bearer <token>), ' +
+      'or listen on 127.0.0.1, or set ALLOW_UNAUTHENTICATED=true if a gateway in front of it authenticates callers.',
+  );
+}
+
+function isPrivateLoopback(ip: string): boolean {
+  return /^127\./.test(ip) || ip === '::1' || /^::ffff:127\./i.test(ip);
 }
 
 main().catch((err: unknown) => {

@@ -78,13 +78,25 @@ export const configSchema = z.object({
     .transform((value) => value.split(/[\s,]+/).filter(Boolean))
     .refine((hosts) => hosts.length > 0, 'must list at least one host pattern (or * for any)')
     .refine((hosts) => hosts.every((h) => /^(\*|(\*\.)?([a-z0-9*_-]+\.)*[a-z0-9_-]+\.?|\[[0-9a-f:.]+\])$/i.test(h)), 'host patterns look like huggingface.co, *.hf.co or * (comma-separated)'),
+  /** When set, every /v1 route and the dashboard need `Authorization: Bearer <token>`. */
+  API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Comma-separated tokens that may only read (GET) and see the dashboard. */
+  API_TOKENS_READONLY: z
+    .string()
+    .optional()
+    .transform((value) => (value ?? '').split(',').map((t) => t.trim()).filter(Boolean))
+    .refine((tokens) => tokens.every((t) => t.length >= 16), 'each token must be at least 16 characters'),
+  /** /metrics without a token. */
+  METRICS_PUBLIC: bool(false),
+  /** Listen on a non-loopback HOST without API_TOKEN anyway (behind your own gateway). */
+  ALLOW_UNAUTHENTICATED: bool(false),
   /** Allow loopback, private, link-local and metadata addresses as download sources. */
   ALLOW_PRIVATE_NETWORKS: bool(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool(false),
 });
 
-const SECRET_KEYS = new Set(['HF_TOKEN', 'CIVITAI_TOKEN', 'AUTH_HEADERS']);
+const SECRET_KEYS = new Set(['HF_TOKEN', 'CIVITAI_TOKEN', 'AUTH_HEADERS', 'API_TOKEN', 'API_TOKENS_READONLY']);
 
 export type RawConfig = z.infer<typeof configSchema>;
 export interface Config extends RawConfig {

@@ -1,0 +1,126 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import express, { Router, type RequestHandler } from 'express';
+import type { Config } from '@model-manager/core';
+import { ApiError } from './api-error.js';
+
+export type Access = 'full' | 'read';
+
+/** Routes anyone may call: load balancers and orchestrators probe them without a token. */
+const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+const COOKIE = 'mm_session';
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Equal-length digests compared in constant time: neither content nor length leaks through timing. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * The dashboard's cookie holds a value derived from the token, not the token: a leaked cookie
+ * opens the dashboard until the token changes, but never reveals the token for the API.
+ */
+const sessionValue = (token: string) => createHmac('sha256', token).update('model-manager dashboard session').digest('base64url');
+
+export class TokenCheck {
+  constructor(private readonly config: Pick<Config, 'API_TOKEN' | 'API_TOKENS_READONLY'>) {}
+
+  get enabled(): boolean {
+    return !!this.config.API_TOKEN;
+  }
+
+  /** What a bearer token may do, or null when it is none of ours. Every token is compared. */
+  access(token: string): Access | null {
+    let found: Access | null = null;
+    if (this.config.API_TOKEN && sameSecret(token, this.config.API_TOKEN)) found = 'full';
+    for (const readOnly of this.config.API_TOKENS_READONLY) if (sameSecret(token, readOnly) && !found) found = 'read';
+    return found;
+  }
+
+  /** What a dashboard session cookie may do, or null. */
+  sessionAccess(value: string): Access | null {
+    let found: Access | null = null;
+    if (this.config.API_TOKEN && sameSecret(value, sessionValue(this.config.API_TOKEN))) found = 'full';
+    for (const readOnly of this.config.API_TOKENS_READONLY) if (sameSecret(value, sessionValue(readOnly)) && !found) found = 'read';
+    return found;
+  }
+}
+
+function cookieOf(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return rest.join('=');
+  }
+  return undefined;
+}
+
+/**
+ * With API_TOKEN set, everything but the health probes (and /metrics when METRICS_PUBLIC) needs
+ * `Authorization: Bearer <token>`, or for the dashboard the session cookie its login page sets.
+ * Read-only tokens may only read. Without API_TOKEN everything is open (loopback by default:
+ * see main.ts, which refuses a public address without a token).
+ */
+export function authenticate(config: Config, dashboardPath: string): RequestHandler {
+  const tokens = new TokenCheck(config);
+  return (req, res, next) => {
+    if (!tokens.enabled || OPEN_PATHS.has(req.path) || (req.path === '/metrics' && config.METRICS_PUBLIC)) return next();
+    const onDashboard = req.path === dashboardPath || req.path.startsWith(`${dashboardPath}/`);
+    if (onDashboard && req.path === `${dashboardPath}/login`) return next();
+    const header = req.get('authorization') ?? '';
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+    let access: Access | null = bearer ? tokens.access(bearer) : null;
+    if (!access && !bearer && onDashboard) {
+      const cookie = cookieOf(req.get('cookie'), COOKIE);
+      access = cookie ? tokens.sessionAccess(cookie) : null;
+      if (!access && req.method === 'GET' && !req.path.startsWith(`${dashboardPath}/api/`)) {
+        return res.redirect(303, `${req.baseUrl}${dashboardPath}/login`);
+      }
+    }
+    if (!access) {
+      res.setHeader('www-authenticate', 'Bearer realm="model-manager"');
+      throw new ApiError(401, 'UNAUTHORIZED', bearer ? 'the token is not valid' : 'this route needs Authorization: Bearer <API_TOKEN>');
+    }
+    if (access === 'read' && !READ_METHODS.has(req.method)) {
+      throw new ApiError(403, 'READ_ONLY_TOKEN', `a read-only token may not ${req.method} ${req.path}`);
+    }
+    next();
+  };
+}
+
+const loginPage = (action: string, failed: boolean) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Model Manager: sign in</title>
+<style>body{font-family:system-ui,sans-serif;max-width:26rem;margin:5rem auto;padding:0 1rem}input,button{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;margin:.3rem 0}.err{color:#b00}</style></head>
+<body><h1>Model Manager</h1><p>The dashboard needs the API token (API_TOKEN, or a read-only one).</p>
+${failed ? '<p class="err">That token is not valid.</p>' : ''}
+<form method="post" action="${action}"><label>Token <input type="password" name="token" autocomplete="current-password" autofocus required></label><button type="submit">Sign in</button></form>
+</body></html>`;
+
+/**
+ * The dashboard's login: a form that takes the token once and sets an HttpOnly, SameSite=Strict
+ * cookie scoped to the dashboard, so a browser can use Bull Board without sending headers.
+ */
+export function dashboardLogin(config: Config, dashboardPath: string): Router {
+  const tokens = new TokenCheck(config);
+  const router = Router();
+  const path = `${dashboardPath}/login`;
+  router.get(path, (_req, res) => {
+    res.type('html').send(loginPage(path, false));
+  });
+  router.post(path, express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
+    const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
+    if (!tokens.enabled || !token || !tokens.access(token)) {
+      res.status(401).type('html').send(loginPage(path, true));
+      return;
+    }
+    res.cookie(COOKIE, sessionValue(token), {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: req.secure,
+      path: dashboardPath,
+      maxAge: 12 * 3600 * 1000,
+    });
+    res.redirect(303, dashboardPath);
+  });
+  return router;
+}
