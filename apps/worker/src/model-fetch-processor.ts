@@ -11,6 +11,7 @@ import {
   fetchModelJobSchema,
   modelFilePath,
   nowSeconds,
+  PICKLE_EXTENSIONS,
   pickExtension,
   redactUrl,
   serviceKeys,
@@ -220,6 +221,16 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         signal,
         logger: log,
         authorization: (hop, startedAt) => authorizationFor(hop, auth, startedAt),
+        maxBytes: config.MAX_MODEL_BYTES,
+        checkResponse: ({ finalUrl, contentDisposition, totalBytes }) => {
+          if (totalBytes !== null && totalBytes > config.MAX_MODEL_BYTES) {
+            throw new ModelFetchError('TOO_LARGE', `the file is ${totalBytes} bytes, more than MAX_MODEL_BYTES (${config.MAX_MODEL_BYTES})`, false);
+          }
+          const ext = pickExtension([finalUrl, source], contentDisposition);
+          if (config.REQUIRE_SAFETENSORS && PICKLE_EXTENSIONS.includes(ext)) {
+            throw new ModelFetchError('UNSAFE_FORMAT', `the file is a ${ext} (pickle: loading it runs code) and REQUIRE_SAFETENSORS is on`, false);
+          }
+        },
         beforeWrite: async (remaining) => {
           if (remaining !== null) await disk.reserve(staging.key, remaining);
         },

@@ -78,6 +78,10 @@ export const configSchema = z.object({
     .transform((value) => value.split(/[\s,]+/).filter(Boolean))
     .refine((hosts) => hosts.length > 0, 'must list at least one host pattern (or * for any)')
     .refine((hosts) => hosts.every((h) => /^(\*|(\*\.)?([a-z0-9*_-]+\.)*[a-z0-9_-]+\.?|\[[0-9a-f:.]+\])$/i.test(h)), 'host patterns look like huggingface.co, *.hf.co or * (comma-separated)'),
+  /** Largest model file fetched: a larger Content-Length is refused, a longer body cut off. */
+  MAX_MODEL_BYTES: z.coerce.number().int().min(1).default(64 * 1024 ** 3),
+  /** Refuse pickle-based formats (.ckpt .pt .pth .bin): loading them runs code. */
+  REQUIRE_SAFETENSORS: bool(false),
   /** When set, every /v1 route and the dashboard need `Authorization: Bearer <token>`. */
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Comma-separated tokens that may only read (GET) and see the dashboard. */

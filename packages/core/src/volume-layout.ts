@@ -11,6 +11,8 @@ export const KIND_DIRS: Record<ModelKind, 'checkpoints' | 'loras' | 'embeddings'
 };
 
 export const MODEL_EXTENSIONS = ['.safetensors', '.ckpt', '.pt', '.pth', '.bin'] as const;
+/** Formats stored with Python's pickle: loading one can run arbitrary code (REQUIRE_SAFETENSORS refuses them). */
+export const PICKLE_EXTENSIONS: readonly string[] = ['.ckpt', '.pt', '.pth', '.bin'];
 export const DEFAULT_EXTENSION = '.safetensors';
 
 /** Staging folder: same filesystem as the final folders, so publishing is one rename. */

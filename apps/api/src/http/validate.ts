@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { checkSourceUrl, waitQuerySchema, type ModelRef, type NetworkPolicy } from '@model-manager/core';
+import { PICKLE_EXTENSIONS, checkSourceUrl, pickExtension, waitQuerySchema, type Config, type ModelRef } from '@model-manager/core';
 import { ApiError, invalidRequest } from './api-error.js';
 
 /** Parses a request body with a zod schema or throws a 400 that names the fields. */
@@ -29,17 +29,25 @@ export function parseWait(query: Record<string, unknown>, fallback: number): num
 }
 
 /**
- * Refuses sources the network policy forbids before anything is queued: 400 HOST_NOT_ALLOWED or
- * PRIVATE_ADDRESS naming each field (`items.2.mirrors.0`). Redirects and DNS answers are checked
- * again by the worker on every hop.
+ * Refuses sources the settings forbid before anything is queued: 400 HOST_NOT_ALLOWED or
+ * PRIVATE_ADDRESS (the network policy), UNSAFE_FORMAT (a pickle file named by its URL while
+ * REQUIRE_SAFETENSORS is on), naming each field (`items.2.mirrors.0`). The worker checks again
+ * what only the download shows: every redirect hop, DNS answers, Content-Disposition.
  */
-export function assertSourcesAllowed(refs: ReadonlyArray<{ ref: ModelRef; field: string }>, policy: NetworkPolicy): void {
+export function assertSourcesAllowed(
+  refs: ReadonlyArray<{ ref: ModelRef; field: string }>,
+  config: Pick<Config, 'networkPolicy' | 'REQUIRE_SAFETENSORS'>,
+): void {
   const refused: Array<{ field: string; code: string; message: string }> = [];
   for (const { ref, field } of refs) {
     const sources = [{ url: ref.url, at: 'url' }, ...(ref.mirrors ?? []).map((url, i) => ({ url, at: `mirrors.${i}` }))];
     for (const { url, at } of sources) {
-      const refusal = checkSourceUrl(url, policy);
-      if (refusal) refused.push({ field: field ? `${field}.${at}` : at, ...refusal });
+      const where = field ? `${field}.${at}` : at;
+      const refusal = checkSourceUrl(url, config.networkPolicy);
+      if (refusal) refused.push({ field: where, ...refusal });
+      else if (config.REQUIRE_SAFETENSORS && PICKLE_EXTENSIONS.includes(pickExtension([url]))) {
+        refused.push({ field: where, code: 'UNSAFE_FORMAT', message: `a ${pickExtension([url])} file (pickle: loading it runs code) while REQUIRE_SAFETENSORS is on` });
+      }
     }
   }
   const first = refused[0];

@@ -10,7 +10,7 @@ export function fetchRoutes(ctx: ServiceContext): Router {
   router.post('/v1/fetch', async (req, res) => {
     const wait = parseWait(req.query, 0);
     const ref = parseBody(modelRefSchema, req.body);
-    assertSourcesAllowed([{ ref, field: '' }], ctx.config.networkPolicy);
+    assertSourcesAllowed([{ ref, field: '' }], ctx.config);
     const outcome = await ctx.fetches.request(ref, { priority: wait > 0 ? PRIORITY.awaited : PRIORITY.single });
     if (outcome.status === 'cached') {
       res.json(outcome);

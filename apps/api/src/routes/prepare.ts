@@ -24,7 +24,7 @@ export function prepareRoutes(ctx: ServiceContext): Router {
         ...(body.loras ?? []).map((ref, i) => ({ ref, field: `loras.${i}` })),
         ...(body.embeddings ?? []).map((ref, i) => ({ ref, field: `embeddings.${i}` })),
       ],
-      ctx.config.networkPolicy,
+      ctx.config,
     );
 
     const started: Outcome[] = await Promise.all(

@@ -49,6 +49,13 @@ export interface DownloadRequest {
   authorization?: (url: string, startedAt: string) => string | undefined;
   /** Called once the response is known to be a model body, with the bytes it will write. May throw DISK_FULL. */
   beforeWrite?: (remainingBytes: number | null) => Promise<void>;
+  /**
+   * Called once a response is known to be the file, before a byte is written: may refuse it
+   * (too large, a format not allowed) by throwing.
+   */
+  checkResponse?: (response: { finalUrl: string; contentDisposition: string | null; totalBytes: number | null }) => void;
+  /** A body that runs past this many bytes is cut off and fails with TOO_LARGE. */
+  maxBytes?: number;
   /** Checked before every write (fencing); throws to stop. */
   assertMayWrite?: () => void;
   onProgress?: (progress: DownloadProgress) => void;
@@ -132,6 +139,13 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
   }
   const lengthHeader = header('content-length');
   const contentLength = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+  try {
+    const total = status === 206 ? (parseContentRange(header('content-range'))?.total ?? null) : contentLength;
+    req.checkResponse?.({ finalUrl, contentDisposition: header('content-disposition'), totalBytes: total });
+  } catch (err) {
+    await body.dump().catch(() => {});
+    throw err;
+  }
   if (offset === 0 && status === 200 && !meta?.noSegments && canSegment(req, header, contentLength)) {
     return downloadSegmented(req, { first: opened, totalBytes: contentLength!, deadSources: meta?.deadSources });
   }
@@ -227,6 +241,7 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
             if (looksLikeHtml(sniffed)) throw notAModel('the body is an HTML page, not a model file; a login or error page?');
           }
           received += chunk.length;
+          if (req.maxBytes !== undefined && offset + received > req.maxBytes) throw tooLarge(`the body ran past ${req.maxBytes} bytes (MAX_MODEL_BYTES)`);
           pending.push(chunk);
           pendingBytes += chunk.length;
         }
@@ -521,6 +536,7 @@ function rate(bytes: number, started: number, now: number): number {
 }
 
 export const notAModel = (why: string) => new ModelFetchError('NOT_A_MODEL', why, false);
+export const tooLarge = (why: string) => new ModelFetchError('TOO_LARGE', why, false);
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
