@@ -14,6 +14,8 @@ export interface ModelFetchWorker {
    * (they go back to the queue) and closes every connection.
    */
   close(graceMs?: number): Promise<void>;
+  /** Both workers (downloads, maintenance) connected and taking jobs. */
+  waitUntilReady(): Promise<void>;
 }
 
 /** A BullMQ worker for the `model-fetch` queue with WORKER_CONCURRENCY downloads at a time. */
@@ -88,5 +90,8 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
     })();
     return closing;
   };
-  return { worker, close };
+  const waitUntilReady = async () => {
+    await Promise.all([worker.waitUntilReady(), maintenance.waitUntilReady()]);
+  };
+  return { worker, close, waitUntilReady };
 }

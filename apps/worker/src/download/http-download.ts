@@ -159,11 +159,11 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
     await req.beforeWrite?.(contentLength);
     try {
       if (offset > 0) {
-        fh = await open(req.staging.partPath, 'r+');
+        fh = await req.staging.openForWrite(true);
         await fh.truncate(offset);
       } else {
         // Emptied before the new validator is recorded: old bytes never sit beside a new ETag.
-        fh = await open(req.staging.partPath, 'w', 0o644);
+        fh = await req.staging.openForWrite(false);
       }
     } catch (err) {
       throw fileError(err, req.staging.partPath);

@@ -102,7 +102,7 @@ export async function downloadSegmented(
     await saveMeta();
     await req.beforeWrite?.(total - resumedFrom);
     try {
-      fh = await open(req.staging.partPath, previous && onDisk > 0 ? 'r+' : 'w', 0o644);
+      fh = await req.staging.openForWrite(!!previous && onDisk > 0);
     } catch (err) {
       throw fileError(err, req.staging.partPath);
     }

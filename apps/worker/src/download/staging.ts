@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 /** What a later attempt needs to resume: the response validator and where the bytes came from. */
@@ -48,11 +49,30 @@ export class StagingFile {
     return `${escapePart(prefix)}.${escapePart(jobId)}`;
   }
 
+  /** Bytes staged so far; 0 when there is no regular file (a symlink planted there counts as none). */
   async size(): Promise<number> {
     try {
-      return (await stat(this.partPath)).size;
+      const st = await lstat(this.partPath);
+      return st.isFile() ? st.size : 0;
     } catch {
       return 0;
+    }
+  }
+
+  /**
+   * Opens the staging file for writing, keeping its bytes (`keep`) or empty, never through a
+   * symlink: the name is predictable, and a link planted there by anything that can write to
+   * the volume must not make the worker write to a file outside MODELS_DIR. Such a link is
+   * removed (the link, not its target) and a new empty file made in its place.
+   */
+  async openForWrite(keep: boolean): Promise<FileHandle> {
+    const create = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+    try {
+      return await open(this.partPath, keep ? constants.O_RDWR | constants.O_NOFOLLOW : create, 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw err;
+      await rm(this.partPath, { force: true });
+      return open(this.partPath, create | constants.O_EXCL, 0o644);
     }
   }
 
