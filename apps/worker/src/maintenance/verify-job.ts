@@ -19,7 +19,7 @@ import { moveToQuarantine } from './quarantine.js';
 
 type VerifyJobData = MaintenanceJobData<'verify'>;
 
-interface Target {
+export interface Target {
   kind: ModelKind;
   name: string;
   entry: RegistryEntry;
@@ -67,7 +67,7 @@ export async function verifyJob(job: Job<VerifyJobData>, deps: MaintenanceDeps):
     } else {
       const expected = target.entry.hash.toLowerCase();
       result.mismatched.push({ kind: target.kind, name: target.name, expected, actual: outcome.hash });
-      const moved = await quarantine(deps, target, outcome.file);
+      const moved = await quarantine(registry, config.modelsDir, target, outcome.file);
       if (moved) {
         result.quarantined.push({ kind: target.kind, name: target.name, path: moved });
         refetchable.push(target);
@@ -93,12 +93,7 @@ export async function verifyJob(job: Job<VerifyJobData>, deps: MaintenanceDeps):
  * Under the registry lease: moves the file aside and drops its entry, but only when both are
  * still what was hashed. A download that replaced either meanwhile is a good file, never quarantined.
  */
-export async function quarantine(
-  deps: Pick<MaintenanceDeps, 'registry' | 'config'>,
-  target: Target,
-  hashed: FileIdentity,
-): Promise<string | null> {
-  const { registry } = deps;
+export async function quarantine(registry: Registry, modelsDir: string, target: Target, hashed: FileIdentity): Promise<string | null> {
   return registry.update(
     async (data, held) => {
       const section = data[sectionOf(target.kind)];
@@ -108,7 +103,7 @@ export async function quarantine(
       const now = filePath && (await currentIdentity(filePath));
       if (!filePath || !now || !sameIdentity(now, hashed)) return null;
       await held.assertHeld();
-      const moved = await moveToQuarantine(deps.config.modelsDir, target.kind, filePath);
+      const moved = await moveToQuarantine(modelsDir, target.kind, filePath);
       delete section[target.name];
       return moved;
     },
