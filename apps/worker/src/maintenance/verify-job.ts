@@ -61,7 +61,7 @@ export async function verifyJob(job: Job<VerifyJobData>, deps: MaintenanceDeps):
     } else if (target.entry.hash_pending === true || !target.entry.hash) {
       const recorded = await recordHash(registry, target, outcome.file, outcome.hash);
       if (recorded) result.ok += 1;
-      await job.log(`${label}: had no hash; ${recorded ? `recorded ${outcome.hash}` : 'entry changed meanwhile, left alone'}`);
+      await job.log(`${label}: had no hash; ${recorded ? `recorded ${outcome.hash}` : 'not recorded: the entry changed meanwhile or its size is not the file\'s'}`);
     } else if (sameHash(outcome.hash, target.entry.hash)) {
       result.ok += 1;
     } else {
