@@ -12,6 +12,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
 import { prepareRoutes } from './routes/prepare.js';
 import { statsRoutes } from './routes/stats.js';
+import { verifyScanRoutes } from './routes/verify-scan.js';
 
 /** The producer API as an express app; `main.ts` is what listens. */
 export function createApp(ctx: ServiceContext): Express {
@@ -35,6 +36,7 @@ export function createApp(ctx: ServiceContext): Express {
   app.use(modelRoutes(ctx));
   app.use(statsRoutes(ctx));
   app.use(cleanupRoutes(ctx));
+  app.use(verifyScanRoutes(ctx));
   app.use(DASHBOARD_PATH, dashboardRouter(ctx.queue, ctx.maintenanceQueue));
   app.use(unknownRoute);
   app.use(errorHandler);

@@ -5,6 +5,7 @@ import { Registry } from '@model-manager/registry';
 import { BatchStore } from './services/batch-store.js';
 import { FetchService } from './services/fetch-service.js';
 import { JobWaiter } from './services/job-waiter.js';
+import { MaintenanceJobs } from './services/maintenance-jobs.js';
 
 /** Everything the routes use; built once per API process, closed once at shutdown. */
 export interface ServiceContext {
@@ -14,6 +15,10 @@ export interface ServiceContext {
   queue: Queue;
   /** Cleanup, verify and scan jobs (see MAINTENANCE_QUEUE). */
   maintenanceQueue: Queue;
+  /** Adds and shows maintenance jobs; `maintenanceWaiter` waits for them (one QueueEvents for that queue). */
+  maintenanceJobs: MaintenanceJobs;
+  maintenanceEvents: QueueEvents;
+  maintenanceWaiter: JobWaiter;
   registry: Registry;
   fetches: FetchService;
   batches: BatchStore;
@@ -33,6 +38,11 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
     prefix: config.QUEUE_PREFIX,
   });
   queueEvents.on('error', (err) => logger.warn({ err: err.message }, 'queue events error'));
+  const maintenanceEvents = new QueueEvents(MAINTENANCE_QUEUE, {
+    connection: { url: config.REDIS_URL, connectionName: `${config.QUEUE_PREFIX}:model-manager-maintenance-events` } as never,
+    prefix: config.QUEUE_PREFIX,
+  });
+  maintenanceEvents.on('error', (err) => logger.warn({ err: err.message }, 'maintenance queue events error'));
   // The hot path stats the registry file at most once a second; a finished job (whose worker has
   // just written the registry) makes the next read look again, so answers never lag a job.
   const registry = Registry.forService(config, redis, logger, { recheckMs: 1000 });
@@ -40,8 +50,12 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
   queueEvents.on('failed', () => registry.invalidate());
   const fetches = new FetchService(config, queue, registry, redis);
   const waiter = new JobWaiter(queue, queueEvents);
+  // Verify, scan and cleanup rewrite the registry too.
+  maintenanceEvents.on('completed', () => registry.invalidate());
+  const maintenanceWaiter = new JobWaiter(maintenanceQueue, maintenanceEvents);
+  const maintenanceJobs = new MaintenanceJobs(maintenanceQueue, registry);
   const batches = new BatchStore(config, redis, queue, registry, fetches);
-  await Promise.all([queue.waitUntilReady(), maintenanceQueue.waitUntilReady(), queueEvents.waitUntilReady()]);
+  await Promise.all([queue.waitUntilReady(), maintenanceQueue.waitUntilReady(), queueEvents.waitUntilReady(), maintenanceEvents.waitUntilReady()]);
 
   let closing: Promise<void> | undefined;
   return {
@@ -50,6 +64,9 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
     redis,
     queue,
     maintenanceQueue,
+    maintenanceJobs,
+    maintenanceEvents,
+    maintenanceWaiter,
     registry,
     fetches,
     batches,
@@ -57,9 +74,11 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
     close() {
       closing ??= (async () => {
         waiter.close();
+        maintenanceWaiter.close();
         await fetches.close(); // hit and miss counters
         await registry.close(); // writes batched cache hits
         await queueEvents.close().catch(() => {});
+        await maintenanceEvents.close().catch(() => {});
         await queue.close().catch(() => {});
         await maintenanceQueue.close().catch(() => {});
         await redis.quit().catch(() => redis.disconnect());

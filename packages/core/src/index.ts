@@ -9,3 +9,4 @@ export * from './volume-layout.js';
 export * from './url-token.js';
 export * from './maintenance-jobs.js';
 export * from './network-policy.js';
+export * from './fetch-job.js';

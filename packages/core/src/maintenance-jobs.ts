@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { modelKindSchema, modelNameSchema } from './schemas.js';
+import type { ModelKind } from './volume-layout.js';
 
 /**
  * Volume upkeep (cleanup, verify, scan) runs as jobs on a queue of its own: it never waits
@@ -32,3 +33,20 @@ export const maintenanceJobCatalog = {
 } as const;
 export type MaintenanceJobName = keyof typeof maintenanceJobCatalog;
 export type MaintenanceJobData<N extends MaintenanceJobName> = z.infer<(typeof maintenanceJobCatalog)[N]>;
+
+/** What a verify job returns (GET /v1/jobs/:id shows it as `result`). */
+export interface VerifyResult {
+  checked: number;
+  ok: number;
+  mismatched: Array<{ kind: ModelKind; name: string; expected: string; actual: string }>;
+  missing: Array<{ kind: ModelKind; name: string }>;
+  quarantined: Array<{ kind: ModelKind; name: string; path: string }>;
+  refetchJobs: string[];
+}
+
+/** What a scan job returns. */
+export interface ScanResult {
+  adopted: Array<{ kind: ModelKind; name: string; path: string; sha256: string; fileSize: number }>;
+  dropped: Array<{ kind: ModelKind; name: string }>;
+  sizeDrift: Array<{ kind: ModelKind; name: string; registered: number; actual: number }>;
+}

@@ -102,3 +102,16 @@ export const cleanupRequestSchema = z.strictObject({
   dryRun: z.boolean().default(false),
 });
 export type CleanupRequest = z.infer<typeof cleanupRequestSchema>;
+
+/** POST /v1/verify: the whole volume, one kind, or one model (a name needs its kind). */
+export const verifyRequestSchema = z
+  .strictObject({
+    kind: modelKindSchema.optional(),
+    name: modelNameSchema.optional(),
+    refetch: z.boolean().default(false),
+  })
+  .refine((body) => body.name === undefined || body.kind !== undefined, { message: 'required when name is given', path: ['kind'] });
+export type VerifyRequest = z.infer<typeof verifyRequestSchema>;
+
+/** POST /v1/scan takes no options; unknown fields are refused as everywhere. */
+export const scanRequestSchema = z.strictObject({});

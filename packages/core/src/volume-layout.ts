@@ -18,6 +18,8 @@ export const DEFAULT_EXTENSION = '.safetensors';
 /** Staging folder: same filesystem as the final folders, so publishing is one rename. */
 export const STAGING_DIR = '.incoming';
 export const REGISTRY_FILE = 'cache_registry.json';
+/** Where verify moves corrupt files: outside the folders the WebUI scans, kept for a person to look at. */
+export const QUARANTINE_DIR = '.quarantine';
 
 export const NAME_MAX_LENGTH = 128;
 const NAME_CHARS = /^[A-Za-z0-9._ -]+$/;

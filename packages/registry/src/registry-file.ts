@@ -82,6 +82,18 @@ export function isUsableEntry(entry: unknown): entry is RegistryEntry {
 }
 
 /**
+ * Lower-cases every entry's hash. The old module stored what it was given (Civitai publishes
+ * upper case); comparisons ignore case, and the next write leaves the file in one form.
+ */
+export function normaliseHashes(data: RegistryData): void {
+  for (const section of SECTIONS) {
+    for (const entry of Object.values(data[section])) {
+      if (isObject(entry) && typeof entry.hash === 'string' && entry.hash !== entry.hash.toLowerCase()) entry.hash = entry.hash.toLowerCase();
+    }
+  }
+}
+
+/**
  * Crash-safe replace: write a temporary file beside it, fsync, rename over the old one,
  * fsync the folder. A reader sees the old registry or the new one, never a torn one.
  */
@@ -91,6 +103,7 @@ export async function writeRegistryFile(
   /** Runs once the new registry is durable in its temporary file, just before it replaces the old one. */
   beforeCommit?: () => Promise<void>,
 ): Promise<void> {
+  normaliseHashes(data);
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const text = `${JSON.stringify(data, null, 2)}\n`;
   const fh = await open(tmp, 'w', 0o644);

@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   FETCH_MODEL_JOB,
+  fetchJobData,
+  fetchJobOptions,
   modelKey,
   parseFailedReason,
   serviceKeys,
@@ -75,22 +76,11 @@ export class FetchService {
   }
 
   jobOptions(ref: ModelRef, priority: number) {
-    return {
-      deduplication: { id: modelKey(ref.kind, ref.name) },
-      priority,
-      attempts: this.config.DOWNLOAD_ATTEMPTS,
-      // The workers' backoff strategy: exponential with jitter, at least the origin's Retry-After.
-      backoff: { type: 'model-fetch', delay: this.config.DOWNLOAD_BACKOFF_MS },
-      removeOnComplete: { age: 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
-    };
+    return fetchJobOptions(this.config, ref, priority);
   }
 
   jobData(ref: ModelRef): FetchModelJobData {
-    const data: FetchModelJobData = { kind: ref.kind, name: ref.name, url: ref.url, requestedAt: Date.now(), requestId: randomUUID() };
-    if (ref.sha256) data.sha256 = ref.sha256;
-    if (ref.mirrors?.length) data.mirrors = ref.mirrors;
-    return data;
+    return fetchJobData(ref);
   }
 
   /**

@@ -157,3 +157,8 @@ parentPort.on('message', (msg) => {
   schedule();
 });
 `;
+
+/** SHA-256 of a complete file of `size` bytes, read on the hashing thread (verify, scan). */
+export function hashOnThread(file: string, size: number): Promise<string> {
+  return new FileHasher(file).finish(size);
+}

@@ -8,6 +8,8 @@ import {
   type MaintenanceJobName,
 } from '@model-manager/core';
 import type { Registry } from '@model-manager/registry';
+import { scanJob } from './scan-job.js';
+import { verifyJob } from './verify-job.js';
 
 export interface MaintenanceDeps {
   config: Config;
@@ -19,7 +21,10 @@ export interface MaintenanceDeps {
 type MaintenanceProcessor = (job: Job, deps: MaintenanceDeps) => Promise<unknown>;
 
 /** One processor per maintenance job name, each in its own file beside this one. */
-const processors: Partial<Record<MaintenanceJobName, MaintenanceProcessor>> = {};
+const processors: Partial<Record<MaintenanceJobName, MaintenanceProcessor>> = {
+  verify: verifyJob,
+  scan: scanJob,
+};
 
 /**
  * The worker for the `model-maintenance` queue: one job at a time per process (upkeep reads

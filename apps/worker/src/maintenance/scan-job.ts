@@ -1,0 +1,159 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Job } from 'bullmq';
+import {
+  MODEL_EXTENSIONS,
+  MODEL_KINDS,
+  fileStem,
+  kindDir,
+  nameProblem,
+  nowSeconds,
+  type MaintenanceJobData,
+  type ModelKind,
+  type ScanResult,
+} from '@model-manager/core';
+import { isUsableEntry, sectionOf, type Registry, type RegistryEntry } from '@model-manager/registry';
+import { currentIdentity, hashAsItIs, sameEntry, sameIdentity, type FileIdentity } from './file-check.js';
+import type { MaintenanceDeps } from './maintenance-worker.js';
+
+/**
+ * A file modified this recently may still be being copied in: it is left for the next scan
+ * rather than adopted half-written.
+ */
+export const SCAN_SETTLE_MS = 5000;
+
+/**
+ * The `scan` job: reconciles the registry with the kind folders. Entries whose file is gone are
+ * dropped; a size that differs from the registered one is reported, not fixed (a verify decides
+ * whether the file is corrupt); model files nobody registered (copied in by hand) are hashed
+ * and adopted with `url: ""` and `adopted: true`.
+ */
+export async function scanJob(job: Job<MaintenanceJobData<'scan'>>, deps: MaintenanceDeps): Promise<ScanResult> {
+  const { registry } = deps;
+  const result: ScanResult = { adopted: [], dropped: [], sizeDrift: [] };
+  const data = await registry.read();
+  const gone: Array<{ kind: ModelKind; name: string; entry: RegistryEntry }> = [];
+  const candidates: Array<{ kind: ModelKind; name: string; filePath: string }> = [];
+
+  for (const kind of MODEL_KINDS) {
+    const section = data[sectionOf(kind)];
+    const registeredFiles = new Set<string>();
+    for (const [name, entry] of Object.entries(section)) {
+      if (!isUsableEntry(entry)) continue;
+      const filePath = registry.localPath(kind, entry);
+      if (filePath) registeredFiles.add(filePath);
+      const file = filePath && (await currentIdentity(filePath));
+      if (!file) gone.push({ kind, name, entry });
+      else if (file.size !== entry.file_size) {
+        result.sizeDrift.push({ kind, name, registered: entry.file_size, actual: file.size });
+        await job.log(`${kind}/${name}: ${file.size} bytes on disk, ${entry.file_size} registered (run verify to check it)`);
+      }
+    }
+    for (const fileName of await modelFilesIn(kindDir(deps.config.modelsDir, kind))) {
+      const filePath = path.join(kindDir(deps.config.modelsDir, kind), fileName);
+      const name = fileStem(fileName);
+      if (registeredFiles.has(filePath)) continue;
+      const holder = section[name];
+      if (isUsableEntry(holder) && !gone.some((g) => g.kind === kind && g.name === name)) {
+        await job.log(`${kind}/${fileName}: not adopted, the name "${name}" is registered for ${path.basename(holder.path)}`);
+        continue;
+      }
+      candidates.push({ kind, name, filePath });
+    }
+  }
+
+  if (gone.length > 0) {
+    const dropped = await dropGone(registry, gone);
+    result.dropped.push(...dropped);
+    for (const d of dropped) await job.log(`${d.kind}/${d.name}: file gone; entry dropped`);
+  }
+
+  await job.updateProgress({ checked: 0, total: candidates.length });
+  let checked = 0;
+  for (const candidate of candidates) {
+    const adopted = await adopt(job, registry, candidate);
+    if (adopted) result.adopted.push(adopted);
+    checked += 1;
+    await job.updateProgress({ checked, total: candidates.length });
+  }
+  await job.log(`scan: ${result.adopted.length} adopted, ${result.dropped.length} dropped, ${result.sizeDrift.length} with another size`);
+  deps.logger.info({ jobId: job.id, ...result }, 'scan finished');
+  return result;
+}
+
+/**
+ * Names in a kind folder that may be models: regular files with a model extension and a name
+ * the API accepts. Hidden files, staging and temporary files (`.part`, `.tmp-…`) are not.
+ */
+async function modelFilesIn(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((d) => d.isFile())
+      .map((d) => d.name)
+      .filter((f) => (MODEL_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase()) && nameProblem(fileStem(f)) === null);
+  } catch {
+    return [];
+  }
+}
+
+/** Under the lease: drops the entries that still describe the same download and still have no file. */
+async function dropGone(registry: Registry, gone: ReadonlyArray<{ kind: ModelKind; name: string; entry: RegistryEntry }>) {
+  return registry.update(
+    async (data) => {
+      const dropped: Array<{ kind: ModelKind; name: string }> = [];
+      for (const { kind, name, entry } of gone) {
+        const section = data[sectionOf(kind)];
+        const current = section[name];
+        if (!isUsableEntry(current) || !sameEntry(current, entry)) continue;
+        const filePath = registry.localPath(kind, current);
+        if (filePath && (await currentIdentity(filePath))) continue; // it came back
+        delete section[name];
+        dropped.push({ kind, name });
+      }
+      return dropped;
+    },
+    { write: (dropped) => dropped.length > 0 },
+  );
+}
+
+async function adopt(
+  job: Job,
+  registry: Registry,
+  { kind, name, filePath }: { kind: ModelKind; name: string; filePath: string },
+): Promise<ScanResult['adopted'][number] | null> {
+  const label = `${kind}/${path.basename(filePath)}`;
+  const before = await currentIdentity(filePath);
+  if (!before) return null;
+  if (Date.now() - before.mtimeMs < SCAN_SETTLE_MS) {
+    await job.log(`${label}: modified in the last ${SCAN_SETTLE_MS / 1000} s (still being copied?); left for the next scan`);
+    return null;
+  }
+  const hashed = await hashAsItIs(filePath);
+  if (hashed.status !== 'hashed') {
+    await job.log(`${label}: ${hashed.status === 'missing' ? 'gone' : 'changed while it was read'}; not adopted`);
+    return null;
+  }
+  const adopted = await registry.update(
+    async (data) => {
+      const section = data[sectionOf(kind)];
+      if (isUsableEntry(section[name])) return false; // registered meanwhile (a download, another scan)
+      const now = await currentIdentity(filePath);
+      if (!now || !sameIdentity(now, hashed.file)) return false;
+      section[name] = adoptedEntry(filePath, hashed.hash, hashed.file);
+      return true;
+    },
+    { write: (done) => done },
+  );
+  if (!adopted) {
+    await job.log(`${label}: registered or changed meanwhile; not adopted`);
+    return null;
+  }
+  await job.log(`${label}: adopted as ${kind} "${name}" (sha256 ${hashed.hash}, ${hashed.file.size} bytes)`);
+  return { kind, name, path: filePath, sha256: hashed.hash, fileSize: hashed.file.size };
+}
+
+/** An adopted file: no known origin (`url: ""`, never re-fetched), times of the adoption. */
+function adoptedEntry(filePath: string, hash: string, file: FileIdentity): RegistryEntry {
+  const now = nowSeconds();
+  return { url: '', path: filePath, hash, downloaded_at: now, last_used: now, usage_count: 0, file_size: file.size, adopted: true };
+}
