@@ -5,10 +5,13 @@ import { errorHandler, requireJsonBody, unknownRoute } from './http/api-error.js
 import { requestContext } from './http/request-context.js';
 import { batchRoutes } from './routes/batches.js';
 import { cleanupRoutes } from './routes/cleanup.js';
+import { eventRoutes } from './routes/events.js';
 import { fetchRoutes } from './routes/fetch.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { modelRoutes } from './routes/models.js';
+import { openApiRoutes } from './routes/openapi.js';
 import { prepareRoutes } from './routes/prepare.js';
 import { statsRoutes } from './routes/stats.js';
 
@@ -31,6 +34,9 @@ export function createApp(ctx: ServiceContext): Express {
   app.use(modelRoutes(ctx));
   app.use(statsRoutes(ctx));
   app.use(cleanupRoutes(ctx));
+  app.use(eventRoutes(ctx));
+  app.use(metricsRoutes(ctx));
+  app.use(openApiRoutes());
   app.use(DASHBOARD_PATH, dashboardRouter(ctx.queue));
   app.use(unknownRoute);
   app.use(errorHandler);

@@ -4,6 +4,7 @@ import { QUEUE_NAME, createRedis, type Config, type Logger } from '@model-manage
 import { Registry } from '@model-manager/registry';
 import { BatchStore } from './services/batch-store.js';
 import { FetchService } from './services/fetch-service.js';
+import { JobEventHub } from './services/job-events.js';
 import { JobWaiter } from './services/job-waiter.js';
 
 /** Everything the routes use; built once per API process, closed once at shutdown. */
@@ -16,6 +17,8 @@ export interface ServiceContext {
   fetches: FetchService;
   batches: BatchStore;
   waiter: JobWaiter;
+  /** Job progress and completion for event streams (SSE), from the one QueueEvents above. */
+  events: JobEventHub;
   close(): Promise<void>;
 }
 
@@ -36,6 +39,7 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
   queueEvents.on('failed', () => registry.invalidate());
   const fetches = new FetchService(config, queue, registry, redis);
   const waiter = new JobWaiter(queue, queueEvents);
+  const events = new JobEventHub(queueEvents);
   const batches = new BatchStore(config, redis, queue, registry, fetches);
   await Promise.all([queue.waitUntilReady(), queueEvents.waitUntilReady()]);
 
@@ -49,9 +53,11 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
     fetches,
     batches,
     waiter,
+    events,
     close() {
       closing ??= (async () => {
         waiter.close();
+        events.close();
         await fetches.close(); // hit and miss counters
         await registry.close(); // writes batched cache hits
         await queueEvents.close().catch(() => {});
