@@ -198,4 +198,24 @@ describe('seeing what it does: metrics, event streams, job logs (real API, worke
     const m = await metrics();
     expect(m.get('model_manager_downloads_total{kind="lora",outcome="linked"}')).toBe(1);
   });
+
+  // Last: it stops the API.
+  it('ends open event streams when the API stops, instead of holding the shutdown up', async () => {
+    const file = origin.addFile('long.safetensors', 2 * 1024 * 1024);
+    const queued = await call(svc.apiUrl, 'POST', '/v1/fetch', {
+      kind: 'checkpoint',
+      name: 'long',
+      url: `${origin.url}/slow/long.safetensors?ms=200&chunk=16384`,
+      sha256: file.sha256,
+    });
+    const route = `/v1/jobs/${queued.body.jobId}/events`;
+    let stopped: Promise<number | null> | undefined;
+    const stream = await readSse(`${svc.apiUrl}${route}`, { onEvent: (e) => { if (e.event === 'state') stopped = svc.api.stop('SIGTERM'); } });
+    expect(stream.events[0]!.event).toBe('state');
+    expect(stream.events.some((e) => e.event === 'completed' || e.event === 'failed')).toBe(false);
+    expect(await stopped).toBe(0);
+    // The server ended the answer itself (a connection cut at the grace deadline logs no request line).
+    const lines = svc.api.logs.map((l) => { try { return JSON.parse(l); } catch { return null; } });
+    expect(lines.some((l) => l?.msg === 'request' && l.path === route && l.status === 200)).toBe(true);
+  });
 });

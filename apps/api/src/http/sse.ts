@@ -13,7 +13,9 @@ export class SseStream {
     res.status(200).set({
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
+      // The answer lasts as long as the connection is useful: once it ends, the socket goes too
+      // (an idle kept-alive socket would hold a shutting-down server up).
+      connection: 'close',
       'x-accel-buffering': 'no', // nginx would otherwise hold events back
     });
     res.flushHeaders();
