@@ -1,16 +1,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, loadConfig } from '@model-manager/core';
-import { prepareVolume } from '@model-manager/registry';
-import { createApp, createServiceContext, type ServiceContext } from '@model-manager/api';
-import { REDIS_URL, call, dropPrefix, tempModelsDir, uniquePrefix } from '../../../test/support/service.js';
+import type { ServiceContext } from '@model-manager/api';
+import { startInProcessApi, type InProcessApi } from '../../../test/support/in-process-api.js';
+import { call } from '../../../test/support/service.js';
 import { readSse } from '../../../test/support/sse.js';
 
 /** No worker runs here: jobs stay queued, so the streams stay open until the test ends them. */
 describe('event streams let go of everything', () => {
-  const volume = tempModelsDir();
-  const prefix = uniquePrefix('sse');
+  let api: InProcessApi;
   let ctx: ServiceContext;
   let server: Server;
   let base: string;
@@ -25,21 +23,18 @@ describe('event streams let go of everything', () => {
     });
 
   beforeAll(async () => {
-    const config = loadConfig({ REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir });
-    await prepareVolume(config.modelsDir);
-    ctx = await createServiceContext(config, createLogger({ level: 'silent', name: 'api' }));
-    server = createApp(ctx).listen(0, '127.0.0.1');
+    api = await startInProcessApi('sse');
+    ctx = api.ctx;
+    server = api.app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     jobId = (await call(base, 'POST', '/v1/fetch', { kind: 'lora', name: 'waiting', url: 'https://example.invalid/w.safetensors' })).body.jobId;
     batchId = (await call(base, 'POST', '/v1/batches', { items: [{ kind: 'embedding', name: 'queued', url: 'https://example.invalid/q.pt' }] })).body.batchId;
   });
   afterAll(async () => {
-    await ctx?.close();
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
-    volume.remove();
-    await dropPrefix(prefix);
+    await api?.close();
   });
 
   it('removes a stream\'s listeners when its client goes away', async () => {

@@ -2,10 +2,8 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { createLogger, loadConfig } from '@model-manager/core';
-import { prepareVolume } from '@model-manager/registry';
-import { createApp, createServiceContext, documentedRoutes, openApiPath, type ServiceContext } from '@model-manager/api';
-import { REDIS_URL, dropPrefix, tempModelsDir, uniquePrefix } from '../../../test/support/service.js';
+import { documentedRoutes, openApiPath } from '@model-manager/api';
+import { startInProcessApi, type InProcessApi } from '../../../test/support/in-process-api.js';
 
 interface Layer {
   slash?: boolean;
@@ -27,22 +25,14 @@ function appRoutes(app: Express): string[] {
 }
 
 describe('GET /openapi.json', () => {
-  const volume = tempModelsDir();
-  const prefix = uniquePrefix('openapi');
-  let ctx: ServiceContext;
+  let api: InProcessApi;
   let app: Express;
 
   beforeAll(async () => {
-    const config = loadConfig({ REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir });
-    await prepareVolume(config.modelsDir);
-    ctx = await createServiceContext(config, createLogger({ level: 'silent', name: 'api' }));
-    app = createApp(ctx);
+    api = await startInProcessApi('openapi');
+    app = api.app;
   });
-  afterAll(async () => {
-    await ctx?.close();
-    volume.remove();
-    await dropPrefix(prefix);
-  });
+  afterAll(() => api?.close());
 
   it('is a valid OpenAPI 3.1 document', async () => {
     const res = await request(app).get('/openapi.json');
