@@ -148,7 +148,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     log.info({ from: `${twin.kind}/${twin.name}`, how }, 'same content already on the volume: no download');
     note(`same content as ${twin.kind}/${twin.name} (sha256 ${ref.sha256}): ${how} of ${twin.path}; nothing downloaded`);
     note(`published: ${finalPath}`);
-    void recordDownload(redis, config.QUEUE_PREFIX, { kind: ref.kind, outcome: 'linked' });
+    await recordDownload(redis, config.QUEUE_PREFIX, { kind: ref.kind, outcome: 'linked' });
     return model;
   }
 

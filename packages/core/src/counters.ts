@@ -18,12 +18,13 @@ export type DownloadOutcome = (typeof DOWNLOAD_OUTCOMES)[number];
 /** Reasons the eviction code removes a model for (as in the `reason` of a cleanup answer). */
 export const EVICTION_REASONS = ['age', 'max-bytes', 'min-free'] as const;
 
+const EVICTIONS = 'evictions:';
 const field = {
   downloads: (kind: string, outcome: string) => `downloads:${kind}:${outcome}`,
   bucket: (kind: string, le: string) => `download_seconds:${kind}:le:${le}`,
   sum: (kind: string) => `download_seconds:${kind}:sum`,
   count: (kind: string) => `download_seconds:${kind}:count`,
-  evictions: (reason: string) => `evictions:${reason}`,
+  evictions: (reason: string) => `${EVICTIONS}${reason}`,
 };
 
 export interface DownloadRecord {
@@ -79,7 +80,7 @@ export interface CounterSnapshot {
 export function readCounters(hash: Record<string, string>): CounterSnapshot {
   const n = (key: string) => Number(hash[key] ?? 0);
   const evictionReasons = new Set<string>(EVICTION_REASONS);
-  for (const key of Object.keys(hash)) if (key.startsWith('evictions:')) evictionReasons.add(key.slice('evictions:'.length));
+  for (const key of Object.keys(hash)) if (key.startsWith(EVICTIONS)) evictionReasons.add(key.slice(EVICTIONS.length));
   return {
     downloads: MODEL_KINDS.flatMap((kind) => DOWNLOAD_OUTCOMES.map((outcome) => ({ kind, outcome, count: n(field.downloads(kind, outcome)) }))),
     downloadBytes: n('downloads_bytes'),
