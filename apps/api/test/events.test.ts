@@ -49,6 +49,15 @@ describe('event streams let go of everything', () => {
     await expect.poll(() => ctx.events.listenerCount(), { timeout: 10_000 }).toBe(0);
   });
 
+  it('notices a job that ended without an event it listens for (re-reads the jobs), here one removed', async () => {
+    const queued = await call(base, 'POST', '/v1/fetch', { kind: 'checkpoint', name: 'removed', url: 'https://example.invalid/r.safetensors' });
+    const stream = await open(`/v1/jobs/${queued.body.jobId}/events`);
+    await ctx.queue.remove(queued.body.jobId); // BullMQ says `removed`, never `completed` or `failed`
+    const { events } = await stream.ended;
+    expect(events.map((e) => e.event)).toEqual(['state', 'failed']);
+    expect(events[1]!.data).toMatchObject({ jobId: queued.body.jobId, kind: 'checkpoint', name: 'removed', status: 'failed', error: { code: 'NOT_FOUND' } });
+  });
+
   it('ends every open stream when the API closes', async () => {
     const streams = await Promise.all([open(`/v1/jobs/${jobId}/events`), open(`/v1/jobs/${jobId}/events`), open(`/v1/batches/${batchId}/events`)]);
     ctx.events.close(); // what SIGTERM does first
