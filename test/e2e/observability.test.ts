@@ -202,6 +202,18 @@ describe('seeing what it does: metrics, event streams, job logs (real API, worke
     expect(m.get('model_manager_downloads_total{kind="lora",outcome="linked"}')).toBe(1);
   });
 
+  it('counts what a cleanup removes as evictions (reason age), and not what a dry run lists', async () => {
+    const before = (await metrics()).get('model_manager_evictions_total{reason="age"}')!;
+    const dry = await call(svc.apiUrl, 'POST', '/v1/cleanup', { maxAgeDays: 0, keepPopular: 0, dryRun: true });
+    expect(dry.body.removed.length).toBeGreaterThan(0);
+    expect((await metrics()).get('model_manager_evictions_total{reason="age"}')).toBe(before);
+    const real = await call(svc.apiUrl, 'POST', '/v1/cleanup', { maxAgeDays: 0, keepPopular: 0 });
+    expect(real.body.removed.length).toBe(dry.body.removed.length);
+    const m = await metrics();
+    expect(m.get('model_manager_evictions_total{reason="age"}')).toBe(before + real.body.removed.length);
+    expect(m.get('model_manager_models{kind="lora"}')).toBe(0);
+  });
+
   // Last: it stops the API.
   it('ends open event streams when the API stops, instead of holding the shutdown up', async () => {
     const file = origin.addFile('long.safetensors', 2 * 1024 * 1024);
