@@ -4,6 +4,7 @@ import { MAINTENANCE_QUEUE, QUEUE_NAME, createRedis, type Config, type Logger } 
 import { Registry } from '@model-manager/registry';
 import { BatchStore } from './services/batch-store.js';
 import { FetchService } from './services/fetch-service.js';
+import { JobEventHub } from './services/job-events.js';
 import { JobWaiter } from './services/job-waiter.js';
 import { MaintenanceJobs } from './services/maintenance-jobs.js';
 
@@ -23,6 +24,8 @@ export interface ServiceContext {
   fetches: FetchService;
   batches: BatchStore;
   waiter: JobWaiter;
+  /** Job progress and completion for event streams (SSE), from the one QueueEvents above. */
+  events: JobEventHub;
   close(): Promise<void>;
 }
 
@@ -54,6 +57,7 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
   maintenanceEvents.on('completed', () => registry.invalidate());
   const maintenanceWaiter = new JobWaiter(maintenanceQueue, maintenanceEvents);
   const maintenanceJobs = new MaintenanceJobs(maintenanceQueue, registry);
+  const events = new JobEventHub(queueEvents);
   const batches = new BatchStore(config, redis, queue, registry, fetches);
   await Promise.all([queue.waitUntilReady(), maintenanceQueue.waitUntilReady(), queueEvents.waitUntilReady(), maintenanceEvents.waitUntilReady()]);
 
@@ -71,10 +75,12 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
     fetches,
     batches,
     waiter,
+    events,
     close() {
       closing ??= (async () => {
         waiter.close();
         maintenanceWaiter.close();
+        events.close();
         await fetches.close(); // hit and miss counters
         await registry.close(); // writes batched cache hits
         await queueEvents.close().catch(() => {});

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, loadConfig } from '@model-manager/core';
 import { prepareVolume } from '@model-manager/registry';
 import { createApp, createServiceContext, type ServiceContext } from '@model-manager/api';
+import { startInProcessApi, type InProcessApi } from '../../../test/support/in-process-api.js';
 import { REDIS_URL, dropPrefix, tempModelsDir, uniquePrefix } from '../../../test/support/service.js';
 
 const ok = { kind: 'lora', name: 'fine', url: 'https://example.invalid/fine.safetensors' };
@@ -51,22 +52,15 @@ const badRequests: Array<[string, 'post' | 'get' | 'delete', string, unknown, st
 ];
 
 describe('bad input never reaches the queue or the disk', () => {
-  const volume = tempModelsDir();
-  const prefix = uniquePrefix('validation');
+  let api: InProcessApi;
   let ctx: ServiceContext;
   let app: ReturnType<typeof createApp>;
 
   beforeAll(async () => {
-    const config = loadConfig({ REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir, ALLOWED_HOSTS: '*', ALLOW_PRIVATE_NETWORKS: 'true' });
-    await prepareVolume(config.modelsDir);
-    ctx = await createServiceContext(config, createLogger({ level: 'silent', name: 'api' }));
-    app = createApp(ctx);
+    api = await startInProcessApi('validation');
+    ({ ctx, app } = api);
   });
-  afterAll(async () => {
-    await ctx?.close();
-    volume.remove();
-    await dropPrefix(prefix);
-  });
+  afterAll(() => api?.close());
 
   it.each(badRequests)('%s is answered 400 naming the field', async (_label, method, route, body, field) => {
     const res = await request(app)[method](route).send(body as object);
@@ -108,9 +102,9 @@ describe('bad input never reaches the queue or the disk', () => {
     const counts = await ctx.queue.getJobCounts();
     expect(Object.values(counts).every((n) => n === 0)).toBe(true);
     for (const dir of ['checkpoints', 'loras', 'embeddings', '.incoming']) {
-      expect(readdirSync(path.join(volume.dir, dir))).toEqual([]);
+      expect(readdirSync(path.join(api.modelsDir, dir))).toEqual([]);
     }
-    expect(existsSync(path.join(volume.dir, 'cache_registry.json'))).toBe(false);
+    expect(existsSync(path.join(api.modelsDir, 'cache_registry.json'))).toBe(false);
   });
 
   it('answers a lookup of an absent model 404', async () => {

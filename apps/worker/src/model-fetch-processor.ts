@@ -13,8 +13,8 @@ import {
   nowSeconds,
   PICKLE_EXTENSIONS,
   pickExtension,
+  recordDownload,
   redactUrl,
-  serviceKeys,
   urlTokenKey,
   withUrlToken,
   type Config,
@@ -29,6 +29,7 @@ import { DiskSpace } from './download/disk-space.js';
 import { downloadToFile } from './download/http-download.js';
 import { StagingLease } from './download/staging-lease.js';
 import { StagingFile, escapePart } from './download/staging.js';
+import { formatBytes, jobLog } from './job-log.js';
 
 export interface ProcessorDeps {
   config: Config;
@@ -60,7 +61,6 @@ export function volumeKeys(volume: string) {
 /** The BullMQ processor for `fetch-model` jobs: download (resuming), verify, publish, register. */
 export function createModelFetchProcessor(deps: ProcessorDeps) {
   const { config, registry, redis, logger: rootLogger } = deps;
-  const keys = serviceKeys(config.QUEUE_PREFIX);
   const incoming = path.join(config.modelsDir, STAGING_DIR);
   const auth: AuthRules = { hfToken: config.HF_TOKEN, civitaiToken: config.CIVITAI_TOKEN, hostHeaders: config.AUTH_HEADERS };
   const volume = volumeId(config.modelsDir);
@@ -120,7 +120,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
   }
 
   /** The same bytes are on the volume under another name: link them (copy where links are impossible). */
-  async function fromTwin(ref: FetchModelJobData, log: Logger): Promise<Model | null> {
+  async function fromTwin(ref: FetchModelJobData, log: Logger, note: (line: string) => void): Promise<Model | null> {
     if (!ref.sha256) return null;
     const twin = await registry.findByHash(ref.sha256);
     if (!twin) return null;
@@ -147,6 +147,9 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       throw err;
     });
     log.info({ from: `${twin.kind}/${twin.name}`, how }, 'same content already on the volume: no download');
+    note(`same content as ${twin.kind}/${twin.name} (sha256 ${ref.sha256}): ${how} of ${twin.path}; nothing downloaded`);
+    note(`published: ${finalPath}`);
+    await recordDownload(redis, config.QUEUE_PREFIX, { kind: ref.kind, outcome: 'linked' });
     return model;
   }
 
@@ -157,6 +160,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     }
     const ref = parsed.data;
     const log = rootLogger.child({ jobId: job.id, model: `${ref.kind}/${ref.name}` });
+    const note = jobLog(job);
 
     // Finished by an earlier job (or present already): a hit, no download and no re-hash.
     let cached = await registry.check(ref.kind, ref.name, ref.sha256);
@@ -167,11 +171,12 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     }
     if (cached.hit) {
       log.info('already on the volume; nothing to download');
+      note(`cache hit: already on the volume at ${cached.model.path}; nothing downloaded`);
       return cached.model;
     }
     let twin: Model | null;
     try {
-      twin = await fromTwin(ref, log);
+      twin = await fromTwin(ref, log, note);
     } catch (err) {
       const failure = asModelFetchError(err);
       log.warn({ code: failure.code }, `linking the same content failed: ${failure.message}`);
@@ -204,6 +209,11 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     let leaseHeld = false;
     let completePath: string | undefined;
     log.info({ url: source, attempt: job.attemptsMade + 1, sourceIndex, staged: sizeBefore }, 'download started');
+    note(
+      `attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}: source ${redactUrl(source)}` +
+        (sources.length > 1 ? ` (${sourceIndex === 0 ? 'url' : `mirror ${sourceIndex}`}; ${sources.length} sources)` : '') +
+        (sizeBefore > 0 ? `; ${formatBytes(sizeBefore)} kept from an earlier attempt` : ''),
+    );
     downloading += 1;
     try {
       await lease?.acquire(signal);
@@ -244,6 +254,14 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
           }
         },
       });
+      const seconds = (Date.now() - started) / 1000;
+      note(
+        `downloaded ${formatBytes(result.bytes)} in ${seconds.toFixed(1)} s` +
+          (result.resumedFrom > 0 ? `, resumed from byte ${result.resumedFrom}` : '') +
+          (result.segments ? `, segmented over up to ${result.segments} connections` : ', one connection') +
+          (redactUrl(result.finalUrl) !== redactUrl(source) ? `, via ${redactUrl(result.finalUrl)}` : ''),
+      );
+      note(ref.sha256 ? `sha256 verified: ${result.sha256}` : `sha256 ${result.sha256} (no expected hash given)`);
       const ext = pickExtension([result.finalUrl, source], result.contentDisposition);
       if (ext === '.safetensors') await checkSafetensors(staging.partPath);
       const finalPath = modelFilePath(config.modelsDir, ref.kind, ref.name, ext);
@@ -266,14 +284,10 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       );
       completePath = undefined;
       await staging.remove();
-      await redis
-        .multi()
-        .hincrby(keys.stats, 'downloads_succeeded', 1)
-        .hincrby(keys.stats, 'downloads_bytes', result.bytes - result.resumedFrom)
-        .exec()
-        .catch(() => {});
+      note(`published: ${finalPath}`);
+      await recordDownload(redis, config.QUEUE_PREFIX, { kind: ref.kind, outcome: 'completed', bytes: result.bytes - result.resumedFrom, seconds });
       log.info(
-        { bytes: result.bytes, resumedFrom: result.resumedFrom, seconds: (Date.now() - started) / 1000, path: finalPath, url: result.finalUrl },
+        { bytes: result.bytes, resumedFrom: result.resumedFrom, seconds, path: finalPath, url: result.finalUrl },
         'download completed',
       );
       return model;
@@ -290,11 +304,14 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       if (failure.code === 'LOCK_LOST') {
         // Another worker owns the job (and its staging file) now: touch nothing.
         log.warn({ code: failure.code }, failure.message);
+        note(`stopped: ${failure.toReason()}`);
         throw new RetryableJobError(failure.toReason());
       }
       if (failure.code === 'SHUTDOWN' && token) {
         // Cut off by shutdown: back to the queue without spending an attempt; the staging file stays for resume.
-        log.warn({ staged: await staging.size() }, 'download cut off by shutdown; job returned to the queue');
+        const staged = await staging.size();
+        log.warn({ staged }, 'download cut off by shutdown; job returned to the queue');
+        note(`cut off by shutdown with ${formatBytes(staged)} staged; back to the queue, to be resumed`);
         await job.moveToWait(token);
         throw new WaitingError();
       }
@@ -328,7 +345,8 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         },
         `download failed: ${failure.message}`,
       );
-      if (final) await redis.hincrby(keys.stats, 'downloads_failed', 1).catch(() => {});
+      note(`attempt ${job.attemptsMade + 1} failed: ${failure.toReason()}${final ? '' : '; will retry'}`);
+      if (final) await recordDownload(redis, config.QUEUE_PREFIX, { kind: ref.kind, outcome: 'failed' });
       throw jobError(failure, retryable);
     } finally {
       downloading -= 1;

@@ -1,4 +1,5 @@
 export * from './config.js';
+export * from './counters.js';
 export * from './errors.js';
 export * from './logger.js';
 export * from './queue.js';

@@ -3,10 +3,19 @@ import { MODEL_KINDS, nameProblem } from './volume-layout.js';
 
 export const modelKindSchema = z.enum(MODEL_KINDS);
 
-export const modelNameSchema = z.string().superRefine((value, ctx) => {
-  const problem = nameProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+export const modelNameSchema = z
+  .string()
+  .superRefine((value, ctx) => {
+    const problem = nameProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  // The refinement above is code; this is what the OpenAPI document can say of it.
+  .meta({
+    description: 'Letters, digits, ".", "_", "-" and space; not starting with "." or a space, not ending with a space, never containing "..".',
+    minLength: 1,
+    maxLength: 128,
+    pattern: '^[A-Za-z0-9._ -]+$',
+  });
 
 export const sha256Schema = z
   .string()
@@ -25,7 +34,8 @@ export const httpUrlSchema = z
     }
   }, 'must be an absolute http:// or https:// URL')
   // Stored in its normal form, so the same URL always compares equal.
-  .transform((value) => new URL(value).href);
+  .transform((value) => new URL(value).href)
+  .meta({ description: 'An absolute http:// or https:// URL; a ?token= in it is kept apart and never stored.', format: 'uri' });
 
 /** What a caller asks for. Unknown fields are refused so a typo (say `sha265`) is not silently ignored. */
 export const modelRefSchema = z.strictObject({

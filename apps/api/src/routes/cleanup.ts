@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { cleanupRequestSchema, nowSeconds } from '@model-manager/core';
+import { cleanupRequestSchema, nowSeconds, recordEviction } from '@model-manager/core';
 import { planCleanup } from '@model-manager/registry';
 import type { ServiceContext } from '../context.js';
 import { parseBody } from '../http/validate.js';
@@ -14,6 +14,7 @@ export function cleanupRoutes(ctx: ServiceContext): Router {
       { dryRun: options.dryRun },
     );
     const freedBytes = removed.reduce((n, m) => n + m.fileSize, 0);
+    if (!options.dryRun) await recordEviction(ctx.redis, ctx.config.QUEUE_PREFIX, 'age', removed.length).catch(() => {});
     req.log.info({ dryRun: options.dryRun, removed, freedBytes }, 'cleanup');
     res.json({ removed, freedBytes, dryRun: options.dryRun });
   });

@@ -5,6 +5,9 @@ import { notFound } from '../http/api-error.js';
 import { clientGone } from '../http/request-context.js';
 import { parseWait } from '../http/validate.js';
 
+/** BullMQ job ids as this API hands them out; anything else is not a job (404 without a Redis read). */
+export const JOB_ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+
 /** GET /v1/jobs/:id?wait= : where one fetch or maintenance job stands. */
 export function jobRoutes(ctx: ServiceContext): Router {
   const router = Router();
@@ -18,7 +21,7 @@ export function jobRoutes(ctx: ServiceContext): Router {
       res.json(view);
       return;
     }
-    if (!/^[A-Za-z0-9_.-]{1,128}$/.test(id)) throw notFound(`job ${JSON.stringify(id)}`);
+    if (!JOB_ID_PATTERN.test(id)) throw notFound(`job ${JSON.stringify(id)}`);
     if (wait > 0) await ctx.waiter.waitFor([id], wait * 1000, clientGone(req, res));
     const view = await ctx.fetches.view(id);
     if (!view) throw notFound(`job ${id}`);

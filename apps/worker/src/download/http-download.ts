@@ -74,6 +74,8 @@ export interface DownloadResult {
   contentDisposition: string | null;
   /** Bytes that were already in the staging file and were not downloaded again. */
   resumedFrom: number;
+  /** Parallel range requests used; absent for a download over one connection. */
+  segments?: number;
 }
 
 export interface Opened {

@@ -248,6 +248,7 @@ export async function downloadSegmented(
       finalUrl: meta.finalUrl ?? req.url,
       contentDisposition: meta.contentDisposition ?? null,
       resumedFrom,
+      segments,
     };
   } catch (err) {
     controller.abort();

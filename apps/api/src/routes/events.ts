@@ -1,0 +1,78 @@
+import { Router, type Request, type Response } from 'express';
+import type { ModelKind } from '@model-manager/core';
+import type { ServiceContext } from '../context.js';
+import { notFound } from '../http/api-error.js';
+import { SseStream } from '../http/sse.js';
+import { JOB_ID_PATTERN } from './jobs.js';
+import type { JobView } from '../services/fetch-service.js';
+import { JobFollower, type FollowHandlers } from '../services/job-follower.js';
+
+const isFinal = (status: string) => status === 'completed' || status === 'failed';
+
+/**
+ * Server-Sent Events: GET /v1/jobs/:id/events and GET /v1/batches/:id/events. `state` first,
+ * then `progress`, `completed` / `failed` per job, (batches) `done`; then the stream ends.
+ */
+export function eventRoutes(ctx: ServiceContext): Router {
+  const router = Router();
+
+  /** Opens the stream and follows `jobs` until each has finished; `handlers.end` ends it. */
+  function follow(req: Request, res: Response, jobs: Map<string, { kind: ModelKind; name: string }>, handlers: (stream: SseStream) => FollowHandlers, first: { event: string; data: unknown }) {
+    const stream = new SseStream(res);
+    stream.send(first.event, first.data);
+    const follower = new JobFollower(ctx, jobs, handlers(stream), (err) => {
+      req.log.warn({ err: (err as Error)?.message }, 'event stream stopped: could not read the jobs');
+      stream.end();
+    });
+    stream.onClose(() => follower.stop());
+    follower.start();
+  }
+
+  router.get('/v1/jobs/:id/events', async (req, res) => {
+    const id = req.params.id;
+    if (!JOB_ID_PATTERN.test(id)) throw notFound(`job ${JSON.stringify(id)}`);
+    const view = await ctx.fetches.view(id);
+    if (!view) throw notFound(`job ${id}`);
+    if (isFinal(view.status)) {
+      const stream = new SseStream(res);
+      stream.send('state', view);
+      stream.send(view.status, view);
+      stream.end();
+      return;
+    }
+    follow(req, res, new Map([[id, { kind: view.kind, name: view.name }]]), (stream) => ({
+      progress: (p) => stream.send('progress', p),
+      finished: (final) => stream.send(final.status, final),
+      end: () => stream.end(),
+    }), { event: 'state', data: view });
+  });
+
+  router.get('/v1/batches/:id/events', async (req, res) => {
+    const batchId = req.params.id;
+    const view = await ctx.batches.view(batchId);
+    if (!view) throw notFound(`batch ${JSON.stringify(batchId)}`);
+    const jobs = new Map<string, { kind: ModelKind; name: string }>();
+    for (const item of view.jobs) {
+      if (item.jobId && !isFinal(item.status) && item.status !== 'cached') jobs.set(item.jobId, { kind: item.kind, name: item.name });
+    }
+    if (jobs.size === 0) {
+      const stream = new SseStream(res);
+      stream.send('state', view);
+      stream.send('done', view);
+      stream.end();
+      return;
+    }
+    follow(req, res, jobs, (stream) => ({
+      progress: (p) => stream.send('progress', { ...p, ...jobs.get(p.jobId) }),
+      finished: (final: JobView) => stream.send(final.status, final),
+      end: async (shutdown) => {
+        if (!shutdown) {
+          const done = await ctx.batches.view(batchId);
+          if (done) stream.send('done', done);
+        }
+        stream.end();
+      },
+    }), { event: 'state', data: view });
+  });
+  return router;
+}
