@@ -8,6 +8,7 @@ import { cleanupRoutes } from './routes/cleanup.js';
 import { fetchRoutes } from './routes/fetch.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { leaseRoutes } from './routes/leases.js';
 import { modelRoutes } from './routes/models.js';
 import { prepareRoutes } from './routes/prepare.js';
 import { statsRoutes } from './routes/stats.js';
@@ -31,6 +32,7 @@ export function createApp(ctx: ServiceContext): Express {
   app.use(modelRoutes(ctx));
   app.use(statsRoutes(ctx));
   app.use(cleanupRoutes(ctx));
+  app.use(leaseRoutes(ctx));
   app.use(DASHBOARD_PATH, dashboardRouter(ctx.queue, ctx.maintenanceQueue));
   app.use(unknownRoute);
   app.use(errorHandler);

@@ -21,7 +21,7 @@ import {
   type Logger,
   type Model,
 } from '@model-manager/core';
-import { Registry, sectionOf, syncDir, toModel, volumeId, type RegistryEntry } from '@model-manager/registry';
+import { Registry, VolumeCleanup, sectionOf, syncDir, toModel, volumeId, type RegistryEntry } from '@model-manager/registry';
 import { authorizationFor, type AuthRules } from './download/auth.js';
 import { checkSafetensors } from './download/content-checks.js';
 import { DiskSpace } from './download/disk-space.js';
@@ -32,6 +32,8 @@ import { StagingFile, escapePart } from './download/staging.js';
 export interface ProcessorDeps {
   config: Config;
   registry: Registry;
+  /** Quota eviction, run to make room for a download that would not fit. */
+  cleanup: VolumeCleanup;
   redis: Redis;
   dispatcher: Dispatcher;
   logger: Logger;
@@ -220,7 +222,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         logger: log,
         authorization: (hop, startedAt) => authorizationFor(hop, auth, startedAt),
         beforeWrite: async (remaining) => {
-          if (remaining !== null) await disk.reserve(staging.key, remaining);
+          if (remaining !== null) await makeRoom(deps.cleanup, disk, staging.key, remaining, log);
         },
         assertMayWrite: () => lease?.assertValid(),
         onProgress: (p) => {
@@ -324,6 +326,35 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       await disk.release(staging.key);
     }
   };
+}
+
+/**
+ * Evicts what quota eviction may (never pinned, leased, young or in-flight models) until the
+ * download fits under CACHE_MAX_BYTES and above MIN_FREE_BYTES, then reserves its space. Fails
+ * with DISK_FULL only when no eviction can make the room. Twice, since another download may take
+ * the space freed for this one before the reservation.
+ */
+async function makeRoom(cleanup: VolumeCleanup, disk: DiskSpace, stagingKey: string, remaining: number, log: Logger) {
+  for (let round = 1; ; round++) {
+    const room = await cleanup.makeRoom(remaining, await disk.reservedByOthers(stagingKey));
+    if (room.removed.length > 0) {
+      log.info({ removed: room.removed.map((m) => `${m.kind}/${m.name} (${m.reason})`), freedBytes: room.freedBytes }, 'evicted models to make room');
+    }
+    if (!room.fits) {
+      const kept = room.skipped.map((m) => `${m.kind}/${m.name} (${m.reason})`).join(', ') || 'none';
+      throw new ModelFetchError(
+        'DISK_FULL',
+        `not enough space for ${remaining} bytes within CACHE_MAX_BYTES and MIN_FREE_BYTES, even after evicting every model that may go; kept: ${kept}`,
+        false,
+      );
+    }
+    try {
+      await disk.reserve(stagingKey, remaining);
+      return;
+    } catch (err) {
+      if (round >= 2 || !(err instanceof ModelFetchError) || err.code !== 'DISK_FULL') throw err;
+    }
+  }
 }
 
 /** Failures that say this source will not serve the model; another mirror may. */

@@ -8,3 +8,4 @@ export * from './time.js';
 export * from './volume-layout.js';
 export * from './url-token.js';
 export * from './maintenance-jobs.js';
+export * from './in-flight-models.js';

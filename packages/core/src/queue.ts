@@ -17,6 +17,8 @@ export function serviceKeys(prefix: string) {
   const base = `${prefix}:model-manager`;
   return {
     stats: `${base}:stats`,
+    /** Hash: eviction reason (age, max-bytes, min-free) -> models removed, for model_manager_evictions_total. */
+    evictions: `${base}:evictions`,
     batch: (id: string) => `${base}:batch:${id}`,
   };
 }

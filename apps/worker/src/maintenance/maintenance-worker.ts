@@ -7,11 +7,13 @@ import {
   type Logger,
   type MaintenanceJobName,
 } from '@model-manager/core';
-import type { Registry } from '@model-manager/registry';
+import type { Registry, VolumeCleanup } from '@model-manager/registry';
+import { processCleanupJob } from './cleanup-job.js';
 
 export interface MaintenanceDeps {
   config: Config;
   registry: Registry;
+  cleanup: VolumeCleanup;
   redis: Redis;
   logger: Logger;
 }
@@ -19,7 +21,9 @@ export interface MaintenanceDeps {
 type MaintenanceProcessor = (job: Job, deps: MaintenanceDeps) => Promise<unknown>;
 
 /** One processor per maintenance job name, each in its own file beside this one. */
-const processors: Partial<Record<MaintenanceJobName, MaintenanceProcessor>> = {};
+const processors: Partial<Record<MaintenanceJobName, MaintenanceProcessor>> = {
+  cleanup: processCleanupJob,
+};
 
 /**
  * The worker for the `model-maintenance` queue: one job at a time per process (upkeep reads
