@@ -131,7 +131,9 @@ export class VolumeCleanup {
               keep,
               alreadyRemoved: new Set(reasons.keys()),
             });
-            for (const r of quota.remove) {
+            // Evicting for a download that will not fit anyway would lose models for nothing.
+            const useless = options.needBytes !== undefined && !quota.fits;
+            for (const r of useless ? [] : quota.remove) {
               reasons.set(modelKey(r.kind, r.name), r.reason);
               chosen.push(r);
             }
