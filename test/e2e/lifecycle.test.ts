@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -7,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, type ModelKind } from '@model-manager/core';
 import { Registry, volumeId, type RegistryEntry } from '@model-manager/registry';
 import { TestOrigin, safetensorsOf } from '../support/origin.js';
-import { REDIS_URL, call, startApp, startService, tempModelsDir, type Service } from '../support/service.js';
+import { REDIS_URL, call, startApp, startService, type Service } from '../support/service.js';
+import { smallVolume } from '../support/small-volume.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -33,7 +33,8 @@ async function age(modelsDir: string, changes: Record<string, Partial<RegistryEn
   const registry = new Registry({ modelsDir, redis, logger: createLogger({ level: 'silent', name: 'test' }) });
   try {
     await registry.update((data) => {
-      for (const [name, change] of Object.entries(changes)) Object.assign(data[kind === 'lora' ? 'loras' : `${kind}s`][name]!, change);
+      const section = data[kind === 'lora' ? 'loras' : kind === 'checkpoint' ? 'checkpoints' : 'embeddings'];
+      for (const [name, change] of Object.entries(changes)) Object.assign(section[name]!, change);
     });
   } finally {
     await registry.close();
@@ -173,32 +174,25 @@ describe('quota eviction and what it never removes', () => {
 
 describe('a download that does not fit', () => {
   const origin = new TestOrigin();
-  const mount = tempModelsDir();
-  let mounted = false;
+  const volume = smallVolume(8);
   beforeAll(async () => {
     await origin.start();
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mount.dir], { stdio: 'ignore' });
-      mounted = true;
-    } catch {
-      console.warn('cannot mount a tmpfs here (not root?): MIN_FREE_BYTES is set just below the free space of the temp folder instead');
-    }
+    if (!volume.mount()) console.warn('cannot mount a tmpfs here (not root?): MIN_FREE_BYTES is set just below the free space of the temp folder instead');
   });
   afterAll(async () => {
     await origin.close();
-    if (mounted) execFileSync('umount', [mount.dir]);
-    mount.remove();
+    volume.remove();
   });
 
   it('makes room by evicting (MIN_FREE_BYTES on a real small disk), and fails with DISK_FULL only when it cannot', async () => {
-    const modelsDir = path.join(mount.dir, 'models');
+    const modelsDir = path.join(volume.dir, 'models');
     mkdirSync(modelsDir);
     const free = () => {
       const st = statfsSync(modelsDir);
       return st.bavail * st.bsize;
     };
     // On the 8 MiB tmpfs: keep 2.5 MiB free, so two 2 MiB models fit and a third does not.
-    const minFree = mounted ? 2.5 * MiB : free() - 5 * MiB;
+    const minFree = volume.mounted ? 2.5 * MiB : free() - 5 * MiB;
     const svc = await startService('life-room', { MODELS_DIR: modelsDir, MIN_FREE_BYTES: String(minFree), EVICTION_GRACE_SECONDS: '0', CLEANUP_CRON: 'off', SEGMENTS: '1' });
     const fetchLora = (name: string) => call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name, url: `${origin.url}/files/${name}.safetensors` });
     try {
@@ -261,10 +255,11 @@ describe('the scheduled cleanup', () => {
         { name: 'handmade', bytes: 150 * KiB, daysAgo: 9 },
         { name: 'newer', bytes: 100 * KiB, daysAgo: 0 },
       ]);
-      await expect.poll(() => existsSync(file), { timeout: 15_000 }).toBe(false);
-
-      const runs = await queue.getJobs(['completed']);
-      const run = runs.find((j) => (j.returnvalue as { removed?: unknown[] } | null)?.removed?.length);
+      // The file goes before its job completes: wait for the job.
+      const removing = async () => (await queue.getJobs(['completed'])).find((j) => (j.returnvalue as { removed?: unknown[] } | null)?.removed?.length);
+      await expect.poll(removing, { timeout: 15_000 }).toBeDefined();
+      expect(existsSync(file)).toBe(false);
+      const run = await removing();
       expect(run?.name).toBe('cleanup');
       expect(run?.id).toMatch(/^repeat:cleanup-schedule:\d+$/);
       expect(run?.returnvalue).toMatchObject({ dryRun: false, removed: [{ kind: 'lora', name: 'handmade', reason: 'max-bytes' }], fits: true });
