@@ -223,7 +223,7 @@ describe('a download that does not fit', () => {
     }
   });
 
-  it('makes room under CACHE_MAX_BYTES', async () => {
+  it('makes room under CACHE_MAX_BYTES, and evicts after a download of unknown size', async () => {
     const svc = await startService('life-quota', { CACHE_MAX_BYTES: String(300 * KiB), MIN_FREE_BYTES: '0', EVICTION_GRACE_SECONDS: '0', CLEANUP_CRON: 'off' });
     const fetchLora = (name: string) => call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name, url: `${origin.url}/files/${name}.safetensors` });
     try {
@@ -233,6 +233,14 @@ describe('a download that does not fit', () => {
       await age(svc.modelsDir, { q1: { last_used: now() - DAY }, q2: { last_used: now() - 2 * DAY } });
       expect((await fetchLora('q3')).body.status).toBe('completed');
       expect(Object.keys(registryOf(svc.modelsDir).loras).sort()).toEqual(['q1', 'q3']);
+
+      // No Content-Length: no room can be made before writing, so the volume is brought back under the quota once it is published.
+      origin.addFile('q4.safetensors', 128 * KiB);
+      await age(svc.modelsDir, { q1: { last_used: now() - DAY } });
+      const q4 = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'q4', url: `${origin.url}/files/q4.safetensors?noLength=1` });
+      expect(q4.body.status).toBe('completed');
+      expect(Object.keys(registryOf(svc.modelsDir).loras).sort()).toEqual(['q3', 'q4']);
+      expect((await svc.worker.waitForLog('evicted models to get back under the limits')).removed).toEqual(['lora/q1 (max-bytes)']);
     } finally {
       await dropVolumeKeys(svc.modelsDir);
       await svc.stop();

@@ -204,6 +204,8 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     let lastReservation = 0;
     let leaseHeld = false;
     let completePath: string | undefined;
+    // Whether the size was known before writing (so room was made for it then).
+    let roomMade = false;
     log.info({ url: source, attempt: job.attemptsMade + 1, sourceIndex, staged: sizeBefore }, 'download started');
     downloading += 1;
     try {
@@ -222,7 +224,9 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         logger: log,
         authorization: (hop, startedAt) => authorizationFor(hop, auth, startedAt),
         beforeWrite: async (remaining) => {
-          if (remaining !== null) await makeRoom(deps.cleanup, disk, staging.key, remaining, log);
+          if (remaining === null) return;
+          await makeRoom(deps.cleanup, disk, staging.key, remaining, log);
+          roomMade = true;
         },
         assertMayWrite: () => lease?.assertValid(),
         onProgress: (p) => {
@@ -256,6 +260,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       );
       completePath = undefined;
       await staging.remove();
+      if (!roomMade) await evictAfterUnknownSize(deps.cleanup, log);
       await redis
         .multi()
         .hincrby(keys.stats, 'downloads_succeeded', 1)
@@ -354,6 +359,22 @@ async function makeRoom(cleanup: VolumeCleanup, disk: DiskSpace, stagingKey: str
     } catch (err) {
       if (round >= 2 || !(err instanceof ModelFetchError) || err.code !== 'DISK_FULL') throw err;
     }
+  }
+}
+
+/**
+ * A download without a Content-Length could not make room before writing: once it is published,
+ * quota eviction brings the volume back under the limits (sparing this model, which is in flight
+ * and young). Never fails the download: the schedule tries again.
+ */
+async function evictAfterUnknownSize(cleanup: VolumeCleanup, log: Logger) {
+  try {
+    const report = await cleanup.enforce('download');
+    if (report && report.removed.length > 0) {
+      log.info({ removed: report.removed.map((m) => `${m.kind}/${m.name} (${m.reason})`), freedBytes: report.freedBytes }, 'evicted models to get back under the limits');
+    }
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not evict after a download of unknown size; the scheduled cleanup will');
   }
 }
 

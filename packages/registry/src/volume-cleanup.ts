@@ -74,19 +74,30 @@ export class VolumeCleanup {
     return fs.bavail * fs.bsize;
   }
 
-  /**
-   * Makes room for a download of `needBytes`: a look without the lease first (the common case:
-   * it fits), quota eviction when it does not. Returns whether it fits now.
-   */
-  async makeRoom(needBytes: number, reservedBytes: number): Promise<CleanupReport & { fits: boolean }> {
+  /** Both limits hold with `needBytes` more on the volume (a look without the lease). */
+  private async withinLimits(needBytes: number, reservedBytes: number): Promise<boolean> {
     const { maxBytes, minFreeBytes } = this.deps.limits;
     const free = (await this.freeBytes()) - reservedBytes;
+    if (free - needBytes < minFreeBytes) return false;
+    if (maxBytes === undefined) return true;
     const total = (await this.deps.registry.list()).reduce((n, m) => n + m.fileSize, 0);
-    if ((maxBytes === undefined || total + needBytes <= maxBytes) && free - needBytes >= minFreeBytes) {
-      return { removed: [], freedBytes: 0, dryRun: false, skipped: [], fits: true };
-    }
+    return total + needBytes <= maxBytes;
+  }
+
+  /**
+   * Makes room for a download of `needBytes`: quota eviction only when it would not fit (the
+   * common case is one look, no lease). Returns whether it fits now.
+   */
+  async makeRoom(needBytes: number, reservedBytes: number): Promise<CleanupReport & { fits: boolean }> {
+    if (await this.withinLimits(needBytes, reservedBytes)) return { removed: [], freedBytes: 0, dryRun: false, skipped: [], fits: true };
     const report = await this.run({ quota: true, needBytes, reservedBytes, trigger: 'download' });
     return { ...report, fits: report.fits ?? false };
+  }
+
+  /** After a download whose size was not known beforehand: evicts back under the limits; null when they hold. */
+  async enforce(trigger: string): Promise<CleanupReport | null> {
+    if (await this.withinLimits(0, 0)) return null;
+    return this.run({ quota: true, trigger });
   }
 
   async run(options: CleanupOptions): Promise<CleanupReport> {
