@@ -1,8 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Config, Logger, MaintenanceJobData } from '@model-manager/core';
-
-/** The scheduler's id: its jobs are `repeat:cleanup-schedule:<due time in ms>`. */
-export const CLEANUP_SCHEDULER_ID = 'cleanup-schedule';
+import { CLEANUP_SCHEDULER_ID, type Config, type Logger, type MaintenanceJobData } from '@model-manager/core';
 
 /**
  * Registers (or updates) the quota eviction schedule on the maintenance queue; CLEANUP_CRON=off
