@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOrigin } from '../support/origin.js';
-import { REDIS_URL, call, startApp, startService, tempModelsDir, type Service } from '../support/service.js';
+import { REDIS_URL, call, startApp, startService, type Service } from '../support/service.js';
+import { smallVolume } from '../support/small-volume.js';
 
 const MiB = 1024 * 1024;
 
@@ -76,27 +76,22 @@ describe('leftover staging files', () => {
 
 describe('a full disk (a real 8 MiB tmpfs as the volume)', () => {
   const origin = new TestOrigin();
-  const mount = tempModelsDir();
+  const volume = smallVolume(8);
   let mounted = false;
   beforeAll(async () => {
     await origin.start();
     // CI and the dev machines run as root and can mount a size-limited tmpfs. Where that is not
     // allowed, the same test runs with ENOSPC injected below the download code instead.
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mount.dir], { stdio: 'ignore' });
-      mounted = true;
-    } catch {
-      console.warn('cannot mount a tmpfs here (not root?): injecting ENOSPC after 6 MiB below the download code instead');
-    }
+    mounted = volume.mount();
+    if (!mounted) console.warn('cannot mount a tmpfs here (not root?): injecting ENOSPC after 6 MiB below the download code instead');
   });
   afterAll(async () => {
     await origin.close();
-    if (mounted) execFileSync('umount', [mount.dir]);
-    mount.remove();
+    volume.remove();
   });
 
   it('fails a download that hits ENOSPC with DISK_FULL, removes its staging file, keeps the registry and the worker serving', async () => {
-    const modelsDir = path.join(mount.dir, 'models');
+    const modelsDir = path.join(volume.dir, 'models');
     mkdirSync(modelsDir);
     const svc = await startService('enospc', {
       MODELS_DIR: modelsDir,

@@ -198,6 +198,8 @@ describe('model fetch, end to end through the real API and worker processes', ()
     ]);
     expect(res.body.prompt).toBe('<lora:alpha:0.8> <lora:iota:0.5> beautiful landscape');
     expect(res.body.failed).toEqual([{ kind: 'lora', name: 'broken', error: expect.objectContaining({ code: 'HTTP_ERROR', status: 404 }) }]);
+    // Done generating: the lease over these models is released, so cleanup may remove them again.
+    expect((await call(svc.apiUrl, 'DELETE', `/v1/leases/${res.body.leaseId}`)).status).toBe(204);
   });
 
   it('lists and shows models, deletes one (file and entry), and fetches it again after', async () => {

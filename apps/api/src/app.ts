@@ -10,6 +10,7 @@ import { eventRoutes } from './routes/events.js';
 import { fetchRoutes } from './routes/fetch.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { leaseRoutes } from './routes/leases.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelRoutes } from './routes/models.js';
 import { openApiRoutes } from './routes/openapi.js';
@@ -39,6 +40,7 @@ export function createApp(ctx: ServiceContext): Express {
   app.use(modelRoutes(ctx));
   app.use(statsRoutes(ctx));
   app.use(cleanupRoutes(ctx));
+  app.use(leaseRoutes(ctx));
   app.use(verifyScanRoutes(ctx));
   app.use(eventRoutes(ctx));
   app.use(metricsRoutes(ctx));

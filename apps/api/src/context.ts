@@ -1,7 +1,7 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { MAINTENANCE_QUEUE, QUEUE_NAME, createRedis, type Config, type Logger } from '@model-manager/core';
-import { Registry } from '@model-manager/registry';
+import { MAINTENANCE_QUEUE, QUEUE_NAME, createRedis, inFlightModels, type Config, type Logger } from '@model-manager/core';
+import { ModelLeases, Registry, VolumeCleanup } from '@model-manager/registry';
 import { BatchStore } from './services/batch-store.js';
 import { FetchService } from './services/fetch-service.js';
 import { JobEventHub } from './services/job-events.js';
@@ -21,6 +21,10 @@ export interface ServiceContext {
   maintenanceEvents: QueueEvents;
   maintenanceWaiter: JobWaiter;
   registry: Registry;
+  /** Leases on models in use (prepare, fetch with `lease: true`), which cleanup never removes. */
+  leases: ModelLeases;
+  /** Age cleanup and quota eviction. */
+  cleanup: VolumeCleanup;
   fetches: FetchService;
   batches: BatchStore;
   waiter: JobWaiter;
@@ -52,6 +56,8 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
   queueEvents.on('completed', () => registry.invalidate());
   queueEvents.on('failed', () => registry.invalidate());
   const fetches = new FetchService(config, queue, registry, redis);
+  const leases = new ModelLeases(redis, config.modelsDir, config.LEASE_SECONDS);
+  const cleanup = VolumeCleanup.forService(config, registry, redis, logger, () => inFlightModels(queue));
   const waiter = new JobWaiter(queue, queueEvents);
   // Verify, scan and cleanup rewrite the registry too.
   maintenanceEvents.on('completed', () => registry.invalidate());
@@ -72,6 +78,8 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
     maintenanceEvents,
     maintenanceWaiter,
     registry,
+    leases,
+    cleanup,
     fetches,
     batches,
     waiter,

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import {
   batchRequestSchema,
   cleanupRequestSchema,
+  fetchRequestSchema,
+  leaseExtendSchema,
   modelKindSchema,
   modelRefSchema,
   prepareRequestSchema,
@@ -29,6 +31,7 @@ const model = z.object({
   downloadedAt: z.string(),
   lastUsed: z.string(),
   usageCount: z.number().int(),
+  pinned: z.boolean(),
 });
 const jobStatus = z.enum(['queued', 'active', 'completed', 'failed']);
 const jobView = z.object({
@@ -62,6 +65,8 @@ const fetchAnswer = z.object({
   jobId: z.string().optional(),
   model: model.optional(),
   error: errorInfo.optional(),
+  leaseId: z.string().optional().meta({ description: 'With `lease: true`.' }),
+  leaseExpiresAt: z.string().optional(),
 });
 const prepareAnswer = z.object({
   checkpointPath: z.string().nullable(),
@@ -69,7 +74,10 @@ const prepareAnswer = z.object({
   embeddings: z.array(z.object({ name: z.string(), path: z.string() })),
   prompt: z.string(),
   failed: z.array(z.object({ kind: modelKindSchema, name: z.string(), error: errorInfo })),
+  leaseId: z.string(),
+  leaseExpiresAt: z.string(),
 });
+const leaseAnswer = z.object({ leaseId: z.string(), expiresAt: z.string(), models: z.array(z.object({ kind: modelKindSchema, name: z.string() })) });
 const kindTotals = z.object({ count: z.number(), totalSize: z.number() });
 const statsAnswer = z.object({
   checkpoints: kindTotals,
@@ -80,9 +88,11 @@ const statsAnswer = z.object({
   downloads: z.object({ succeeded: z.number(), failed: z.number(), bytes: z.number() }),
 });
 const cleanupAnswer = z.object({
-  removed: z.array(z.object({ kind: modelKindSchema, name: z.string(), fileSize: z.number() }).loose()),
+  removed: z.array(model.extend({ reason: z.enum(['age', 'max-bytes', 'min-free']) })),
   freedBytes: z.number(),
   dryRun: z.boolean(),
+  skipped: z.array(z.object({ kind: modelKindSchema, name: z.string(), reason: z.string() }).loose()),
+  fits: z.boolean().optional().meta({ description: 'With `quota: true`: whether both limits hold after the removals.' }),
 });
 const progressEvent = z.object({
   jobId: z.string(),
@@ -95,6 +105,9 @@ const progressEvent = z.object({
 
 const components = {
   ModelRef: modelRefSchema,
+  FetchRequest: fetchRequestSchema,
+  LeaseExtend: leaseExtendSchema,
+  Lease: leaseAnswer,
   Model: model,
   ErrorInfo: errorInfo,
   Error: apiError,
@@ -181,7 +194,7 @@ const operations: Record<string, Partial<Record<'get' | 'post' | 'delete', Opera
     post: {
       summary: 'Fetch one model (cached, or a job), optionally waiting for it',
       parameters: [waitParam(0)],
-      requestBody: body('ModelRef'),
+      requestBody: body('FetchRequest'),
       responses: {
         200: json('FetchAnswer', '`cached` or `completed`, with `model`'),
         202: json('FetchAnswer', '`queued` or `active`, with `jobId`'),
@@ -214,6 +227,14 @@ const operations: Record<string, Partial<Record<'get' | 'post' | 'delete', Opera
   '/v1/models/:kind/:name': {
     get: { summary: 'One model', responses: { 200: json('Model', 'The model'), 400: invalid, 404: notFound } },
     delete: { summary: 'Delete a model (file and entry)', responses: { 204: { description: 'Deleted' }, 400: invalid, 404: notFound, 409: error('FETCH_IN_PROGRESS') } },
+  },
+  '/v1/models/:kind/:name/pin': {
+    post: { summary: 'Pin a model: never removed by eviction or cleanup', responses: { 200: json('Model', 'The model, pinned'), 400: invalid, 404: notFound } },
+    delete: { summary: 'Unpin a model', responses: { 200: json('Model', 'The model, unpinned'), 400: invalid, 404: notFound } },
+  },
+  '/v1/leases/:id': {
+    post: { summary: 'Extend a lease (default LEASE_SECONDS from now)', requestBody: body('LeaseExtend', false), responses: { 200: json('Lease', 'The lease'), 400: invalid, 404: error('LEASE_NOT_FOUND') } },
+    delete: { summary: 'Release a lease', responses: { 204: { description: 'Released' }, 404: error('LEASE_NOT_FOUND') } },
   },
   '/v1/stats': { get: { summary: 'Counts, sizes, disk usage, hit rate, download counters', responses: { 200: json('Stats', 'Numbers') } } },
   '/v1/cleanup': { post: { summary: 'Delete models unused for maxAgeDays, keeping the most popular', requestBody: body('CleanupRequest', false), responses: { 200: json('CleanupAnswer', 'What was (or, with dryRun, would be) removed'), 400: invalid } } },

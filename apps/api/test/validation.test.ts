@@ -49,6 +49,10 @@ const badRequests: Array<[string, 'post' | 'get' | 'delete', string, unknown, st
   ['model: bad name', 'get', '/v1/models/lora/..%2F..%2Fetc', undefined, 'name'],
   ['delete: bad kind', 'delete', '/v1/models/vae/x', undefined, 'kind'],
   ['cleanup: negative age', 'post', '/v1/cleanup', { maxAgeDays: -1 }, 'maxAgeDays'],
+  ['cleanup: quota not a boolean', 'post', '/v1/cleanup', { quota: 'yes' }, 'quota'],
+  ['fetch: lease not a boolean', 'post', '/v1/fetch', { ...ok, lease: 1 }, 'lease'],
+  ['pin: bad kind', 'post', '/v1/models/vae/x/pin', {}, 'kind'],
+  ['lease: zero seconds', 'post', '/v1/leases/abc', { seconds: 0 }, 'seconds'],
 ];
 
 describe('bad input never reaches the queue or the disk', () => {

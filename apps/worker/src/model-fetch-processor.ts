@@ -22,7 +22,7 @@ import {
   type Logger,
   type Model,
 } from '@model-manager/core';
-import { Registry, sectionOf, syncDir, toModel, volumeId, type RegistryEntry } from '@model-manager/registry';
+import { Registry, VolumeCleanup, sectionOf, syncDir, toModel, volumeId, type RegistryEntry } from '@model-manager/registry';
 import { authorizationFor, type AuthRules } from './download/auth.js';
 import { checkSafetensors } from './download/content-checks.js';
 import { DiskSpace } from './download/disk-space.js';
@@ -34,6 +34,8 @@ import { formatBytes, jobLog } from './job-log.js';
 export interface ProcessorDeps {
   config: Config;
   registry: Registry;
+  /** Quota eviction, run to make room for a download that would not fit. */
+  cleanup: VolumeCleanup;
   redis: Redis;
   dispatcher: Dispatcher;
   logger: Logger;
@@ -208,6 +210,8 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     let lastReservation = 0;
     let leaseHeld = false;
     let completePath: string | undefined;
+    // Whether the size was known before writing (so room was made for it then).
+    let roomMade = false;
     log.info({ url: source, attempt: job.attemptsMade + 1, sourceIndex, staged: sizeBefore }, 'download started');
     note(
       `attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}: source ${redactUrl(source)}` +
@@ -242,7 +246,9 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
           }
         },
         beforeWrite: async (remaining) => {
-          if (remaining !== null) await disk.reserve(staging.key, remaining);
+          if (remaining === null) return;
+          await makeRoom(deps.cleanup, disk, staging.key, remaining, log);
+          roomMade = true;
         },
         assertMayWrite: () => lease?.assertValid(),
         onProgress: (p) => {
@@ -286,6 +292,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       await staging.remove();
       note(`published: ${finalPath}`);
       await recordDownload(redis, config.QUEUE_PREFIX, { kind: ref.kind, outcome: 'completed', bytes: result.bytes - result.resumedFrom, seconds });
+      if (!roomMade) await evictAfterUnknownSize(deps.cleanup, log);
       log.info(
         { bytes: result.bytes, resumedFrom: result.resumedFrom, seconds, path: finalPath, url: result.finalUrl },
         'download completed',
@@ -354,6 +361,51 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       await disk.release(staging.key);
     }
   };
+}
+
+/**
+ * Evicts what quota eviction may (never pinned, leased, young or in-flight models) until the
+ * download fits under CACHE_MAX_BYTES and above MIN_FREE_BYTES, then reserves its space. Fails
+ * with DISK_FULL only when no eviction can make the room. Twice, since another download may take
+ * the space freed for this one before the reservation.
+ */
+async function makeRoom(cleanup: VolumeCleanup, disk: DiskSpace, stagingKey: string, remaining: number, log: Logger) {
+  for (let round = 1; ; round++) {
+    const room = await cleanup.makeRoom(remaining, await disk.reservedByOthers(stagingKey));
+    if (room.removed.length > 0) {
+      log.info({ removed: room.removed.map((m) => `${m.kind}/${m.name} (${m.reason})`), freedBytes: room.freedBytes }, 'evicted models to make room');
+    }
+    if (!room.fits) {
+      const kept = room.skipped.map((m) => `${m.kind}/${m.name} (${m.reason})`).join(', ') || 'none';
+      throw new ModelFetchError(
+        'DISK_FULL',
+        `not enough space for ${remaining} bytes within CACHE_MAX_BYTES and MIN_FREE_BYTES, even after evicting every model that may go; kept: ${kept}`,
+        false,
+      );
+    }
+    try {
+      await disk.reserve(stagingKey, remaining);
+      return;
+    } catch (err) {
+      if (round >= 2 || !(err instanceof ModelFetchError) || err.code !== 'DISK_FULL') throw err;
+    }
+  }
+}
+
+/**
+ * A download without a Content-Length could not make room before writing: once it is published,
+ * quota eviction brings the volume back under the limits (sparing this model, which is in flight
+ * and young). Never fails the download: the schedule tries again.
+ */
+async function evictAfterUnknownSize(cleanup: VolumeCleanup, log: Logger) {
+  try {
+    const report = await cleanup.enforce('download');
+    if (report && report.removed.length > 0) {
+      log.info({ removed: report.removed.map((m) => `${m.kind}/${m.name} (${m.reason})`), freedBytes: report.freedBytes }, 'evicted models to get back under the limits');
+    }
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not evict after a download of unknown size; the scheduled cleanup will');
+  }
 }
 
 /** Failures that say this source will not serve the model; another mirror may. */

@@ -1,9 +1,10 @@
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUE_NAME, createRedis, type Config, type Logger } from '@model-manager/core';
-import { Registry } from '@model-manager/registry';
+import { MAINTENANCE_QUEUE, QUEUE_NAME, createRedis, inFlightModels, type Config, type Logger } from '@model-manager/core';
+import { Registry, VolumeCleanup } from '@model-manager/registry';
 import { createDownloadAgent } from './download/agent.js';
 import { backoffDelay, createModelFetchProcessor } from './model-fetch-processor.js';
+import { scheduleCleanup } from './maintenance/cleanup-schedule.js';
 import { createMaintenanceWorker } from './maintenance/maintenance-worker.js';
 import { StagingSweeper } from './staging-sweeper.js';
 
@@ -29,9 +30,13 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
     allowPrivateNetworks: config.ALLOW_PRIVATE_NETWORKS,
   });
   const shutdown = new AbortController();
+  // Which models have a fetch queued or running: eviction leaves those alone.
+  const fetchQueue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
+  const cleanup = VolumeCleanup.forService(config, registry, redis, logger, () => inFlightModels(fetchQueue));
   const processor = createModelFetchProcessor({
     config,
     registry,
+    cleanup,
     redis,
     dispatcher,
     logger,
@@ -56,7 +61,11 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   worker.on('lockRenewalFailed', (jobIds) => {
     for (const id of jobIds) worker.cancelJob(id, 'lock lost');
   });
-  const maintenance = createMaintenanceWorker({ config, registry, redis, logger });
+  const maintenance = createMaintenanceWorker({ config, registry, cleanup, redis, logger });
+  const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+  void scheduleCleanup(maintenanceQueue, config, logger).catch((err: unknown) =>
+    logger.error({ err: (err as Error).message, cron: config.CLEANUP_CRON }, 'could not register the scheduled cleanup (is CLEANUP_CRON a valid cron pattern?)'),
+  );
   const sweeper = new StagingSweeper(config, redis, logger);
   sweeper.start();
   worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
@@ -84,6 +93,8 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
         await graceful;
       }
       await sweeper.stop();
+      await fetchQueue.close().catch(() => {});
+      await maintenanceQueue.close().catch(() => {});
       await registry.close();
       await dispatcher.close().catch(() => {});
       await redis.quit().catch(() => redis.disconnect());

@@ -44,6 +44,14 @@ export const configSchema = z.object({
   SEGMENT_MIN_BYTES: z.coerce.number().int().min(1024 * 1024).default(64 * 1024 * 1024),
   /** Space kept free on the volume: a download that would eat into it fails with DISK_FULL before writing. */
   MIN_FREE_BYTES: z.coerce.number().int().min(0).default(1024 ** 3),
+  /** Quota on the models' total size; unset: no quota. Crossing it evicts the least valuable models. */
+  CACHE_MAX_BYTES: z.coerce.number().int().min(0).optional(),
+  /** Quota eviction never removes a model downloaded less than this long ago. */
+  EVICTION_GRACE_SECONDS: int(3600, 0, 365 * 86_400),
+  /** How long the models a /v1/prepare answer (or a leased /v1/fetch) returns are protected from removal. */
+  LEASE_SECONDS: int(900, 1, 7 * 86_400),
+  /** When quota eviction runs on its own (cron, 5 or 6 fields); `off` turns the schedule off. */
+  CLEANUP_CRON: z.string().min(1).default('0 4 * * *'),
   /** Leftover staging files of jobs that no longer exist are deleted once this old. */
   STAGING_GRACE_SECONDS: int(3600, 1, 30 * 86_400),
   HF_TOKEN: z.string().optional(),

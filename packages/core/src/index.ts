@@ -11,3 +11,4 @@ export * from './url-token.js';
 export * from './maintenance-jobs.js';
 export * from './network-policy.js';
 export * from './fetch-job.js';
+export * from './in-flight-models.js';

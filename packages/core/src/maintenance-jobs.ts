@@ -8,8 +8,14 @@ import type { ModelKind } from './volume-layout.js';
  */
 export const MAINTENANCE_QUEUE = 'model-maintenance';
 
-/** Maintenance job ids carry their name, so GET /v1/jobs/:id knows which queue to look in. */
-export const MAINTENANCE_JOB_ID = /^(cleanup|verify|scan)-[A-Za-z0-9_.:-]{1,100}$/;
+/** The job scheduler behind CLEANUP_CRON; BullMQ names its jobs `repeat:cleanup-schedule:<due ms>`. */
+export const CLEANUP_SCHEDULER_ID = 'cleanup-schedule';
+
+/**
+ * Maintenance job ids carry their name, so GET /v1/jobs/:id knows which queue to look in; the
+ * scheduled cleanup's jobs are named by BullMQ after the scheduler.
+ */
+export const MAINTENANCE_JOB_ID = /^((cleanup|verify|scan)-[A-Za-z0-9_.:-]{1,100}|repeat:cleanup-schedule:\d{1,20})$/;
 
 export const cleanupJobSchema = z.object({
   /** Who asked: the schedule (CLEANUP_CRON), the API, or a download that needs room. */

@@ -59,6 +59,8 @@ export interface Model {
   downloadedAt: string;
   lastUsed: string;
   usageCount: number;
+  /** Pinned models are never removed by cleanup or quota eviction. */
+  pinned: boolean;
 }
 
 /* ---------- job catalog: one schema per job name, shared by producer and worker ---------- */
@@ -110,6 +112,8 @@ export const cleanupRequestSchema = z.strictObject({
   maxAgeDays: z.number().min(0).default(30),
   keepPopular: z.number().int().min(0).default(10),
   dryRun: z.boolean().default(false),
+  /** Also evict down to CACHE_MAX_BYTES and MIN_FREE_BYTES. */
+  quota: z.boolean().default(false),
 });
 export type CleanupRequest = z.infer<typeof cleanupRequestSchema>;
 
@@ -125,3 +129,10 @@ export type VerifyRequest = z.infer<typeof verifyRequestSchema>;
 
 /** POST /v1/scan takes no options; unknown fields are refused as everywhere. */
 export const scanRequestSchema = z.strictObject({});
+/** POST /v1/fetch: a ModelRef, and `lease: true` to protect the model from removal while it is used. */
+export const fetchRequestSchema = modelRefSchema.extend({ lease: z.boolean().optional() });
+
+/** POST /v1/leases/:id: how long from now the lease lasts (default LEASE_SECONDS). */
+export const leaseExtendSchema = z.strictObject({
+  seconds: z.number().int().min(1).max(7 * 86_400).optional(),
+});

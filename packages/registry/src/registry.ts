@@ -1,4 +1,5 @@
-import { link, readdir, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import {
@@ -6,6 +7,7 @@ import {
   MODEL_KINDS,
   MODEL_EXTENSIONS,
   REGISTRY_FILE,
+  STAGING_DIR,
   fileStem,
   kindDir,
   nameProblem,
@@ -76,6 +78,7 @@ export function toModel(kind: ModelKind, name: string, entry: RegistryEntry, fil
     downloadedAt: secondsToIso(entry.downloaded_at ?? 0),
     lastUsed: secondsToIso(entry.last_used ?? entry.downloaded_at ?? 0),
     usageCount: entry.usage_count ?? 0,
+    pinned: entry.pinned === true,
   };
 }
 
@@ -455,32 +458,89 @@ export class Registry {
   }
 
   /**
-   * Removes models (file, then entry) under the lease. `select` picks them from a fresh read,
-   * so the choice and the removal see the same registry. With `dryRun` nothing is touched.
+   * Pins or unpins a model: `pinned` is an extra field of its entry (the old module ignores and
+   * keeps it). Returns the model, or undefined when the registry has no such model.
+   */
+  async setPinned(kind: ModelKind, name: string, pinned: boolean): Promise<Model | undefined> {
+    return this.update(
+      (data) => {
+        const entry = data[sectionOf(kind)][name];
+        const filePath = isUsableEntry(entry) ? this.localPath(kind, entry) : null;
+        if (!isUsableEntry(entry) || !filePath) return undefined;
+        if (pinned) entry.pinned = true;
+        else delete entry.pinned;
+        return toModel(kind, name, entry, filePath);
+      },
+      { write: (model) => model !== undefined },
+    );
+  }
+
+  /**
+   * Removes models, entry and file together, under the lease. `select` picks them from a fresh
+   * read, so the choice and the removal see the same registry. With `dryRun` nothing is touched.
+   *
+   * Why it is safe against a fetch of the same model (on any host): a publish also runs under
+   * this lease, so the two are ordered. Removal first: the fetch then publishes a new file and
+   * entry. Publish first: `select` sees the new entry (and decides again). At commit the files are
+   * moved aside only after the new registry is durable and `beforeRemove` (the last check, e.g.
+   * leases) passed; they are deleted once the registry without them is in place, and moved back
+   * if that fails, so no entry is left without its file nor a file without its entry (a crash in
+   * between leaves an entry whose file is missing, which the next request re-fetches).
    */
   async removeWhere(
-    select: (data: RegistryData) => ReadonlyArray<{ kind: ModelKind; name: string }>,
-    options: { dryRun?: boolean } = {},
+    select: (data: RegistryData) => ReadonlyArray<{ kind: ModelKind; name: string }> | Promise<ReadonlyArray<{ kind: ModelKind; name: string }>>,
+    options: { dryRun?: boolean; beforeRemove?: (removed: RemovedModel[]) => Promise<void> } = {},
   ): Promise<RemovedModel[]> {
-    return this.update(
-      async (data) => {
-        const removed: RemovedModel[] = [];
-        for (const { kind, name } of select(data)) {
-          const section = data[sectionOf(kind)];
-          const entry = section[name];
-          if (!entry) continue;
-          const usable = isUsableEntry(entry);
-          if (!options.dryRun) {
-            const filePath = usable ? this.localPath(kind, entry) : null;
-            if (filePath) await rm(filePath, { force: true });
+    let removed: RemovedModel[] = [];
+    const files: string[] = [];
+    const aside: Array<{ from: string; to: string }> = [];
+    const putBack = async () => {
+      for (const { from, to } of aside.splice(0)) await rename(to, from).catch(() => {});
+    };
+    try {
+      await this.update(
+        async (data) => {
+          for (const { kind, name } of await select(data)) {
+            const section = data[sectionOf(kind)];
+            const entry = section[name];
+            if (!entry) continue;
+            const filePath = isUsableEntry(entry) ? this.localPath(kind, entry) : null;
+            const model = isUsableEntry(entry) && filePath ? toModel(kind, name, entry, filePath) : null;
+            removed.push({ kind, name, fileSize: model?.fileSize ?? 0, model });
+            if (options.dryRun) continue;
             delete section[name];
+            if (filePath) files.push(filePath);
           }
-          removed.push({ kind, name, fileSize: usable ? entry.file_size : 0 });
-        }
-        return removed;
-      },
-      { write: (removed) => !options.dryRun && removed.length > 0 },
-    );
+        },
+        {
+          write: () => !options.dryRun && removed.length > 0,
+          beforeCommit: async (held) => {
+            await options.beforeRemove?.(removed);
+            await held.assertHeld();
+            try {
+              for (const from of files) {
+                const to = path.join(this.options.modelsDir, STAGING_DIR, `.removing-${randomBytes(6).toString('hex')}-${path.basename(from)}`);
+                try {
+                  await rename(from, to);
+                  aside.push({ from, to });
+                } catch (err) {
+                  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+                }
+              }
+            } catch (err) {
+              await putBack();
+              throw err;
+            }
+          },
+        },
+      );
+    } catch (err) {
+      await putBack();
+      removed = [];
+      throw err;
+    }
+    for (const { to } of aside) await rm(to, { force: true });
+    return removed;
   }
 }
 
@@ -488,4 +548,6 @@ export interface RemovedModel {
   kind: ModelKind;
   name: string;
   fileSize: number;
+  /** The model as it was (null for an entry the registry could not use). */
+  model: Model | null;
 }

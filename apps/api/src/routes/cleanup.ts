@@ -1,22 +1,18 @@
 import { Router } from 'express';
-import { cleanupRequestSchema, nowSeconds, recordEviction } from '@model-manager/core';
-import { planCleanup } from '@model-manager/registry';
+import { cleanupRequestSchema } from '@model-manager/core';
 import type { ServiceContext } from '../context.js';
 import { parseBody } from '../http/validate.js';
 
-/** POST /v1/cleanup: the old module's age rule, keeping the most used models. */
+/**
+ * POST /v1/cleanup: the old module's age rule (keeping the most used models), and with
+ * `quota: true` quota eviction as well. Pinned, leased and in-flight models are never removed.
+ */
 export function cleanupRoutes(ctx: ServiceContext): Router {
   const router = Router();
   router.post('/v1/cleanup', async (req, res) => {
-    const options = parseBody(cleanupRequestSchema, req.body ?? {});
-    const removed = await ctx.registry.removeWhere(
-      (data) => planCleanup(data, { ...options, nowSeconds: nowSeconds() }),
-      { dryRun: options.dryRun },
-    );
-    const freedBytes = removed.reduce((n, m) => n + m.fileSize, 0);
-    if (!options.dryRun) await recordEviction(ctx.redis, ctx.config.QUEUE_PREFIX, 'age', removed.length).catch(() => {});
-    req.log.info({ dryRun: options.dryRun, removed, freedBytes }, 'cleanup');
-    res.json({ removed, freedBytes, dryRun: options.dryRun });
+    const { maxAgeDays, keepPopular, dryRun, quota } = parseBody(cleanupRequestSchema, req.body ?? {});
+    const report = await ctx.cleanup.run({ age: { maxAgeDays, keepPopular }, quota, dryRun, trigger: 'api' });
+    res.json(report);
   });
   return router;
 }

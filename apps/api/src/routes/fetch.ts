@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { PRIORITY, modelRefSchema } from '@model-manager/core';
+import { PRIORITY, fetchRequestSchema } from '@model-manager/core';
 import type { ServiceContext } from '../context.js';
 import { clientGone } from '../http/request-context.js';
 import { assertSourcesAllowed, parseBody, parseWait } from '../http/validate.js';
@@ -9,19 +9,30 @@ export function fetchRoutes(ctx: ServiceContext): Router {
   const router = Router();
   router.post('/v1/fetch', async (req, res) => {
     const wait = parseWait(req.query, 0);
-    const ref = parseBody(modelRefSchema, req.body);
+    const { lease: wantLease, ...ref } = parseBody(fetchRequestSchema, req.body);
     assertSourcesAllowed([{ ref, field: '' }], ctx.config);
-    const outcome = await ctx.fetches.request(ref, { priority: wait > 0 ? PRIORITY.awaited : PRIORITY.single });
+    // Leased before the cache lookup, so no cleanup can remove the file between the two.
+    const lease = wantLease ? await ctx.leases.create([ref]) : undefined;
+    let leased = lease ? { leaseId: lease.leaseId, leaseExpiresAt: lease.expiresAt } : {};
+    const outcome = await ctx.fetches.request(ref, { priority: wait > 0 ? PRIORITY.awaited : PRIORITY.single }).catch(async (err: unknown) => {
+      if (lease) await ctx.leases.release(lease.leaseId).catch(() => {}); // refused (409): nothing to hold
+      throw err;
+    });
     if (outcome.status === 'cached') {
-      res.json(outcome);
+      res.json({ ...outcome, ...leased });
       return;
     }
     const { jobId } = outcome;
     if (wait > 0) await ctx.waiter.waitFor([jobId], wait * 1000, clientGone(req, res));
     const view = await ctx.fetches.view(jobId);
-    if (view?.status === 'completed') res.json({ status: 'completed', jobId, model: view.model });
-    else if (view?.status === 'failed') res.status(502).json({ status: 'failed', jobId, error: view.error });
-    else res.status(202).json({ status: view?.status ?? outcome.status, jobId });
+    if (lease && wait > 0) {
+      // LEASE_SECONDS from the answer, not from the request.
+      const held = await ctx.leases.extend(lease.leaseId);
+      if (held) leased = { leaseId: held.leaseId, leaseExpiresAt: held.expiresAt };
+    }
+    if (view?.status === 'completed') res.json({ status: 'completed', jobId, model: view.model, ...leased });
+    else if (view?.status === 'failed') res.status(502).json({ status: 'failed', jobId, error: view.error, ...leased });
+    else res.status(202).json({ status: view?.status ?? outcome.status, jobId, ...leased });
   });
   return router;
 }

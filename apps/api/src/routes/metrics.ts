@@ -10,7 +10,7 @@ export function metricsRoutes(ctx: ServiceContext): Router {
     modelsDir: ctx.config.modelsDir,
     redis: ctx.redis,
     registry: ctx.registry,
-    queues: [ctx.queue],
+    queues: [ctx.queue, ctx.maintenanceQueue],
     flushLookups: () => ctx.fetches.flushCounts(),
   });
   router.get('/metrics', async (_req, res) => {

@@ -4,7 +4,7 @@ import type { ServiceContext } from '../context.js';
 import { ApiError, notFound } from '../http/api-error.js';
 import { parseParam } from '../http/validate.js';
 
-/** The registry: list, show and delete models. */
+/** The registry: list, show, delete, pin and unpin models. */
 export function modelRoutes(ctx: ServiceContext): Router {
   const router = Router();
   router.get('/v1/models', async (req, res) => {
@@ -28,5 +28,16 @@ export function modelRoutes(ctx: ServiceContext): Router {
     req.log.info({ kind, name, fileSize: removed[0]!.fileSize }, 'model deleted');
     res.status(204).end();
   });
+  // Pinned models are never removed by cleanup or quota eviction (an explicit DELETE still removes them).
+  for (const [method, pinned] of [['post', true], ['delete', false]] as const) {
+    router[method]('/v1/models/:kind/:name/pin', async (req, res) => {
+      const kind = parseParam(modelKindSchema, req.params.kind, 'kind');
+      const name = parseParam(modelNameSchema, req.params.name, 'name');
+      const model = await ctx.registry.setPinned(kind, name, pinned);
+      if (!model) throw notFound(`${kind} ${JSON.stringify(name)}`);
+      req.log.info({ kind, name, pinned }, pinned ? 'model pinned' : 'model unpinned');
+      res.json(model);
+    });
+  }
   return router;
 }

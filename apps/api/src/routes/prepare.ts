@@ -11,6 +11,7 @@ type Outcome = { model: Model } | { jobId: string } | { error: ErrorInfo };
 /**
  * POST /v1/prepare?wait= (default 600): everything one generation needs, fetched in parallel.
  * One model failing does not fail the others; what failed or did not finish is listed in `failed`.
+ * The answer carries a lease (LEASE_SECONDS) over the models, released by DELETE /v1/leases/:id.
  */
 export function prepareRoutes(ctx: ServiceContext): Router {
   const router = Router();
@@ -26,6 +27,9 @@ export function prepareRoutes(ctx: ServiceContext): Router {
       ],
       ctx.config,
     );
+    // Every model asked for is leased before it is looked up, so a cleanup cannot remove a file
+    // between the lookup and the generation that uses it.
+    const lease = await ctx.leases.create(refs);
 
     const started: Outcome[] = await Promise.all(
       refs.map(async (ref): Promise<Outcome> => {
@@ -68,7 +72,17 @@ export function prepareRoutes(ctx: ServiceContext): Router {
       const path = pathOf(i++);
       return path ? [{ name: embedding.name, path }] : [];
     });
-    res.json({ checkpointPath, loras, embeddings, prompt: buildLoraPrompt(body.prompt, loras), failed });
+    // LEASE_SECONDS from the answer, not from the request: the wait may have been long.
+    const held = (await ctx.leases.extend(lease.leaseId)) ?? lease;
+    res.json({
+      checkpointPath,
+      loras,
+      embeddings,
+      prompt: buildLoraPrompt(body.prompt, loras),
+      failed,
+      leaseId: held.leaseId,
+      leaseExpiresAt: held.expiresAt,
+    });
   });
   return router;
 }

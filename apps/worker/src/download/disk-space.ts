@@ -61,6 +61,18 @@ export class DiskSpace {
     }
   }
 
+  /** Bytes the other downloads in flight on this volume still need (their live reservations). */
+  async reservedByOthers(stagingKey: string): Promise<number> {
+    const all = await this.redis.hgetall(this.key);
+    const now = Date.now();
+    let reserved = 0;
+    for (const [field, value] of Object.entries(all)) {
+      const match = /^(\d+):(\d+)$/.exec(value);
+      if (field !== stagingKey && match && now - Number(match[2]) < STALE_MS) reserved += Number(match[1]);
+    }
+    return reserved;
+  }
+
   /** Refreshes what this download still needs (it shrinks as bytes land on the disk). */
   async update(stagingKey: string, remaining: number): Promise<void> {
     await this.redis.hset(this.key, stagingKey, `${Math.max(0, remaining)}:${Date.now()}`);

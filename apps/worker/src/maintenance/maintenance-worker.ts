@@ -7,13 +7,15 @@ import {
   type Logger,
   type MaintenanceJobName,
 } from '@model-manager/core';
-import type { Registry } from '@model-manager/registry';
+import type { Registry, VolumeCleanup } from '@model-manager/registry';
+import { processCleanupJob } from './cleanup-job.js';
 import { scanJob } from './scan-job.js';
 import { verifyJob } from './verify-job.js';
 
 export interface MaintenanceDeps {
   config: Config;
   registry: Registry;
+  cleanup: VolumeCleanup;
   redis: Redis;
   logger: Logger;
 }
@@ -22,6 +24,7 @@ type MaintenanceProcessor = (job: Job, deps: MaintenanceDeps) => Promise<unknown
 
 /** One processor per maintenance job name, each in its own file beside this one. */
 const processors: Partial<Record<MaintenanceJobName, MaintenanceProcessor>> = {
+  cleanup: processCleanupJob,
   verify: verifyJob,
   scan: scanJob,
 };
