@@ -55,14 +55,9 @@ export type FetchResult =
 
 export type BatchItemStatus = JobStatus | 'cached';
 
-export interface BatchItem {
-  kind: ModelKind;
-  name: string;
-  status: BatchItemStatus;
-  jobId?: string;
-  path?: string;
-  error?: ErrorInfo;
-}
+/** One item of a batch: a job's model and outcome (no job when it was cached or refused at once). */
+export type BatchItem = Pick<JobView, 'kind' | 'name'> &
+  Partial<Pick<JobView, 'jobId' | 'error'>> & { status: BatchItemStatus; path?: string };
 
 export interface BatchCreated {
   batchId: string;
