@@ -27,7 +27,7 @@ interface Row {
 export class ProgressView {
   private readonly rows = new Map<string, Row>();
   private drawnLines = 0;
-  private lastDraw = 0;
+  private lastDraw = Number.NEGATIVE_INFINITY;
   private readonly tty: boolean;
 
   constructor(private readonly out: Output) {

@@ -38,6 +38,19 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Reads a stream to its final event; a connection cut mid-stream (API restart, proxy) counts as
+ * an end without one, so the caller asks the API where things stand instead of failing the wait.
+ */
+async function untilCut<T>(signal: AbortSignal, read: () => Promise<T | undefined>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if (signal.aborted || err instanceof SyntaxError) throw err;
+    return undefined;
+  }
+}
+
 /** Speed from two successive polls, for the API without events (whose polls carry no speed). */
 function progressFromPolls(job: JobView, previous: { bytes: number; at: number } | undefined, now: number): JobProgress {
   const seconds = previous ? (now - previous.at) / 1000 : 0;
@@ -66,23 +79,25 @@ export async function followJob(transport: EventsTransport, jobId: string, signa
     const stream = await transport.openEvents(`${jobPath(jobId)}/events`, signal);
     if (!stream) return pollJob(transport, jobId, signal, callbacks);
     let identity: Pick<JobView, 'kind' | 'name'> | undefined;
-    for await (const message of stream) {
-      if (message.event === 'state') {
-        const job = JSON.parse(message.data) as JobView;
-        identity = { kind: job.kind, name: job.name };
-        if (isFinal(job)) {
-          callbacks.onJobSettled?.(job);
-          return job;
+    const final = await untilCut(signal, async () => {
+      for await (const message of stream) {
+        if (message.event === 'state') {
+          const job = JSON.parse(message.data) as JobView;
+          identity = { kind: job.kind, name: job.name };
+          if (isFinal(job)) return job;
+        } else if (message.event === 'progress') {
+          callbacks.onProgress?.({ ...identity, ...(JSON.parse(message.data) as JobProgress) });
+        } else if (message.event === 'completed' || message.event === 'failed') {
+          return JSON.parse(message.data) as JobView;
         }
-      } else if (message.event === 'progress') {
-        callbacks.onProgress?.({ ...identity, ...(JSON.parse(message.data) as JobProgress) });
-      } else if (message.event === 'completed' || message.event === 'failed') {
-        const job = JSON.parse(message.data) as JobView;
-        callbacks.onJobSettled?.(job);
-        return job;
       }
+      return undefined;
+    });
+    if (final) {
+      callbacks.onJobSettled?.(final);
+      return final;
     }
-    // Ended without a final event: the job may have finished meanwhile.
+    // Ended (or cut) without a final event: the job may have finished meanwhile.
     const job = await transport.getJson<JobView>(jobPath(jobId), signal);
     if (isFinal(job)) {
       callbacks.onJobSettled?.(job);
@@ -108,11 +123,15 @@ export async function followBatch(transport: EventsTransport, batchId: string, s
       await Promise.all(running.map((jobId) => pollJob(transport, jobId, signal, { ...callbacks, onJobSettled: settle })));
       return transport.getJson<BatchView>(batchPath(batchId), signal);
     }
-    for await (const message of stream) {
-      if (message.event === 'progress') callbacks.onProgress?.(JSON.parse(message.data) as JobProgress);
-      else if (message.event === 'completed' || message.event === 'failed') settle(JSON.parse(message.data) as JobView);
-      else if (message.event === 'done') return JSON.parse(message.data) as BatchView;
-    }
+    const done = await untilCut(signal, async () => {
+      for await (const message of stream) {
+        if (message.event === 'progress') callbacks.onProgress?.(JSON.parse(message.data) as JobProgress);
+        else if (message.event === 'completed' || message.event === 'failed') settle(JSON.parse(message.data) as JobView);
+        else if (message.event === 'done') return JSON.parse(message.data) as BatchView;
+      }
+      return undefined;
+    });
+    if (done) return done;
     const view = await transport.getJson<BatchView>(batchPath(batchId), signal);
     if (view.done) return view;
     await sleep(RECONNECT_DELAY_MS, signal);

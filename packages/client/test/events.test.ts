@@ -79,12 +79,17 @@ describe('Server-Sent Events: the parser and waitFor() against a real HTTP serve
           return void res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'job missing not found' } }));
         }
         res.writeHead(200, streamHeaders);
+        if (jobId.startsWith('cut')) {
+          // The connection dies after the first progress event (an API restart).
+          res.write(jobStream(jobId, false).split('event: progress')[0]!);
+          return void setTimeout(() => res.destroy(), 20);
+        }
         return writeSlowly(res, jobStream(jobId, jobId.startsWith('bad')));
       }
       if ((match = /^\/v1\/jobs\/([^/]+)$/.exec(url.pathname))) {
         // The polling fallback: two answers "active", then "completed".
         const jobId = match[1]!;
-        const n = (polls.get(jobId) ?? 0) + 1;
+        const n = (polls.get(jobId) ?? 0) + (jobId.startsWith('cut') ? 3 : 1);
         polls.set(jobId, n);
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end(JSON.stringify(n < 3 ? jobView(jobId, 'active', n * 100) : jobView(jobId, 'completed', 300, { model: model as JobView['model'] })));
@@ -166,6 +171,12 @@ describe('Server-Sent Events: the parser and waitFor() against a real HTTP serve
     expect(job.status).toBe('completed');
     expect(polls.get('old1')).toBe(3);
     expect(progress.map((p) => p.bytes)).toEqual([100, 200]);
+  });
+
+  it('waitFor() asks where the job stands when its stream is cut before the final event', async () => {
+    const client = new ModelManagerClient({ baseUrl });
+    const job = await client.waitFor('cut1');
+    expect(job).toMatchObject({ jobId: 'cut1', status: 'completed' });
   });
 
   it('waitForBatch() reports each job and ends with the done event', async () => {
