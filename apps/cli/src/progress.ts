@@ -27,6 +27,8 @@ interface Row {
 export class ProgressView {
   private readonly rows = new Map<string, Row>();
   private drawnLines = 0;
+  /** Finished rows already written above the live bars. */
+  private readonly written = new Set<Row>();
   private lastDraw = Number.NEGATIVE_INFINITY;
   private readonly tty: boolean;
 
@@ -107,17 +109,30 @@ export class ProgressView {
     const now = Date.now();
     if (!force && now - this.lastDraw < REDRAW_INTERVAL_MS) return;
     this.lastDraw = now;
+    const rows = [...this.rows.values()];
     const width = Math.max(40, (this.out.columns ?? 100) - 1);
-    const labelWidth = Math.min(40, Math.max(...[...this.rows.values()].map((r) => r.label.length)));
-    const lines = [...this.rows.values()].map((row) => {
+    const labelWidth = Math.min(40, Math.max(...rows.map((r) => r.label.length)));
+    const lineOf = (row: Row) => {
       const label = row.label.length > labelWidth ? `${row.label.slice(0, labelWidth - 1)}…` : row.label.padEnd(labelWidth);
       const rest = row.state === 'running' ? this.describe(row).slice(row.label.length + 2) : row.state === 'waiting' ? 'queued' : row.note;
       return `${label} ${this.bar(row)} ${rest}`.slice(0, width);
-    });
-    // Back to the first bar, then each line cleared and written again.
-    let text = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A` : '';
-    for (const line of lines) text += `\r\x1b[2K${line}\n`;
+    };
+    // A finished file is written once, above the live bars, and scrolls away like a log line;
+    // only the unfinished ones are redrawn, at most as many as fit, so a large batch stays on screen.
+    const settled = rows.filter((r) => (r.state === 'done' || r.state === 'failed') && !this.written.has(r));
+    const live = rows.filter((r) => r.state === 'running' || r.state === 'waiting');
+    live.sort((a, b) => Number(b.state === 'running') - Number(a.state === 'running'));
+    const maxLive = Math.max(3, (this.out.rows ?? 24) - 4);
+    const lines = live.slice(0, maxLive).map(lineOf);
+    if (live.length > maxLive) lines.push(`… ${live.length - maxLive} more`);
+    // Back up over the live bars, clear to the end of the screen, write again.
+    let text = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A\r\x1b[J` : '';
+    for (const row of settled) {
+      this.written.add(row);
+      text += `${lineOf(row)}\n`;
+    }
+    for (const line of lines) text += `${line}\n`;
     this.drawnLines = lines.length;
-    this.out.write(text);
+    if (text) this.out.write(text);
   }
 }

@@ -41,7 +41,7 @@ describe('progress lines', () => {
     );
   });
 
-  it('on a terminal: one bar per file, redrawn in place, failures with their code', () => {
+  it('on a terminal: live bars redrawn in place, each finished file written once above them', () => {
     vi.useFakeTimers({ now: 0, toFake: ['Date'] });
     const { chunks, out } = capture(true);
     const view = new ProgressView(out);
@@ -50,8 +50,24 @@ describe('progress lines', () => {
     view.update({ jobId: '1', kind: 'lora', name: 'a', bytes: 2 * MiB, totalBytes: 4 * MiB, bytesPerSec: 2 * MiB });
     vi.setSystemTime(1000);
     view.settle({ ...completed('2', 'bb', 0), status: 'failed', model: undefined, error: { code: 'HASH_MISMATCH', message: 'sha256 is b, expected a' } });
-    expect(chunks[0]).toBe('\r\x1b[2Klora/a  [############------------] 2.0 MiB / 4.0 MiB  50%  2.0 MiB/s  ETA 1s\n\r\x1b[2Klora/bb [------------------------] queued\n');
-    // The second drawing goes back up over the two bars first.
-    expect(chunks[1]).toBe('\x1b[2A\r\x1b[2Klora/a  [############------------] 2.0 MiB / 4.0 MiB  50%  2.0 MiB/s  ETA 1s\n\r\x1b[2Klora/bb [------------------------] failed  HASH_MISMATCH: sha256 is b, expected a\n');
+    vi.setSystemTime(2000);
+    view.settle(completed('1', 'a', 4 * MiB));
+    view.finish();
+    const running = 'lora/a  [############------------] 2.0 MiB / 4.0 MiB  50%  2.0 MiB/s  ETA 1s\n';
+    expect(chunks).toEqual([
+      `${running}lora/bb [------------------------] queued\n`,
+      // Up over both bars, clear, the failure for good, then the bar still running.
+      `\x1b[2A\r\x1b[Jlora/bb [------------------------] failed  HASH_MISMATCH: sha256 is b, expected a\n${running}`,
+      '\x1b[1A\r\x1b[Jlora/a  [########################] done  4.0 MiB in 2s\n',
+    ]);
   });
+
+  it('on a small terminal: only as many live bars as fit, and how many more wait', () => {
+    const { chunks, out } = capture(true);
+    const view = new ProgressView({ ...out, rows: 7 });
+    for (const id of ['1', '2', '3', '4', '5']) view.add(id, `lora/m${id}`);
+    view.update({ jobId: '4', kind: 'lora', name: 'm4', bytes: 1024, totalBytes: null, bytesPerSec: null });
+    expect(chunks[0]!.split('\n')).toEqual(['lora/m4 [------------------------] 1.0 KiB', 'lora/m1 [------------------------] queued', 'lora/m2 [------------------------] queued', '… 2 more', '']);
+  });
+
 });
