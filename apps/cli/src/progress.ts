@@ -110,7 +110,7 @@ export class ProgressView {
     if (!force && now - this.lastDraw < REDRAW_INTERVAL_MS) return;
     this.lastDraw = now;
     const rows = [...this.rows.values()];
-    const width = Math.max(40, (this.out.columns ?? 100) - 1);
+    const width = Math.max(40, (this.out.columns || 100) - 1);
     const labelWidth = Math.min(40, Math.max(...rows.map((r) => r.label.length)));
     const lineOf = (row: Row) => {
       const label = row.label.length > labelWidth ? `${row.label.slice(0, labelWidth - 1)}…` : row.label.padEnd(labelWidth);
@@ -122,7 +122,7 @@ export class ProgressView {
     const settled = rows.filter((r) => (r.state === 'done' || r.state === 'failed') && !this.written.has(r));
     const live = rows.filter((r) => r.state === 'running' || r.state === 'waiting');
     live.sort((a, b) => Number(b.state === 'running') - Number(a.state === 'running'));
-    const maxLive = Math.max(3, (this.out.rows ?? 24) - 4);
+    const maxLive = Math.max(3, (this.out.rows || 24) - 4);
     const lines = live.slice(0, maxLive).map(lineOf);
     if (live.length > maxLive) lines.push(`… ${live.length - maxLive} more`);
     // Back up over the live bars, clear to the end of the screen, write again.
