@@ -9,7 +9,9 @@ export const statusCommand: Command = async (ctx) => {
   print(ctx, job, () => {
     const { bytes, totalBytes } = job.progress;
     const size = totalBytes ? `${formatBytes(bytes)} / ${formatBytes(totalBytes)} (${Math.floor((100 * bytes) / totalBytes)}%)` : formatBytes(bytes);
-    const lines = [`job ${job.jobId}  ${job.kind}/${job.name}  ${job.status}  ${size}  attempts ${job.attempts}`];
+    // Maintenance jobs (verify, scan) may name no model.
+    const what = [job.kind, job.name].filter(Boolean).join('/') || 'maintenance';
+    const lines = [`job ${job.jobId}  ${what}  ${job.status}  ${size}  attempts ${job.attempts}`];
     if (job.model) lines.push(`path   ${job.model.path}`, `sha256 ${job.model.sha256}`);
     if (job.error) lines.push(`error  ${formatError(job.error)}`);
     if (job.lastError) lines.push(`last attempt: ${formatError(job.lastError)}`);
