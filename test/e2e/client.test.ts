@@ -81,6 +81,26 @@ describe('@model-manager/client against the real API and worker', () => {
     expect(stats.downloads.failed).toBeGreaterThanOrEqual(2);
   });
 
+  it('prepare() returns the paths and the prompt for one generation, a missing LoRA listed in failed', async () => {
+    origin.addFile('prep-base.safetensors', 400 * 1024);
+    origin.addFile('prep-style.safetensors', 100 * 1024);
+    const prepared = await client.prepare(
+      {
+        checkpoint: { name: 'prep-base', url: `${origin.url}/files/prep-base.safetensors` },
+        loras: [
+          { name: 'prep-style', url: `${origin.url}/files/prep-style.safetensors`, scale: 0.7 },
+          { name: 'prep-gone', url: `${origin.url}/files/prep-gone.safetensors` },
+        ],
+        prompt: 'a lighthouse',
+      },
+      { waitSeconds: 60 },
+    );
+    expect(prepared.checkpointPath).toMatch(/checkpoints\/prep-base\.safetensors$/);
+    expect(prepared.loras).toEqual([{ name: 'prep-style', path: expect.stringMatching(/loras\/prep-style\.safetensors$/), scale: 0.7 }]);
+    expect(prepared.prompt).toBe('<lora:prep-style:0.7> a lighthouse');
+    expect(prepared.failed).toEqual([{ kind: 'lora', name: 'prep-gone', error: expect.objectContaining({ code: 'HTTP_ERROR', status: 404 }) }]);
+  });
+
   it('answers errors as typed classes with the API code, status and details', async () => {
     const invalid = await client.fetch({ kind: 'vae' as 'lora', name: '../x', url: 'ftp://a/b' }).catch((err: unknown) => err);
     expect(invalid).toBeInstanceOf(InvalidRequestError);

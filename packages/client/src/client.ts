@@ -6,6 +6,7 @@ import {
   WaitTimeoutError,
 } from './errors.js';
 import { Lease, type LeaseTransport } from './lease.js';
+import { MAX_HOLD_SECONDS, prepareInSlices } from './long-wait.js';
 import { readEventStream, type ServerSentEvent } from './sse.js';
 import type {
   BatchCreated,
@@ -48,6 +49,8 @@ interface RequestOptions {
   accept?: number[];
 }
 
+/** The API's own default for POST /v1/prepare. */
+const DEFAULT_PREPARE_WAIT_SECONDS = 600;
 const modelPath = (kind: ModelKind, name: string) => `/v1/models/${encodeURIComponent(kind)}/${encodeURIComponent(name)}`;
 const waitQuery = (seconds: number | undefined) => (seconds === undefined ? '' : `?wait=${seconds}`);
 
@@ -66,9 +69,18 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
 
   /* ---------- fetching models ---------- */
 
-  /** Everything one generation needs, fetched in parallel; the answer carries a lease over them (issue 5 API). */
+  /**
+   * Everything one generation needs, fetched in parallel, waiting up to `waitSeconds` (default 600,
+   * as the API); what failed or did not finish is listed in `failed`. The answer carries a lease
+   * over the models it returns (issue 5 API): see `lease()`.
+   */
   prepare(request: PrepareRequest, options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<PrepareResult> {
-    return this.request('POST', `/v1/prepare${waitQuery(options.waitSeconds)}`, { body: request, signal: options.signal });
+    return prepareInSlices(
+      (pending, hold) => this.request('POST', `/v1/prepare?wait=${hold}`, { body: pending, signal: options.signal }),
+      (leaseId) => this.releaseLease(leaseId),
+      request,
+      options.waitSeconds ?? DEFAULT_PREPARE_WAIT_SECONDS,
+    );
   }
 
   /**
@@ -77,13 +89,22 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
    */
   async fetch(ref: ModelRefInput, options: { waitSeconds?: number; lease?: boolean; signal?: AbortSignal } = {}): Promise<FetchResult> {
     const body = options.lease ? { ...ref, lease: true } : ref;
-    const answer = await this.request<FetchResult | { status: 'failed'; jobId: string; error: ErrorInfo }>(
-      'POST',
-      `/v1/fetch${waitQuery(options.waitSeconds)}`,
-      { body, signal: options.signal, accept: [502] },
-    );
+    const deadline = Date.now() + (options.waitSeconds ?? 0) * 1000;
+    const hold = options.waitSeconds === undefined ? undefined : Math.min(options.waitSeconds, MAX_HOLD_SECONDS);
+    const answer = await this.request<FetchResult | { status: 'failed'; jobId: string; error: ErrorInfo }>('POST', `/v1/fetch${waitQuery(hold)}`, {
+      body,
+      signal: options.signal,
+      accept: [502],
+    });
     if (answer.status === 'failed') throw new JobFailedError(answer.jobId, answer.error);
-    return answer;
+    const remaining = (deadline - Date.now()) / 1000;
+    if ((answer.status !== 'queued' && answer.status !== 'active') || remaining < 1) return answer;
+    // A wait longer than one request may hold: the rest on the job.
+    const job = await this.job(answer.jobId, { waitSeconds: Math.floor(remaining), signal: options.signal });
+    const lease = { ...(answer.leaseId ? { leaseId: answer.leaseId } : {}), ...(answer.leaseExpiresAt ? { leaseExpiresAt: answer.leaseExpiresAt } : {}) };
+    if (job.status === 'failed') throw new JobFailedError(job.jobId, job.error ?? { code: 'INTERNAL', message: 'failed' }, job);
+    if (job.status === 'completed' && job.model) return { status: 'completed', jobId: job.jobId, model: job.model, ...lease };
+    return { status: job.status === 'active' ? 'active' : 'queued', jobId: job.jobId, ...lease };
   }
 
   /** Queues many models at once (POST /v1/batches); follow it with `waitForBatch()` or `batch()`. */
@@ -114,12 +135,14 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
 
   /* ---------- looking ---------- */
 
+  /** A job; with `waitSeconds`, once it has finished or the time is up. */
   job(jobId: string, options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<JobView> {
-    return this.request('GET', `/v1/jobs/${encodeURIComponent(jobId)}${waitQuery(options.waitSeconds)}`, { signal: options.signal });
+    return this.getWaiting<JobView>(`/v1/jobs/${encodeURIComponent(jobId)}`, options, (job) => job.status === 'completed' || job.status === 'failed');
   }
 
+  /** A batch; with `waitSeconds`, once every job has finished or the time is up. */
   batch(batchId: string, options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<BatchView> {
-    return this.request('GET', `/v1/batches/${encodeURIComponent(batchId)}${waitQuery(options.waitSeconds)}`, { signal: options.signal });
+    return this.getWaiting<BatchView>(`/v1/batches/${encodeURIComponent(batchId)}`, options, (batch) => batch.done);
   }
 
   async models(options: { kind?: ModelKind } = {}): Promise<Model[]> {
@@ -241,6 +264,17 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
       /* not JSON: a proxy's page */
     }
     return errorFromAnswer(res.status, body, text);
+  }
+
+  /** GET with `?wait=`, in requests of at most MAX_HOLD_SECONDS each. */
+  private async getWaiting<T>(path: string, options: { waitSeconds?: number; signal?: AbortSignal }, finished: (view: T) => boolean): Promise<T> {
+    const deadline = Date.now() + (options.waitSeconds ?? 0) * 1000;
+    for (;;) {
+      const remaining = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+      const hold = options.waitSeconds === undefined ? undefined : Math.min(remaining, MAX_HOLD_SECONDS);
+      const view = await this.request<T>('GET', `${path}${waitQuery(hold)}`, { signal: options.signal });
+      if (hold === undefined || hold >= remaining || finished(view)) return view;
+    }
   }
 
   /** Runs `work` under a signal that aborts at the deadline or with the caller's signal. */
