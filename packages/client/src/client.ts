@@ -102,7 +102,7 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
     // A wait longer than one request may hold: the rest on the job.
     const job = await this.job(answer.jobId, { waitSeconds: Math.floor(remaining), signal: options.signal });
     const lease = { ...(answer.leaseId ? { leaseId: answer.leaseId } : {}), ...(answer.leaseExpiresAt ? { leaseExpiresAt: answer.leaseExpiresAt } : {}) };
-    if (job.status === 'failed') throw new JobFailedError(job.jobId, job.error ?? { code: 'INTERNAL', message: 'failed' }, job);
+    if (job.status === 'failed') throw JobFailedError.fromJob(job);
     if (job.status === 'completed' && job.model) return { status: 'completed', jobId: job.jobId, model: job.model, ...lease };
     return { status: job.status === 'active' ? 'active' : 'queued', jobId: job.jobId, ...lease };
   }
@@ -124,7 +124,7 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
     const jobs = await this.withDeadline(ids, options, (signal) => Promise.all(ids.map((id) => followJob(this, id, signal, options))));
     if (Array.isArray(jobIds)) return jobs;
     const job = jobs[0]!;
-    if (job.status === 'failed') throw new JobFailedError(job.jobId, job.error ?? { code: 'INTERNAL', message: 'failed' }, job);
+    if (job.status === 'failed') throw JobFailedError.fromJob(job);
     return job;
   }
 

@@ -54,6 +54,10 @@ export class JobFailedError extends ModelManagerError {
   ) {
     super(`job ${jobId} failed: ${error.code}: ${error.message}`, error.code, 502, error);
   }
+
+  static fromJob(job: JobView): JobFailedError {
+    return new JobFailedError(job.jobId, job.error ?? { code: 'INTERNAL', message: 'the job failed without a reason' }, job);
+  }
 }
 
 /** waitFor() ran out of time; the jobs go on. */
