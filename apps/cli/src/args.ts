@@ -23,25 +23,12 @@ const OPTIONS = {
 export type OptionName = keyof typeof OPTIONS;
 export const GLOBAL_OPTIONS: OptionName[] = ['api-url', 'token', 'json', 'help'];
 
+const parse = (args: string[]) => parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: true, tokens: true });
+
 export interface ParsedArgs {
   command: string | undefined;
   positionals: string[];
-  values: {
-    'api-url'?: string;
-    token?: string;
-    json?: boolean;
-    help?: boolean;
-    wait?: boolean;
-    sha256?: string;
-    mirror?: string[];
-    kind?: string;
-    name?: string;
-    refetch?: boolean;
-    'dry-run'?: boolean;
-    'max-age-days'?: string;
-    'keep-popular'?: string;
-    quota?: boolean;
-  };
+  values: ReturnType<typeof parse>['values'];
   /** The option names given, in order, to refuse those a command does not take. */
   given: OptionName[];
 }
@@ -49,7 +36,7 @@ export interface ParsedArgs {
 export function parseCommandLine(argv: string[]): ParsedArgs {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true, tokens: true });
+    parsed = parse(argv);
   } catch (err) {
     // parseArgs' own words name the option ("Unknown option '--wiat'").
     throw new UsageError((err as Error).message);
