@@ -8,7 +8,9 @@ ENV TURBO_TELEMETRY_DISABLED=1
 # Manifests first, so `npm ci` is cached until a dependency changes.
 COPY package.json package-lock.json turbo.json tsconfig.json ./
 COPY apps/api/package.json apps/api/
+COPY apps/cli/package.json apps/cli/
 COPY apps/worker/package.json apps/worker/
+COPY packages/client/package.json packages/client/
 COPY packages/core/package.json packages/core/
 COPY packages/registry/package.json packages/registry/
 RUN npm ci --no-audit --no-fund

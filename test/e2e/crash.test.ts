@@ -66,7 +66,8 @@ describe('leftover staging files', () => {
       await expect.poll(() => readdirSync(incoming).sort(), { timeout: 10_000 }).toEqual(
         [`${svc.prefix}.${live.id}.part`, `${svc.prefix}.888888.part`, 'another-deployment.5.part'].sort(),
       );
-      expect(svc.worker.logs.join('\n')).toContain('swept a leftover staging file');
+      // The log line follows the unlink and comes through the worker's stdout pipe: it may lag.
+      await expect.poll(() => svc.worker.logs.join('\n'), { timeout: 10_000 }).toContain('swept a leftover staging file');
     } finally {
       await queue.close();
       await svc.stop();

@@ -132,8 +132,10 @@ export class BatchStore {
     const views = new Map(
       await Promise.all(
         jobIds.map(async (id) => {
+          // State before the job, as in FetchService.view: never "failed" without its reason.
+          const state = await this.queue.getJobState(id);
           const job = await Job.fromId<FetchModelJobData, Model>(this.queue, id);
-          return [id, job ? { job, state: await job.getState() } : null] as const;
+          return [id, job ? { job, state } : null] as const;
         }),
       ),
     );

@@ -203,9 +203,13 @@ export class FetchService {
   }
 
   async view(jobId: string): Promise<JobView | null> {
+    // State first: a job read before it failed and its state read after would show "failed"
+    // without its failedReason (INTERNAL "unknown failure"); read this way round, a job that
+    // has a final state has its result or reason written too (one Lua script moves both).
+    const state = await this.queue.getJobState(jobId);
     const job = await Job.fromId<FetchModelJobData, Model>(this.queue, jobId);
     if (!job) return null;
-    return this.viewOf(job, await job.getState());
+    return this.viewOf(job, state);
   }
 
   viewOf(job: Job<FetchModelJobData, Model>, state: string): JobView {

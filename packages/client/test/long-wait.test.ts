@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_HOLD_SECONDS, prepareInSlices } from '../src/long-wait.js';
+import type { PrepareRequest, PrepareResult } from '../src/index.js';
+
+const url = 'https://example.com/x';
+const timeout = (kind: 'checkpoint' | 'lora', name: string) => ({ kind, name, error: { code: 'WAIT_TIMEOUT', message: 'job 1 goes on' } });
+
+describe('prepare() waits longer than one request may hold by asking again', () => {
+  it('asks again for what did not finish, never again for what failed for good, and keeps one lease', async () => {
+    const request: PrepareRequest = {
+      checkpoint: { name: 'base', url },
+      loras: [{ name: 'gone', url, scale: 0.5 }, { name: 'detail', url, scale: 0.8 }],
+      prompt: 'p',
+    };
+    const calls: Array<{ request: PrepareRequest; hold: number }> = [];
+    const released: string[] = [];
+    const answers: PrepareResult[] = [
+      {
+        checkpointPath: null,
+        loras: [{ name: 'detail', path: '/m/loras/detail.safetensors', scale: 0.8 }],
+        embeddings: [],
+        prompt: '<lora:detail:0.8> p',
+        failed: [timeout('checkpoint', 'base'), { kind: 'lora', name: 'gone', error: { code: 'HTTP_ERROR', message: 'HTTP 404', status: 404 } }],
+        leaseId: 'lease-1',
+      },
+      {
+        checkpointPath: '/m/checkpoints/base.safetensors',
+        loras: [{ name: 'detail', path: '/m/loras/detail.safetensors', scale: 0.8 }],
+        embeddings: [],
+        prompt: '<lora:detail:0.8> p',
+        failed: [],
+        leaseId: 'lease-2',
+      },
+    ];
+    const result = await prepareInSlices(
+      async (pending, hold) => {
+        calls.push({ request: pending, hold });
+        return answers[calls.length - 1]!;
+      },
+      async (leaseId) => void released.push(leaseId),
+      request,
+      600,
+    );
+    expect(calls.map((c) => c.hold)).toEqual([MAX_HOLD_SECONDS, MAX_HOLD_SECONDS]);
+    expect(calls[1]!.request).toEqual({ checkpoint: { name: 'base', url }, loras: [{ name: 'detail', url, scale: 0.8 }], prompt: 'p' });
+    expect(result).toMatchObject({ checkpointPath: '/m/checkpoints/base.safetensors', leaseId: 'lease-2', failed: [{ name: 'gone', error: { code: 'HTTP_ERROR' } }] });
+    expect(released).toEqual(['lease-1']);
+  });
+
+  it('asks once when the wait fits in one request, and reports what did not finish', async () => {
+    const holds: number[] = [];
+    const answer: PrepareResult = { checkpointPath: null, loras: [], embeddings: [], prompt: '', failed: [timeout('checkpoint', 'base')] };
+    const call = async (_pending: PrepareRequest, hold: number) => {
+      holds.push(hold);
+      return answer;
+    };
+    const result = await prepareInSlices(call, async () => undefined, { checkpoint: { name: 'base', url } }, 30);
+    expect(holds).toEqual([30]);
+    expect(result.failed).toEqual([timeout('checkpoint', 'base')]);
+  });
+});
