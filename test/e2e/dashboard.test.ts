@@ -47,6 +47,10 @@ describe('the dashboard in a real browser', () => {
     await page.getByText('model-fetch', { exact: true }).first().waitFor();
     await page.getByText('model-maintenance', { exact: true }).first().waitFor();
     await page.screenshot({ path: path.join(outputDir, 'overview.png') });
+    // The daily cleanup is a BullMQ job scheduler on the maintenance queue.
+    await page.getByText('Schedulers', { exact: true }).first().click();
+    await page.getByText('cleanup-schedule').first().waitFor();
+    await page.screenshot({ path: path.join(outputDir, 'schedulers.png') });
 
     await page.goto(`${svc.apiUrl}/admin/queues/queue/model-fetch?status=completed`);
     // The job card: its data (what was asked) and return value (where the file is).
