@@ -87,6 +87,32 @@ describe('who may do what (API_TOKEN, API_TOKENS_READONLY)', () => {
   });
 });
 
+describe('rate limit (RATE_LIMIT_PER_MINUTE)', () => {
+  let svc: Service;
+  beforeAll(async () => {
+    svc = await startService('ratelimit', { API_TOKEN: TOKEN, API_TOKENS_READONLY: READ_ONLY, RATE_LIMIT_PER_MINUTE: '5' });
+  });
+  afterAll(() => svc?.stop());
+
+  it('answers 429 with Retry-After once a token used its minute, other tokens and the probes unaffected', async () => {
+    // The limit counts per clock minute: start well inside one, so six requests share it.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 50_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 100));
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await send(svc.apiUrl, 'GET', '/v1/models', { authorization: `Bearer ${TOKEN}` })).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200]);
+    const limited = await send(svc.apiUrl, 'GET', '/v1/models', { authorization: `Bearer ${TOKEN}` });
+    expect(limited.status).toBe(429);
+    expect(limited.json.error.code).toBe('RATE_LIMITED');
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect((await send(svc.apiUrl, 'GET', '/v1/models', { authorization: `Bearer ${READ_ONLY}` })).status).toBe(200);
+    expect((await send(svc.apiUrl, 'GET', '/healthz')).status).toBe(200);
+    expect(svc.api.logs.join('\n')).not.toContain(TOKEN);
+  });
+});
+
 describe('binding', () => {
   const exitOf = async (env: Record<string, string>) => {
     const volume = tempModelsDir();

@@ -98,6 +98,8 @@ export const configSchema = z.object({
     .optional()
     .transform((value) => (value ?? '').split(',').map((t) => t.trim()).filter(Boolean))
     .refine((tokens) => tokens.every((t) => t.length >= 16), 'each token must be at least 16 characters'),
+  /** Requests per minute per token (per client address without API_TOKEN); unset: no limit. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).optional(),
   /** /metrics without a token. */
   METRICS_PUBLIC: bool(false),
   /** Listen on a non-loopback HOST without API_TOKEN anyway (behind your own gateway). */

@@ -18,6 +18,8 @@ export function serviceKeys(prefix: string) {
   return {
     stats: `${base}:stats`,
     batch: (id: string) => `${base}:batch:${id}`,
+    /** Requests of one caller in one minute window (RATE_LIMIT_PER_MINUTE). */
+    rate: (caller: string, window: number) => `${base}:rate:${caller}:${window}`,
   };
 }
 

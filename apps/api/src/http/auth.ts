@@ -84,6 +84,8 @@ export function authenticate(config: Config, dashboardPath: string): RequestHand
     if (access === 'read' && !READ_METHODS.has(req.method)) {
       throw new ApiError(403, 'READ_ONLY_TOKEN', `a read-only token may not ${req.method} ${req.path}`);
     }
+    // Who is calling, for the rate limit: a digest of the token, never the token.
+    res.locals.caller = `token:${createHash('sha256').update(bearer ?? cookieOf(req.get('cookie'), COOKIE) ?? '').digest('hex').slice(0, 16)}`;
     next();
   };
 }
