@@ -4,13 +4,13 @@
 // Settings: BENCH_SIZE_MIB (1024), BENCH_ROUNDS (5), BENCH_ONLY (comma list of scenario names),
 // BENCH_DISK_DIR (./data/bench), REDIS_URL. `--write-docs` puts the table into docs/benchmarks.md.
 import { spawn } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
-import { createReadStream, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
+import { makeFile, sha256Of } from './files.mjs';
 import { startNginx, freePort } from './origin.mjs';
 import { REDIS_URL, ProjectWorkers, benchPrefix, dropPrefix, startApp } from './project.mjs';
 import { timed } from './timed.mjs';
@@ -33,22 +33,6 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-
-function makeFile(file, size) {
-  const fd = openSync(file, 'w');
-  const buf = Buffer.alloc(64 * MiB);
-  for (let left = size; left > 0; left -= buf.length) {
-    randomFillSync(buf);
-    writeSync(fd, buf, 0, Math.min(buf.length, left));
-  }
-  closeSync(fd);
-}
-
-async function sha256Of(file, highWaterMark = MiB) {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark })) hash.update(chunk);
-  return hash.digest('hex');
-}
 
 /** Runs each contender once per round, alternating, after one warm-up round; keeps every measure. */
 async function alternate(contenders, rounds = ROUNDS) {

@@ -3,9 +3,9 @@
 // times from the loopback nginx origin and prints each run and the median (the first run is a
 // warm-up). Settings: ROUTE=capped|plain (capped: 100 MB/s per connection), SEGMENTS, RUNS (3),
 // SIZE_MIB (1024). Profile the worker with BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
-import { createHash, randomFillSync } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { makeFile, sha256Of } from './files.mjs';
 import { startNginx } from './origin.mjs';
 import { ProjectWorkers } from './project.mjs';
 import { ensureTools } from './tools.mjs';
@@ -19,16 +19,8 @@ const runs = Number(process.env.RUNS ?? 3);
 ensureTools((msg) => process.stderr.write(`[profile] ${msg}\n`));
 mkdirSync(path.join(shm, 'origin'), { recursive: true });
 const file = path.join(shm, 'origin', 'big.bin');
-const fd = openSync(file, 'w');
-const buf = Buffer.alloc(64 * MiB);
-for (let left = size; left > 0; left -= buf.length) {
-  randomFillSync(buf);
-  writeSync(fd, buf, 0, Math.min(buf.length, left));
-}
-closeSync(fd);
-const hash = createHash('sha256');
-for await (const chunk of createReadStream(file, { highWaterMark: MiB })) hash.update(chunk);
-const sha256 = hash.digest('hex');
+makeFile(file, size);
+const sha256 = await sha256Of(file);
 
 const nginx = await startNginx({ root: path.join(shm, 'origin'), workDir: path.join(shm, 'nginx'), capBytesPerSec: '100m' });
 const workers = new ProjectWorkers({

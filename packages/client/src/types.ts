@@ -104,22 +104,8 @@ export interface VerifyRequest {
   refetch?: boolean;
 }
 
-/** The return value of a `verify` maintenance job (JobView.result). */
-export interface VerifyResult {
-  checked: number;
-  ok: number;
-  mismatched: Array<{ kind: ModelKind; name: string; expected: string; actual: string }>;
-  missing: Array<{ kind: ModelKind; name: string }>;
-  quarantined: Array<{ kind: ModelKind; name: string; path: string }>;
-  refetchJobs: string[];
-}
-
-/** The return value of a `scan` maintenance job (JobView.result). */
-export interface ScanResult {
-  adopted: Array<{ kind: ModelKind; name: string; path: string; sha256: string; fileSize: number }>;
-  dropped: Array<{ kind: ModelKind; name: string }>;
-  sizeDrift: Array<{ kind: ModelKind; name: string; registered: number; actual: number }>;
-}
+/** The return values of `verify` and `scan` maintenance jobs (JobView.result): the worker's own types. */
+export type { ScanResult, VerifyResult } from '@model-manager/core';
 
 export interface LeaseView {
   leaseId: string;
