@@ -34,7 +34,11 @@ FROM base AS api-build
 COPY --from=prune /out/api/json/ ./
 RUN npm ci
 COPY --from=prune /out/api/full/ ./
-RUN npx turbo run build
+# Collect the compiled output (and bin scripts) of every package in the pruned workspace, so the
+# final image takes exactly that from here.
+RUN npx turbo run build \
+ && mkdir /dist \
+ && find apps packages -mindepth 2 -maxdepth 2 \( -name dist -o -name bin \) -exec cp -r --parents {} /dist/ \;
 
 FROM base AS api-deps
 COPY --from=prune /out/api/json/ ./
@@ -45,7 +49,11 @@ FROM base AS worker-build
 COPY --from=prune /out/worker/json/ ./
 RUN npm ci
 COPY --from=prune /out/worker/full/ ./
-RUN npx turbo run build
+# Collect the compiled output (and bin scripts) of every package in the pruned workspace, so the
+# final image takes exactly that from here.
+RUN npx turbo run build \
+ && mkdir /dist \
+ && find apps packages -mindepth 2 -maxdepth 2 \( -name dist -o -name bin \) -exec cp -r --parents {} /dist/ \;
 
 FROM base AS worker-deps
 COPY --from=prune /out/worker/json/ ./
@@ -70,12 +78,7 @@ FROM runtime AS api
 # Production node_modules (workspace links included), then the compiled code only: no sources,
 # no dev dependencies, all owned by root so the `node` user cannot change them.
 COPY --from=api-deps /app/ ./
-COPY --from=api-build /app/packages/core/dist/ packages/core/dist/
-COPY --from=api-build /app/packages/registry/dist/ packages/registry/dist/
-COPY --from=api-build /app/packages/client/dist/ packages/client/dist/
-COPY --from=api-build /app/apps/api/dist/ apps/api/dist/
-COPY --from=api-build /app/apps/cli/dist/ apps/cli/dist/
-COPY --from=api-build /app/apps/cli/bin/ apps/cli/bin/
+COPY --from=api-build /dist/ ./
 USER node
 # Inside the container the API listens on every interface; it refuses to start so without
 # API_TOKEN (unless ALLOW_UNAUTHENTICATED=true), so an image run without a token stays closed.
@@ -90,9 +93,7 @@ CMD ["node", "apps/api/dist/main.js"]
 # --- the worker image -------------------------------------------------------------------------
 FROM runtime AS worker
 COPY --from=worker-deps /app/ ./
-COPY --from=worker-build /app/packages/core/dist/ packages/core/dist/
-COPY --from=worker-build /app/packages/registry/dist/ packages/registry/dist/
-COPY --from=worker-build /app/apps/worker/dist/ apps/worker/dist/
+COPY --from=worker-build /dist/ ./
 USER node
 # No HEALTHCHECK: the worker serves no port. It exits when it cannot go on (bad configuration,
 # unwritable volume), so the orchestrator's restart policy is its liveness check; whether the
