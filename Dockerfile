@@ -1,36 +1,101 @@
 # syntax=docker/dockerfile:1
-# One image for both apps: the API by default, the worker with
-#   command: ["node", "apps/worker/dist/main.js"]
+#
+# Two images from one file, one per app, each cut down by `turbo prune` to the workspace packages
+# and production dependencies that app needs:
+#
+#   docker build --target api    -t model-manager-api .      the API (and the model-manager CLI)
+#   docker build --target worker -t model-manager-worker .   the download worker
+#
+# docker-compose.yml builds both. Neither image holds a token or any other secret: they come from
+# the environment at run time (see .env.example). Both run as the unprivileged `node` user (uid
+# 1000) under tini, so SIGTERM reaches node and its graceful shutdown runs.
 
-FROM node:20-bookworm-slim AS build
-WORKDIR /app
-ENV TURBO_TELEMETRY_DISABLED=1
-# Manifests first, so `npm ci` is cached until a dependency changes.
-COPY package.json package-lock.json turbo.json tsconfig.json ./
-COPY apps/api/package.json apps/api/
-COPY apps/cli/package.json apps/cli/
-COPY apps/worker/package.json apps/worker/
-COPY packages/client/package.json packages/client/
-COPY packages/core/package.json packages/core/
-COPY packages/registry/package.json packages/registry/
-RUN npm ci --no-audit --no-fund
-COPY apps apps
-COPY packages packages
-RUN npx turbo run build
-RUN npm prune --omit=dev --no-audit --no-fund
+ARG NODE_IMAGE=node:20-bookworm-slim
 
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production
+FROM ${NODE_IMAGE} AS base
+ENV TURBO_TELEMETRY_DISABLED=1 \
+    NPM_CONFIG_UPDATE_NOTIFIER=false \
+    NPM_CONFIG_FUND=false \
+    NPM_CONFIG_AUDIT=false
 WORKDIR /app
-COPY --from=build /app /app
-# A named volume mounted here starts out with this owner, so the `node` user can write to it.
-RUN mkdir -p /workspace/models && chown -R node:node /workspace
+
+# --- prune: one pruned workspace (package.json files, a pruned lockfile, sources) per app ------
+FROM base AS prune
+# The same turbo as package-lock.json pins.
+RUN npm install --global turbo@2.11.11
+COPY . .
+RUN turbo prune @model-manager/api @model-manager/cli --docker --out-dir /out/api \
+ && turbo prune @model-manager/worker --docker --out-dir /out/worker \
+ && cp tsconfig.json /out/api/full/ \
+ && cp tsconfig.json /out/worker/full/
+
+# --- api: build with every dependency, then install production dependencies alone ------------
+FROM base AS api-build
+COPY --from=prune /out/api/json/ ./
+RUN npm ci
+COPY --from=prune /out/api/full/ ./
+# Collect the compiled output (and bin scripts) of every package in the pruned workspace, so the
+# final image takes exactly that from here.
+RUN npx turbo run build \
+ && mkdir /dist \
+ && find apps packages -mindepth 2 -maxdepth 2 \( -name dist -o -name bin \) -exec cp -r --parents {} /dist/ \;
+
+FROM base AS api-deps
+COPY --from=prune /out/api/json/ ./
+RUN npm ci --omit=dev
+
+# --- worker: the same two steps ---------------------------------------------------------------
+FROM base AS worker-build
+COPY --from=prune /out/worker/json/ ./
+RUN npm ci
+COPY --from=prune /out/worker/full/ ./
+# Collect the compiled output (and bin scripts) of every package in the pruned workspace, so the
+# final image takes exactly that from here.
+RUN npx turbo run build \
+ && mkdir /dist \
+ && find apps packages -mindepth 2 -maxdepth 2 \( -name dist -o -name bin \) -exec cp -r --parents {} /dist/ \;
+
+FROM base AS worker-deps
+COPY --from=prune /out/worker/json/ ./
+RUN npm ci --omit=dev
+
+# --- what both final images start from -----------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+# tini as PID 1 forwards SIGTERM/SIGINT to node and reaps zombies; node itself is never PID 1.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /workspace/models \
+ && chown node:node /workspace/models
+# A named volume mounted at /workspace/models starts out owned by `node`, as this folder is.
+ENV NODE_ENV=production \
+    MODELS_DIR=/workspace/models
+WORKDIR /app
+ENTRYPOINT ["/usr/bin/tini", "--"]
+
+# --- the API image ----------------------------------------------------------------------------
+FROM runtime AS api
+# Production node_modules (workspace links included), then the compiled code only: no sources,
+# no dev dependencies, all owned by root so the `node` user cannot change them.
+COPY --from=api-deps /app/ ./
+COPY --from=api-build /dist/ ./
 USER node
-ENV MODELS_DIR=/workspace/models \
-    HOST=0.0.0.0 \
+# Inside the container the API listens on every interface; it refuses to start so without
+# API_TOKEN (unless ALLOW_UNAUTHENTICATED=true), so an image run without a token stays closed.
+ENV HOST=0.0.0.0 \
     PORT=3000
 EXPOSE 3000
-# Only the API listens; the worker service turns this check off in docker-compose.yml.
+# Liveness: /healthz answers 200 while the process serves HTTP (/readyz also checks Redis and the volume).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "apps/api/dist/main.js"]
+
+# --- the worker image -------------------------------------------------------------------------
+FROM runtime AS worker
+COPY --from=worker-deps /app/ ./
+COPY --from=worker-build /dist/ ./
+USER node
+# No HEALTHCHECK: the worker serves no port. It exits when it cannot go on (bad configuration,
+# unwritable volume), so the orchestrator's restart policy is its liveness check; whether the
+# workers keep up is read from the API's /metrics (model_manager_queue_jobs) and the dashboard.
+CMD ["node", "apps/worker/dist/main.js"]
