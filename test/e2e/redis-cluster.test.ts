@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelLeases } from '@model-manager/registry';
+import { StagingLease } from '../../apps/worker/src/download/staging-lease.js';
 import { TestOrigin } from '../support/origin.js';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster.js';
-import { call, startService, type Service } from '../support/service.js';
+import { call, startService, tempModelsDir, type Service } from '../support/service.js';
 
 /**
  * The real API and worker processes against a real 3-master Redis Cluster on loopback: BullMQ's
@@ -12,16 +14,22 @@ import { call, startService, type Service } from '../support/service.js';
  * and our MULTI blocks must each keep their keys in one slot, or the cluster refuses them
  * (CROSSSLOT). The last test looks at where every key landed.
  */
+let cluster: TestRedisCluster;
+beforeAll(async () => {
+  cluster = await startRedisCluster(3);
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
 describe('against a Redis Cluster (redis+cluster://), end to end', () => {
   const origin = new TestOrigin();
-  let cluster: TestRedisCluster;
   let svc: Service;
   const tag = `mmtest-cluster-${randomBytes(4).toString('hex')}`;
   const prefix = `{${tag}}`;
   const jobIds: string[] = [];
 
   beforeAll(async () => {
-    cluster = await startRedisCluster(3);
     await origin.start();
     svc = await startService('cluster', {
       REDIS_URL: cluster.url,
@@ -35,7 +43,6 @@ describe('against a Redis Cluster (redis+cluster://), end to end', () => {
   afterAll(async () => {
     await svc?.stop();
     await origin.close();
-    await cluster?.stop();
   });
 
   it('the cluster has three masters, and the service is ready on it', async () => {
@@ -82,6 +89,15 @@ describe('against a Redis Cluster (redis+cluster://), end to end', () => {
     for (const job of done.body.jobs) expect(existsSync(job.path)).toBe(true);
   });
 
+  it('makes one origin download for 10 simultaneous requests of one model (BullMQ deduplication on the cluster)', async () => {
+    origin.addFile('cluster-popular.safetensors', 1024 * 1024);
+    const ref = { kind: 'lora', name: 'cluster-popular', url: `${origin.url}/slow/cluster-popular.safetensors?ms=20&chunk=131072` };
+    const answers = await Promise.all(Array.from({ length: 10 }, () => call(svc.apiUrl, 'POST', '/v1/fetch?wait=60', ref)));
+    for (const a of answers) expect(['completed', 'cached']).toContain(a.body.status);
+    expect(new Set(answers.filter((a) => a.body.jobId).map((a) => a.body.jobId)).size).toBe(1);
+    expect(origin.hitCount('/slow/cluster-popular.safetensors')).toBe(1);
+  });
+
   it('follows a job with GET /v1/jobs/:id?wait=', async () => {
     origin.addFile('cluster-slow.safetensors', 512 * 1024);
     const queued = await call(svc.apiUrl, 'POST', '/v1/fetch', {
@@ -114,12 +130,12 @@ describe('against a Redis Cluster (redis+cluster://), end to end', () => {
     expect(dry.body.dryRun).toBe(true);
     const names = dry.body.removed.map((m: { name: string }) => m.name).sort();
     // The prepared (leased) models are never chosen.
-    expect(names).toEqual(['cluster-a', 'cluster-b']);
+    expect(names).toEqual(['cluster-a', 'cluster-b', 'cluster-popular']);
     for (const m of dry.body.removed) expect(existsSync(m.path)).toBe(true);
 
     const real = await call(svc.apiUrl, 'POST', '/v1/cleanup', { maxAgeDays: 0, keepPopular: 0 });
     expect(real.status).toBe(200);
-    expect(real.body.removed.map((m: { name: string }) => m.name).sort()).toEqual(['cluster-a', 'cluster-b']);
+    expect(real.body.removed.map((m: { name: string }) => m.name).sort()).toEqual(names);
     for (const m of real.body.removed) expect(existsSync(m.path)).toBe(false);
   });
 
@@ -163,5 +179,72 @@ describe('against a Redis Cluster (redis+cluster://), end to end', () => {
     expect(logs).not.toMatch(/CROSSSLOT|MOVED|ASK |redis connection error|queue error/);
     const stats = await call(svc.apiUrl, 'GET', '/v1/stats');
     expect(stats.status).toBe(200);
+  });
+});
+
+/**
+ * The two pieces whose keys span two groups, driven directly on the cluster: the staging lease
+ * (a volume key) is fenced by the BullMQ job lock (a queue key, another slot), and model leases
+ * run scripts over three volume keys at once.
+ */
+describe('cross-slot pieces on the cluster', () => {
+  const volume = `mmtest-${randomBytes(4).toString('hex')}`;
+  const prefix = `{mmtest-cluster-${randomBytes(4).toString('hex')}}`;
+
+  it('fences a staging file with a lease in the volume slot and the job lock in the queue slot', async () => {
+    const redis = cluster.client();
+    const lease = `model-manager:volume:{${volume}}:staging-lease:${prefix}.1`;
+    const jobLock = `${prefix}:model-fetch:1:lock`;
+    const slots = await Promise.all([lease, jobLock].map(async (k) => Number(await redis.call('CLUSTER', 'KEYSLOT', k))));
+    expect(slots[0]).not.toBe(slots[1]);
+
+    await redis.set(jobLock, 'someone-else', 'PX', 10_000);
+    await expect(new StagingLease(redis, lease, jobLock, 'stale-token', 400).acquire()).rejects.toMatchObject({ code: 'LOCK_LOST' });
+
+    await redis.set(jobLock, 'token-a', 'PX', 10_000);
+    const a = new StagingLease(redis, lease, jobLock, 'token-a', 400);
+    await a.acquire();
+    expect(() => a.assertValid()).not.toThrow();
+    // The job passes to worker B: A's next renewal sees it, stops writing and frees the lease.
+    await redis.set(jobLock, 'token-b', 'PX', 10_000);
+    const b = new StagingLease(redis, lease, jobLock, 'token-b', 400);
+    const bAcquired = b.acquire();
+    await expect
+      .poll(() => {
+        try {
+          a.assertValid();
+          return 'valid';
+        } catch (err) {
+          return (err as { code: string }).code;
+        }
+      })
+      .toBe('LOCK_LOST');
+    await bAcquired;
+    await b.confirm();
+    await a.release(); // must not free B's lease
+    expect(await redis.exists(lease)).toBe(1);
+    await b.release();
+    expect(await redis.exists(lease)).toBe(0);
+    await redis.del(jobLock);
+  });
+
+  it('creates, extends and releases model leases, and lets an eviction mark only unleased models', async () => {
+    const redis = cluster.client();
+    const { dir, remove } = tempModelsDir();
+    try {
+      writeFileSync(path.join(dir, '.volume-id'), `${volume}\n`);
+      const leases = new ModelLeases(redis, dir, 60);
+      const lease = await leases.create([{ kind: 'lora', name: 'kept' }]);
+      expect(await leases.leased()).toEqual(new Set(['lora/kept']));
+      expect(await leases.extend(lease.leaseId, 120)).toMatchObject({ leaseId: lease.leaseId });
+      expect(await leases.markEvicting(['lora/kept', 'lora/other'])).toEqual(['lora/kept']);
+      expect(await leases.markEvicting(['lora/other'])).toEqual([]);
+      await leases.unmarkEvicting(['lora/other']);
+      expect(await leases.release(lease.leaseId)).toBe(true);
+      expect(await leases.leased()).toEqual(new Set());
+    } finally {
+      remove();
+      await Promise.all((await cluster.allKeys()).filter((k) => k.key.includes(volume)).map((k) => redis.del(k.key)));
+    }
   });
 });
