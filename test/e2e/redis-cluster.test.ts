@@ -177,8 +177,13 @@ describe('against a Redis Cluster (redis+cluster://), end to end', () => {
     // the cluster raised either (a key in another slot, a script touching two slots).
     const logs = [...svc.api.logs, ...svc.worker.logs].join('\n');
     expect(logs).not.toMatch(/CROSSSLOT|MOVED|ASK |redis connection error|queue error/);
+    // Counters written by the worker's and the API's MULTI blocks, read back through the API.
     const stats = await call(svc.apiUrl, 'GET', '/v1/stats');
     expect(stats.status).toBe(200);
+    expect(stats.body.downloads.succeeded).toBe(5);
+    const metrics = await fetch(`${svc.apiUrl}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/model_manager_/);
   });
 });
 
