@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { ConfigError, loadConfig } from '@model-manager/core';
+import { ConfigError, loadConfig, parseRedisTarget } from '@model-manager/core';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const say = (line) => process.stderr.write(`[model-manager] ${line}\n`);
@@ -24,10 +24,21 @@ try {
 }
 
 /** PING over a bare socket: true when a Redis answers at host:port. */
-function redisAnswers(url, timeoutMs = 1000) {
+async function redisAnswers(url, timeoutMs = 1000) {
+  const target = parseRedisTarget(url);
+  // A cluster URL is no URL `new URL` reads (several host:port seeds): one answering seed will do,
+  // the clients find the other nodes from it.
+  if (target.mode === 'cluster') {
+    for (const node of target.nodes) if (await serverAnswers(node.host, node.port, timeoutMs)) return true;
+    return false;
+  }
   const { hostname, port } = new URL(url);
+  return serverAnswers(hostname || '127.0.0.1', Number(port || 6379), timeoutMs);
+}
+
+function serverAnswers(host, port, timeoutMs) {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname || '127.0.0.1', port: Number(port || 6379) });
+    const socket = net.connect({ host, port });
     const done = (ok) => {
       socket.destroy();
       resolve(ok);

@@ -1,6 +1,5 @@
 import { Queue, QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { MAINTENANCE_QUEUE, QUEUE_NAME, createRedis, inFlightModels, type Config, type Logger } from '@model-manager/core';
+import { MAINTENANCE_QUEUE, QUEUE_NAME, createRedis, inFlightModels, queueEventsConnection, type Config, type Logger, type RedisClient } from '@model-manager/core';
 import { ModelLeases, Registry, VolumeCleanup } from '@model-manager/registry';
 import { BatchStore } from './services/batch-store.js';
 import { FetchService } from './services/fetch-service.js';
@@ -12,7 +11,7 @@ import { MaintenanceJobs } from './services/maintenance-jobs.js';
 export interface ServiceContext {
   config: Config;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   queue: Queue;
   /** Cleanup, verify and scan jobs (see MAINTENANCE_QUEUE). */
   maintenanceQueue: Queue;
@@ -40,15 +39,12 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
   maintenanceQueue.on('error', (err) => logger.warn({ err: err.message }, 'maintenance queue error'));
-  const queueEvents = new QueueEvents(QUEUE_NAME, {
-    connection: { url: config.REDIS_URL, connectionName: `${config.QUEUE_PREFIX}:model-manager-events` } as never,
-    prefix: config.QUEUE_PREFIX,
-  });
+  // Each QueueEvents blocks on a connection of its own (a cluster client's duplicate on a cluster).
+  const eventsConnection = queueEventsConnection(config.REDIS_URL, config.QUEUE_PREFIX, 'model-manager-events');
+  const queueEvents = new QueueEvents(QUEUE_NAME, { connection: eventsConnection.connection, prefix: config.QUEUE_PREFIX });
   queueEvents.on('error', (err) => logger.warn({ err: err.message }, 'queue events error'));
-  const maintenanceEvents = new QueueEvents(MAINTENANCE_QUEUE, {
-    connection: { url: config.REDIS_URL, connectionName: `${config.QUEUE_PREFIX}:model-manager-maintenance-events` } as never,
-    prefix: config.QUEUE_PREFIX,
-  });
+  const maintenanceEventsConnection = queueEventsConnection(config.REDIS_URL, config.QUEUE_PREFIX, 'model-manager-maintenance-events');
+  const maintenanceEvents = new QueueEvents(MAINTENANCE_QUEUE, { connection: maintenanceEventsConnection.connection, prefix: config.QUEUE_PREFIX });
   maintenanceEvents.on('error', (err) => logger.warn({ err: err.message }, 'maintenance queue events error'));
   // The hot path stats the registry file at most once a second; a finished job (whose worker has
   // just written the registry) makes the next read look again, so answers never lag a job.
@@ -93,6 +89,8 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
         await registry.close(); // writes batched cache hits
         await queueEvents.close().catch(() => {});
         await maintenanceEvents.close().catch(() => {});
+        eventsConnection.close();
+        maintenanceEventsConnection.close();
         await queue.close().catch(() => {});
         await maintenanceQueue.close().catch(() => {});
         await redis.quit().catch(() => redis.disconnect());

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, link, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Dispatcher } from 'undici';
 import {
   ModelFetchError,
@@ -16,11 +15,13 @@ import {
   recordDownload,
   redactUrl,
   urlTokenKey,
+  volumeKeyBase,
   withUrlToken,
   type Config,
   type FetchModelJobData,
   type Logger,
   type Model,
+  type RedisClient,
 } from '@model-manager/core';
 import { Registry, VolumeCleanup, sectionOf, syncDir, toModel, volumeId, type RegistryEntry } from '@model-manager/registry';
 import { authorizationFor, type AuthRules } from './download/auth.js';
@@ -36,7 +37,7 @@ export interface ProcessorDeps {
   registry: Registry;
   /** Quota eviction, run to make room for a download that would not fit. */
   cleanup: VolumeCleanup;
-  redis: Redis;
+  redis: RedisClient;
   dispatcher: Dispatcher;
   logger: Logger;
   /** Aborted when the worker's shutdown grace time runs out. */
@@ -55,8 +56,8 @@ export class RetryableJobError extends Error {
 }
 
 /** Redis keys scoped to the volume (shared by every deployment that mounts it). */
-export function volumeKeys(volume: string) {
-  const base = `model-manager:volume:${volume}`;
+export function volumeKeys(volume: string, cluster = false) {
+  const base = volumeKeyBase(volume, cluster);
   return { reservations: `${base}:reservations`, stagingLease: (key: string) => `${base}:staging-lease:${key}` };
 }
 
@@ -191,7 +192,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     const meta = await staging.readMeta();
     const sourceIndex = Math.min(meta?.sourceIndex ?? 0, sources.length - 1);
     const source = sources[sourceIndex]!;
-    const vkeys = volumeKeys(await volume);
+    const vkeys = volumeKeys(await volume, redis.isCluster);
     const disk = new DiskSpace(redis, vkeys.reservations, config.modelsDir, config.MIN_FREE_BYTES);
     const cancel = new AbortController();
     // BullMQ aborts jobSignal when this worker could not renew the job's lock (see worker.ts).

@@ -1,8 +1,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { QUEUE_NAME, STAGING_DIR, type Config, type Logger } from '@model-manager/core';
+import { QUEUE_NAME, STAGING_DIR, type Config, type Logger, type RedisClient } from '@model-manager/core';
 import { escapePart } from './download/staging.js';
 
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
@@ -21,7 +20,7 @@ export class StagingSweeper {
 
   constructor(
     private readonly config: Config,
-    redis: Redis,
+    redis: RedisClient,
     private readonly logger: Logger,
   ) {
     this.queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });

@@ -1,6 +1,5 @@
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { MAINTENANCE_QUEUE, QUEUE_NAME, createRedis, inFlightModels, type Config, type Logger } from '@model-manager/core';
+import { MAINTENANCE_QUEUE, QUEUE_NAME, createRedis, inFlightModels, type Config, type Logger, type RedisClient } from '@model-manager/core';
 import { Registry, VolumeCleanup } from '@model-manager/registry';
 import { createDownloadAgent } from './download/agent.js';
 import { backoffDelay, createModelFetchProcessor } from './model-fetch-processor.js';
@@ -21,7 +20,7 @@ export interface ModelFetchWorker {
 
 /** A BullMQ worker for the `model-fetch` queue with WORKER_CONCURRENCY downloads at a time. */
 export function createModelFetchWorker(config: Config, logger: Logger): ModelFetchWorker {
-  const redis: Redis = createRedis(config.REDIS_URL, 'worker', config.QUEUE_PREFIX);
+  const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', config.QUEUE_PREFIX);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const registry = Registry.forService(config, redis, logger);
   const dispatcher = createDownloadAgent({

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_ALLOWED_HOSTS, type NetworkPolicy } from './network-policy.js';
+import { DEFAULT_CLUSTER_QUEUE_PREFIX, hashTag, parseRedisTarget, type RedisTarget } from './redis-target.js';
 
 /** Thrown when the environment holds bad settings; the message lists every bad variable. */
 export class ConfigError extends Error {
@@ -19,10 +20,17 @@ const bool = (def: boolean) =>
 
 /** Every setting the API and the workers read, one schema for both. */
 export const configSchema = z.object({
+  /** One server (`redis://`, `rediss://`) or a Redis Cluster (`redis+cluster://h1:p1,h2:p2`, `rediss+cluster://`). */
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
-    .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://'),
+    .superRefine((v, ctx) => {
+      try {
+        parseRedisTarget(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_{}.-]{1,64}$/, 'letters, digits, _ . - { } only, 1-64 characters')
@@ -120,6 +128,8 @@ export interface Config extends RawConfig {
   redisUrlIsDefault: boolean;
   /** ALLOWED_HOSTS and ALLOW_PRIVATE_NETWORKS together. */
   networkPolicy: NetworkPolicy;
+  /** REDIS_URL parsed: one server or a cluster's seed nodes. */
+  redis: RedisTarget;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -138,8 +148,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
+  const redis = parseRedisTarget(parsed.data.REDIS_URL);
+  let prefix = parsed.data.QUEUE_PREFIX;
+  if (redis.mode === 'cluster') {
+    // BullMQ's scripts need every key of a queue in one slot. Left unset, the prefix gets a tag
+    // of its own; one given without a tag is refused rather than silently renamed, since every
+    // process sharing the queue must agree on it (and a test or a dashboard looks keys up by it).
+    if (cleaned.QUEUE_PREFIX === undefined) prefix = DEFAULT_CLUSTER_QUEUE_PREFIX;
+    else if (hashTag(prefix) === undefined) {
+      throw new ConfigError(
+        `Invalid configuration:\n  QUEUE_PREFIX=${JSON.stringify(prefix)}: with a Redis Cluster (REDIS_URL=redis+cluster://...) the prefix must ` +
+          `contain a hash tag, e.g. {${prefix.replace(/[{}]/g, '')}}, so all of a queue's keys land in one slot as BullMQ requires`,
+      );
+    }
+  }
   return {
     ...parsed.data,
+    QUEUE_PREFIX: prefix,
+    redis,
     modelsDir: path.resolve(parsed.data.MODELS_DIR),
     redisUrlIsDefault: cleaned.REDIS_URL === undefined,
     networkPolicy: { allowedHosts: parsed.data.ALLOWED_HOSTS, allowPrivateNetworks: parsed.data.ALLOW_PRIVATE_NETWORKS },

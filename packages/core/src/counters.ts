@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './queue.js';
 import { MODEL_KINDS, type ModelKind } from './volume-layout.js';
 import { serviceKeys } from './queue.js';
 
@@ -37,7 +37,7 @@ export interface DownloadRecord {
 }
 
 /** Counts one finished download. Best effort: a Redis hiccup loses a count, never a job. */
-export async function recordDownload(redis: Redis, prefix: string, record: DownloadRecord): Promise<void> {
+export async function recordDownload(redis: RedisClient, prefix: string, record: DownloadRecord): Promise<void> {
   const key = serviceKeys(prefix).stats;
   const multi = redis.multi().hincrby(key, field.downloads(record.kind, record.outcome), 1);
   // The totals GET /v1/stats has always shown.
@@ -55,7 +55,7 @@ export async function recordDownload(redis: Redis, prefix: string, record: Downl
 }
 
 /** Counts models removed by eviction or cleanup, by reason (`age`, `max-bytes`, `min-free`, ...). */
-export async function recordEviction(redis: Redis, prefix: string, reason: string, count = 1): Promise<void> {
+export async function recordEviction(redis: RedisClient, prefix: string, reason: string, count = 1): Promise<void> {
   if (count <= 0) return;
   await redis.hincrby(serviceKeys(prefix).stats, field.evictions(reason), count);
 }

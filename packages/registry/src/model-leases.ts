@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { modelKey, type ModelKind } from '@model-manager/core';
+import { modelKey, volumeKeyBase, type ModelKind, type RedisClient } from '@model-manager/core';
 import { volumeId } from './volume.js';
 
 export interface ModelLease {
@@ -70,14 +69,16 @@ export class ModelLeases {
   private keysOf: Promise<{ base: string; index: string; evicting: string }> | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly modelsDir: string,
     private readonly defaultSeconds: number,
   ) {}
 
   private keys() {
     this.keysOf ??= volumeId(this.modelsDir).then((volume) => {
-      const base = `model-manager:volume:${volume}`;
+      // Create, extend and release touch the lease, the index and the eviction marks in one
+      // script: on a cluster the volume id is their hash tag, so all three share a slot.
+      const base = volumeKeyBase(volume, this.redis.isCluster);
       return { base, index: `${base}:leases`, evicting: `${base}:evicting` };
     });
     return this.keysOf;

@@ -1,5 +1,5 @@
+import type { RedisClient } from '@model-manager/core';
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 
 /** Raised when the lease could not be had within the wait time (another holder is stuck or Redis is down). */
 export class LeaseTimeoutError extends Error {
@@ -32,7 +32,7 @@ export class RedisLease {
   private readonly waitMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** The key, or a function that finds it on first use. */
     private readonly keyOf: string | (() => Promise<string>),
     options: LeaseOptions = {},

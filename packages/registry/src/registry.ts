@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { link, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
 import {
   KIND_DIRS,
   MODEL_KINDS,
@@ -13,10 +12,12 @@ import {
   nameProblem,
   nowSeconds,
   secondsToIso,
+  volumeKeyBase,
   type Config,
   type Logger,
   type Model,
   type ModelKind,
+  type RedisClient,
 } from '@model-manager/core';
 import { hashFile, sameHash } from './hashing.js';
 import { RedisLease } from './redis-lease.js';
@@ -33,7 +34,7 @@ import {
 
 export interface RegistryOptions {
   modelsDir: string;
-  redis: Redis;
+  redis: RedisClient;
   /**
    * Redis key of the lease that serialises writers across every process and host. By default
    * it is derived from the volume's id, so processes of any prefix sharing the volume agree.
@@ -50,9 +51,9 @@ export interface RegistryOptions {
   recheckMs?: number;
 }
 
-/** One lease per volume, whatever QUEUE_PREFIX the processes sharing it use. */
-export function registryLockKey(volume: string): string {
-  return `model-manager:volume:${volume}:registry-lock`;
+/** One lease per volume, whatever QUEUE_PREFIX the processes sharing it use (volume id hash-tagged on a cluster). */
+export function registryLockKey(volume: string, cluster = false): string {
+  return `${volumeKeyBase(volume, cluster)}:registry-lock`;
 }
 
 export type CacheCheck =
@@ -101,7 +102,7 @@ export class Registry {
   private filling: Promise<number> | undefined;
 
   /** The registry of a service process: its volume, its Redis, the lease under its queue prefix. */
-  static forService(config: Config, redis: Redis, logger: Logger, options: { recheckMs?: number } = {}): Registry {
+  static forService(config: Config, redis: RedisClient, logger: Logger, options: { recheckMs?: number } = {}): Registry {
     return new Registry({
       modelsDir: config.modelsDir,
       redis,
@@ -115,7 +116,7 @@ export class Registry {
     this.file = path.join(options.modelsDir, REGISTRY_FILE);
     this.lease = new RedisLease(
       options.redis,
-      options.lockKey ?? (async () => registryLockKey(await volumeId(options.modelsDir))),
+      options.lockKey ?? (async () => registryLockKey(await volumeId(options.modelsDir), options.redis.isCluster)),
       { ttlMs: options.leaseTtlMs ?? 15_000 },
     );
     this.flushTimer = setInterval(() => void this.flushHits().catch(() => {}), options.hitFlushMs ?? 2000);

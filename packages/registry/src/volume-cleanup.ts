@@ -1,6 +1,5 @@
 import { statfs } from 'node:fs/promises';
-import type { Redis } from 'ioredis';
-import { modelKey, nowSeconds, recordEviction, type Config, type Logger, type Model } from '@model-manager/core';
+import { modelKey, nowSeconds, recordEviction, type Config, type Logger, type Model, type RedisClient } from '@model-manager/core';
 import { planCleanup } from './cleanup-plan.js';
 import { planEviction, type EvictionLimits, type EvictionPlan, type KeepReason, type RemovalReason } from './eviction-plan.js';
 import { ModelLeases } from './model-leases.js';
@@ -45,7 +44,7 @@ export class VolumeCleanup {
     private readonly deps: {
       registry: Registry;
       leases: ModelLeases;
-      redis: Redis;
+      redis: RedisClient;
       logger: Logger;
       modelsDir: string;
       limits: EvictionLimits;
@@ -56,7 +55,7 @@ export class VolumeCleanup {
     },
   ) {}
 
-  static forService(config: Config, registry: Registry, redis: Redis, logger: Logger, inFlight: () => Promise<Set<string>>): VolumeCleanup {
+  static forService(config: Config, registry: Registry, redis: RedisClient, logger: Logger, inFlight: () => Promise<Set<string>>): VolumeCleanup {
     return new VolumeCleanup({
       registry,
       leases: new ModelLeases(redis, config.modelsDir, config.LEASE_SECONDS),

@@ -1,6 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
-import { serviceKeys, type Config, type Logger } from '@model-manager/core';
+import { serviceKeys, type Config, type Logger, type RedisClient } from '@model-manager/core';
 import { ApiError } from './api-error.js';
 
 /** Probes are never limited: an orchestrator must always be able to ask. */
@@ -12,7 +11,7 @@ const EXEMPT = new Set(['/healthz', '/readyz']);
  * one INCR per request. Over the limit: 429 RATE_LIMITED with Retry-After until the window ends.
  * If Redis cannot count, the request goes through: the limiter must not add an outage of its own.
  */
-export function rateLimit(config: Config, redis: Redis, logger: Logger): RequestHandler {
+export function rateLimit(config: Config, redis: RedisClient, logger: Logger): RequestHandler {
   const limit = config.RATE_LIMIT_PER_MINUTE;
   const keys = serviceKeys(config.QUEUE_PREFIX);
   return async (req, res, next) => {

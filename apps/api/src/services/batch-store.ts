@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
   FETCH_MODEL_JOB,
   PRIORITY,
@@ -12,6 +11,7 @@ import {
   type Model,
   type ModelKind,
   type ModelRef,
+  type RedisClient,
 } from '@model-manager/core';
 import type { Registry } from '@model-manager/registry';
 import { ApiError } from '../http/api-error.js';
@@ -49,7 +49,7 @@ export class BatchStore {
 
   constructor(
     config: Config,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly queue: Queue,
     private readonly registry: Registry,
     private readonly fetches: FetchService,

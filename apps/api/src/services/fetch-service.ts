@@ -1,5 +1,4 @@
 import { Job, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
   FETCH_MODEL_JOB,
   fetchJobData,
@@ -15,6 +14,7 @@ import {
   type Model,
   type ModelKind,
   type ModelRef,
+  type RedisClient,
 } from '@model-manager/core';
 import type { Registry } from '@model-manager/registry';
 import { ApiError } from '../http/api-error.js';
@@ -68,7 +68,7 @@ export class FetchService {
     private readonly config: Config,
     private readonly queue: Queue,
     private readonly registry: Registry,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
   ) {
     this.keys = serviceKeys(config.QUEUE_PREFIX);
     this.countTimer = setInterval(() => void this.flushCounts(), 1000);

@@ -1,14 +1,13 @@
 import { statfs } from 'node:fs/promises';
 import type { JobType, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { Counter, Gauge, Registry as PromRegistry, type Metric } from 'prom-client';
-import { KIND_DIRS, MODEL_KINDS, readCounters, serviceKeys, type CounterSnapshot } from '@model-manager/core';
+import { KIND_DIRS, MODEL_KINDS, readCounters, serviceKeys, type CounterSnapshot, type RedisClient } from '@model-manager/core';
 import { summarize, type Registry } from '@model-manager/registry';
 
 export interface MetricsSources {
   prefix: string;
   modelsDir: string;
-  redis: Redis;
+  redis: RedisClient;
   registry: Registry;
   /** Every queue whose job counts are shown (label `queue`). */
   queues: readonly Queue[];

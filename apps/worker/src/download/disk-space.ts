@@ -1,6 +1,5 @@
 import { statfs } from 'node:fs/promises';
-import type { Redis } from 'ioredis';
-import { ModelFetchError } from '@model-manager/core';
+import { ModelFetchError, type RedisClient } from '@model-manager/core';
 
 /** A reservation not refreshed for this long belongs to a dead worker and is ignored. */
 const STALE_MS = 60_000;
@@ -26,7 +25,7 @@ return -1`;
  */
 export class DiskSpace {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly modelsDir: string,
     private readonly minFreeBytes: number,

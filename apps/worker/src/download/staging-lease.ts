@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { ModelFetchError } from '@model-manager/core';
+import { ModelFetchError, type RedisClient } from '@model-manager/core';
 
 // Take the lease only while the BullMQ job lock is ours (KEYS[2] holds the job token).
 const ACQUIRE = `
@@ -13,6 +12,14 @@ if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
 if redis.call('get', KEYS[2]) ~= ARGV[3] then redis.call('del', KEYS[1]) return -1 end
 return redis.call('pexpire', KEYS[1], ARGV[2])`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+// On a cluster the lease (a volume key) and the job lock (a queue key) live in different slots,
+// so no script may touch both: the job lock is read first, then the lease alone is changed.
+// The lease still fences the file (only its holder writes, and it outlives the holder's local
+// validity); the job lock, read a moment earlier, only decides whether to keep holding it.
+const ACQUIRE_ALONE = `if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+return 0`;
+const RENEW_ALONE = `if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('pexpire', KEYS[1], ARGV[2])`;
 
 /**
  * Fencing for a staging file: the only writer is the holder of this lease, and the lease is
@@ -27,7 +34,7 @@ export class StagingLease {
   private lost: string | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly jobLockKey: string,
     private readonly jobToken: string,
@@ -39,7 +46,7 @@ export class StagingLease {
     const deadline = Date.now() + this.ttlMs * 2;
     for (;;) {
       const sentAt = Date.now();
-      const result = await this.redis.eval(ACQUIRE, 2, this.key, this.jobLockKey, this.token, String(this.ttlMs), this.jobToken);
+      const result = await this.acquireOnce();
       if (result === 1) {
         this.validUntil = sentAt + this.ttlMs * 0.8;
         this.timer = setInterval(() => void this.renew(), Math.floor(this.ttlMs / 4));
@@ -59,12 +66,33 @@ export class StagingLease {
   private async renew(): Promise<void> {
     const sentAt = Date.now();
     try {
-      const result = await this.redis.eval(RENEW, 2, this.key, this.jobLockKey, this.token, String(this.ttlMs), this.jobToken);
+      const result = await this.renewOnce();
       if (result === 1) this.validUntil = sentAt + this.ttlMs * 0.8;
       else this.lost = result === -1 ? 'the job lock passed to another worker' : 'the staging lease expired';
     } catch {
       /* Redis hiccup: validUntil runs out on its own if it lasts */
     }
+  }
+
+  /** 1: taken; 0: another holder has it; -1: the job lock is not ours. */
+  private async acquireOnce(): Promise<number> {
+    if (!this.redis.isCluster) {
+      return (await this.redis.eval(ACQUIRE, 2, this.key, this.jobLockKey, this.token, String(this.ttlMs), this.jobToken)) as number;
+    }
+    if ((await this.redis.get(this.jobLockKey)) !== this.jobToken) return -1;
+    return (await this.redis.eval(ACQUIRE_ALONE, 1, this.key, this.token, String(this.ttlMs))) as number;
+  }
+
+  /** 1: renewed; 0: the lease is gone; -1: the job lock passed on (the lease is given up). */
+  private async renewOnce(): Promise<number> {
+    if (!this.redis.isCluster) {
+      return (await this.redis.eval(RENEW, 2, this.key, this.jobLockKey, this.token, String(this.ttlMs), this.jobToken)) as number;
+    }
+    if ((await this.redis.get(this.jobLockKey)) !== this.jobToken) {
+      await this.redis.eval(RELEASE, 1, this.key, this.token);
+      return -1;
+    }
+    return (await this.redis.eval(RENEW_ALONE, 1, this.key, this.token, String(this.ttlMs))) as number;
   }
 
   /** Asks Redis (not the local clock) whether the lease and the job lock are still ours: checked right before publishing. */

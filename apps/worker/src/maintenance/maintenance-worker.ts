@@ -1,11 +1,11 @@
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
   MAINTENANCE_QUEUE,
   maintenanceJobCatalog,
   type Config,
   type Logger,
   type MaintenanceJobName,
+  type RedisClient,
 } from '@model-manager/core';
 import type { Registry, VolumeCleanup } from '@model-manager/registry';
 import { processCleanupJob } from './cleanup-job.js';
@@ -16,7 +16,7 @@ export interface MaintenanceDeps {
   config: Config;
   registry: Registry;
   cleanup: VolumeCleanup;
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
 }
 
