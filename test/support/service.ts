@@ -130,7 +130,7 @@ export async function startService(label: string, extraEnv: Record<string, strin
   const api = startApp('api', env);
   const worker = startApp('worker', env);
   const [listening] = await Promise.all([api.waitForLog('api listening'), worker.waitForLog('worker ready')]);
-  return {
+  const service: Service = {
     apiUrl: `http://127.0.0.1:${listening.port as number}`,
     api,
     worker,
@@ -138,11 +138,13 @@ export async function startService(label: string, extraEnv: Record<string, strin
     prefix,
     env,
     async stop() {
-      await Promise.all([this.api.stop(), this.worker.stop()]);
+      // svc.worker may have been replaced by a test (a restarted worker): stop what is there now.
+      await Promise.all([service.api.stop(), service.worker.stop()]);
       volume.remove();
       await dropPrefix(prefix);
     },
   };
+  return service;
 }
 
 /** JSON over real HTTP (Node's fetch). */
