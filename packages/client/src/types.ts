@@ -28,13 +28,23 @@ export type Model = CoreModel & { pinned?: boolean };
 
 export type JobStatus = 'queued' | 'active' | 'completed' | 'failed';
 
-/** GET /v1/jobs/:id. Fetch jobs carry `model` when completed; maintenance jobs (verify, scan) carry `result`. */
+/** Fetch jobs count bytes; maintenance jobs (verify, scan) count the models checked so far. */
+export type JobProgressView =
+  | { bytes: number; totalBytes: number | null; checked?: undefined; total?: undefined }
+  | { checked?: number; total?: number; bytes?: undefined; totalBytes?: undefined };
+
+/**
+ * GET /v1/jobs/:id. Fetch jobs carry `model` when completed; maintenance jobs carry `job` (their
+ * name), `result` when completed, and `kind`/`name` only when a verify was limited to them.
+ */
 export interface JobView {
   jobId: string;
   kind: ModelKind;
   name: string;
+  /** Set on maintenance jobs only. */
+  job?: 'cleanup' | 'verify' | 'scan';
   status: JobStatus;
-  progress: { bytes: number; totalBytes: number | null };
+  progress: JobProgressView;
   attempts: number;
   model?: Model;
   error?: ErrorInfo;
@@ -95,8 +105,14 @@ export interface CleanupResult {
   removed: Array<Pick<Model, 'kind' | 'name' | 'fileSize'> & Partial<Model> & { reason?: EvictionReason }>;
   freedBytes: number;
   dryRun: boolean;
-  skipped?: unknown[];
+  /** Models quota eviction had to keep while over a limit, and why (absent before issue 5). */
+  skipped?: Array<{ kind: ModelKind; name: string; reason: KeepReason }>;
+  /** With `quota`: whether both limits hold afterwards. */
+  fits?: boolean;
 }
+
+/** Why quota eviction kept a model it would otherwise have removed. */
+export type KeepReason = 'pinned' | 'leased' | 'in-flight' | 'grace';
 
 export interface VerifyRequest {
   kind?: ModelKind;
