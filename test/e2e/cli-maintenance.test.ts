@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { TestOrigin } from '../support/origin.js';
-import { startApp, startService, type Service } from '../support/service.js';
+import { call, startApp, startService, type Service } from '../support/service.js';
 import { flipLastByte } from '../support/volume-files.js';
 import { dropVolumeKeys } from '../support/volume-keys.js';
 
@@ -177,7 +177,7 @@ describe('the model-manager CLI: gc --quota', () => {
     await origin.close();
   });
 
-  it('evicts least recently used models down to CACHE_MAX_BYTES, with the REASON column, skipping the pinned one', async () => {
+  it('evicts down to CACHE_MAX_BYTES with the REASON column, lists what it kept and why, exits 1 while still over', async () => {
     // Fetched in this order, so q-old is the least recently used and q-new the most.
     for (const name of ['q-old', 'q-mid', 'q-new']) {
       origin.addFile(`${name}.safetensors`, 64 * KiB);
@@ -185,38 +185,57 @@ describe('the model-manager CLI: gc --quota', () => {
       expect(fetched.code, fetched.stderr).toBe(0);
     }
     expect((await runCli(['pin', 'lora', 'q-old'], { API_URL: svc.apiUrl })).code).toBe(0);
+    // A job holds q-new, as a handler would with fetch({ lease: true }).
+    const held = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name: 'q-new', url: `${origin.url}/files/q-new.safetensors`, lease: true });
+    expect(held.body).toMatchObject({ status: 'cached', leaseId: expect.any(String) });
 
-    // The same volume under a quota of two models, without the grace period for young models:
-    // an API restarted with new limits, as an operator would after changing them.
+    // The same volume under a quota of one model and a half, without the grace period for young
+    // models: an API restarted with new limits, as an operator would after changing them.
     await svc.api.stop();
-    svc.api = startApp('api', { ...svc.env, CACHE_MAX_BYTES: String(150 * KiB), EVICTION_GRACE_SECONDS: '0' });
+    svc.api = startApp('api', { ...svc.env, CACHE_MAX_BYTES: String(100 * KiB), EVICTION_GRACE_SECONDS: '0' });
     svc.apiUrl = `http://127.0.0.1:${(await svc.api.waitForLog('api listening')).port as number}`;
     const env = { API_URL: svc.apiUrl };
 
+    // Pinned and leased models stay, so removing q-mid is not enough: exit 1, and why.
     const dry = await runCli(['gc', '--quota', '--dry-run'], env);
-    expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toMatch(/^KIND +NAME +SIZE +REASON$/m);
-    expect(dry.stdout).toMatch(/^lora +q-mid +64\.0 KiB +max-bytes$/m);
-    expect(dry.stdout).not.toMatch(/^lora +q-new/m);
-    expect(dry.stdout).toMatch(/would remove 1 model, 64\.0 KiB \(dry run: nothing was deleted\)$/m);
-    expect(dry.stdout).toContain('kept:\n  lora/q-old  pinned');
+    expect(dry.code, dry.stderr).toBe(1);
+    expect(dry.stdout).toBe(
+      [
+        'KIND  NAME   SIZE      REASON',
+        'lora  q-mid  64.0 KiB  max-bytes',
+        'would remove 1 model, 64.0 KiB (dry run: nothing was deleted)',
+        'kept:',
+        '  lora/q-old  pinned',
+        '  lora/q-new  leased',
+        'still over CACHE_MAX_BYTES or under MIN_FREE_BYTES: everything else is pinned, leased, too young or being fetched',
+        '',
+      ].join('\n'),
+    );
+    const dryJson = JSON.parse((await runCli(['gc', '--quota', '--dry-run', '--json'], env)).stdout);
+    expect(dryJson).toMatchObject({ dryRun: true, fits: false, skipped: [{ name: 'q-old', reason: 'pinned' }, { name: 'q-new', reason: 'leased' }] });
 
+    // The job is done with q-new: both unpinned models go, least recently used first.
+    expect((await call(svc.apiUrl, 'DELETE', `/v1/leases/${held.body.leaseId}`)).status).toBe(204);
     const run = await runCli(['gc', '--quota', '--json'], env);
     expect(run.code, run.stderr).toBe(0);
     const answer = JSON.parse(run.stdout);
     expect(answer).toMatchObject({
-      removed: [{ kind: 'lora', name: 'q-mid', fileSize: 64 * KiB, reason: 'max-bytes', pinned: false }],
-      freedBytes: 64 * KiB,
+      removed: [
+        { kind: 'lora', name: 'q-mid', fileSize: 64 * KiB, reason: 'max-bytes', pinned: false },
+        { kind: 'lora', name: 'q-new', fileSize: 64 * KiB, reason: 'max-bytes', pinned: false },
+      ],
+      freedBytes: 128 * KiB,
       dryRun: false,
       skipped: [{ kind: 'lora', name: 'q-old', reason: 'pinned' }],
       fits: true,
     });
-    expect(existsSync(answer.removed[0].path)).toBe(false);
-    const left = JSON.parse((await runCli(['ls', '--json'], env)).stdout).models.map((m: { name: string }) => m.name).sort();
-    expect(left).toEqual(['q-new', 'q-old']);
+    for (const m of answer.removed) expect(existsSync(m.path)).toBe(false);
+    const left = JSON.parse((await runCli(['ls', '--json'], env)).stdout).models.map((m: { name: string }) => m.name);
+    expect(left).toEqual(['q-old']);
 
     // Under the quota now: nothing more to do.
     const again = await runCli(['gc', '--quota'], env);
-    expect(again.stdout).toMatch(/^nothing to remove/m);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe('nothing to remove\n');
   });
 });
