@@ -1,11 +1,10 @@
 import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { TestOrigin } from '../support/origin.js';
-import { call, startApp, startService, type Service } from '../support/service.js';
+import { call, startApp, type Service } from '../support/service.js';
+import { servicePerSuite } from '../support/service-per-suite.js';
 import { flipLastByte } from '../support/volume-files.js';
-import { dropVolumeKeys } from '../support/volume-keys.js';
 
 const KiB = 1024;
 
@@ -22,21 +21,14 @@ function requestedPaths(svc: Service): string[] {
 }
 
 describe('the model-manager CLI: events-driven --wait, pins, verify, scan (real API and worker)', () => {
-  const origin = new TestOrigin();
+  const suite = servicePerSuite('cli-maint');
+  const { origin } = suite;
   let svc: Service;
   let env: Record<string, string>;
   const fileUrl = (name: string) => `${origin.url}/files/${name}.safetensors`;
-
-  beforeAll(async () => {
-    await origin.start();
-    // No schedule, no quota: only what the tests ask for removes anything.
-    svc = await startService('cli-maint', { DOWNLOAD_ATTEMPTS: '1', CLEANUP_CRON: 'off', MIN_FREE_BYTES: '0' });
+  beforeAll(() => {
+    svc = suite.svc;
     env = { API_URL: svc.apiUrl };
-  });
-  afterAll(async () => {
-    if (svc) await dropVolumeKeys(svc.modelsDir);
-    await svc?.stop();
-    await origin.close();
   });
 
   it('fetch --wait follows the job events stream: plain progress lines with speed and ETA, a done line, the summary', async () => {
@@ -164,20 +156,11 @@ describe('the model-manager CLI: events-driven --wait, pins, verify, scan (real 
 });
 
 describe('the model-manager CLI: gc --quota', () => {
-  const origin = new TestOrigin();
-  let svc: Service;
-
-  beforeAll(async () => {
-    await origin.start();
-    svc = await startService('cli-quota', { DOWNLOAD_ATTEMPTS: '1', CLEANUP_CRON: 'off', MIN_FREE_BYTES: '0' });
-  });
-  afterAll(async () => {
-    if (svc) await dropVolumeKeys(svc.modelsDir);
-    await svc?.stop();
-    await origin.close();
-  });
+  const suite = servicePerSuite('cli-quota');
+  const { origin } = suite;
 
   it('evicts down to CACHE_MAX_BYTES with the REASON column, lists what it kept and why, exits 1 while still over', async () => {
+    const svc = suite.svc;
     // Fetched in this order, so q-old is the least recently used and q-new the most.
     for (const name of ['q-old', 'q-mid', 'q-new']) {
       origin.addFile(`${name}.safetensors`, 64 * KiB);

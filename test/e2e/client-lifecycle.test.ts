@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelManagerClient, NotFoundError, type BatchView, type JobProgress, type JobView } from '@model-manager/client';
-import { TestOrigin } from '../support/origin.js';
-import { startService, type Service } from '../support/service.js';
-import { dropVolumeKeys } from '../support/volume-keys.js';
+import type { Service } from '../support/service.js';
+import { servicePerSuite } from '../support/service-per-suite.js';
 
 const KiB = 1024;
 
@@ -14,7 +13,8 @@ const KiB = 1024;
  * which routes it asked for, so a test can tell the events stream from the polling fallback.
  */
 describe('@model-manager/client: event streams, pins and leases against the real API and worker', () => {
-  const origin = new TestOrigin();
+  const suite = servicePerSuite('client-life');
+  const { origin } = suite;
   let svc: Service;
   let client: ModelManagerClient;
   const requested: string[] = [];
@@ -30,16 +30,9 @@ describe('@model-manager/client: event streams, pins and leases against the real
   /** Everything but pins and leases may go: the rules under test are the only reason a model stays. */
   const cleanEverything = () => client.cleanup({ maxAgeDays: 0, keepPopular: 0 });
 
-  beforeAll(async () => {
-    await origin.start();
-    // No schedule and no quota: only the cleanups the tests ask for remove anything.
-    svc = await startService('client-life', { DOWNLOAD_ATTEMPTS: '1', CLEANUP_CRON: 'off', MIN_FREE_BYTES: '0' });
+  beforeAll(() => {
+    svc = suite.svc;
     client = new ModelManagerClient({ baseUrl: svc.apiUrl, fetch: recordingFetch });
-  });
-  afterAll(async () => {
-    if (svc) await dropVolumeKeys(svc.modelsDir);
-    await svc?.stop();
-    await origin.close();
   });
 
   it('waitFor() follows GET /v1/jobs/:id/events: progress with a speed for a slow download, and no polling', async () => {

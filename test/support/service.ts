@@ -130,7 +130,8 @@ export async function startService(label: string, extraEnv: Record<string, strin
   const api = startApp('api', env);
   const worker = startApp('worker', env);
   const [listening] = await Promise.all([api.waitForLog('api listening'), worker.waitForLog('worker ready')]);
-  return {
+  // Typed as a Service so `this` in stop() is one: a test may swap `api` for a restarted process.
+  const service: Service = {
     apiUrl: `http://127.0.0.1:${listening.port as number}`,
     api,
     worker,
@@ -143,6 +144,7 @@ export async function startService(label: string, extraEnv: Record<string, strin
       await dropPrefix(prefix);
     },
   };
+  return service;
 }
 
 /** JSON over real HTTP (Node's fetch). */

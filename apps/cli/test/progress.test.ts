@@ -10,7 +10,7 @@ const completed = (jobId: string, name: string, size: number): JobView => ({
   status: 'completed',
   progress: { bytes: size, totalBytes: size },
   attempts: 1,
-  model: { kind: 'lora', name, path: `/m/loras/${name}.safetensors`, url: 'http://o/x', sha256: 'a'.repeat(64), fileSize: size, downloadedAt: 't', lastUsed: 't', usageCount: 0 },
+  model: { kind: 'lora', name, path: `/m/loras/${name}.safetensors`, url: 'http://o/x', sha256: 'a'.repeat(64), fileSize: size, downloadedAt: 't', lastUsed: 't', usageCount: 0, pinned: false },
 });
 
 function capture(isTTY: boolean) {
