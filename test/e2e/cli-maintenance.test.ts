@@ -50,10 +50,10 @@ describe('the model-manager CLI: events-driven --wait, pins, verify, scan (real 
     const modelPath = path.join(svc.modelsDir, 'checkpoints', 'cli-sse.safetensors');
     expect(run.stdout).toBe(`STATUS     MODEL               PATH OR ERROR\ncompleted  checkpoint/cli-sse  ${modelPath}\n1 model: 1 completed\n`);
 
-    const asked = requestedPaths(svc).slice(before);
-    const jobRoutes = asked.filter((r) => r.startsWith('GET /v1/jobs/'));
-    expect(jobRoutes).toHaveLength(1);
-    expect(jobRoutes[0]).toMatch(/^GET \/v1\/jobs\/[^/]+\/events$/);
+    // The stream's access line is written when the stream ends, which may be just after the CLI exits.
+    const jobRoutes = () => requestedPaths(svc).slice(before).filter((r) => r.startsWith('GET /v1/jobs/'));
+    await expect.poll(jobRoutes).toHaveLength(1);
+    expect(jobRoutes()[0]).toMatch(/^GET \/v1\/jobs\/[^/]+\/events$/);
   });
 
   it('pin and unpin: ls shows PINNED, gc keeps the pinned model and removes it once unpinned', async () => {
