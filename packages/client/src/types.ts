@@ -39,8 +39,10 @@ export type JobProgressView =
  */
 export interface JobView {
   jobId: string;
-  kind: ModelKind;
-  name: string;
+  /** Always set on fetch jobs; on a maintenance job only when a verify was limited to a kind. */
+  kind?: ModelKind;
+  /** Always set on fetch jobs; on a maintenance job only when a verify was limited to one model. */
+  name?: string;
   /** Set on maintenance jobs only. */
   job?: 'cleanup' | 'verify' | 'scan';
   status: JobStatus;
@@ -66,8 +68,7 @@ export type FetchResult =
 export type BatchItemStatus = JobStatus | 'cached';
 
 /** One item of a batch: a job's model and outcome (no job when it was cached or refused at once). */
-export type BatchItem = Pick<JobView, 'kind' | 'name'> &
-  Partial<Pick<JobView, 'jobId' | 'error'>> & { status: BatchItemStatus; path?: string };
+export type BatchItem = { kind: ModelKind; name: string } & Partial<Pick<JobView, 'jobId' | 'error'>> & { status: BatchItemStatus; path?: string };
 
 export interface BatchCreated {
   batchId: string;
