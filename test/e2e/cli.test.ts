@@ -1,28 +1,10 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOrigin } from '../support/origin.js';
-import { repoRoot, startService, type Service } from '../support/service.js';
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const CLI = path.join(repoRoot, 'apps', 'cli', 'dist', 'main.js');
-
-/** The built CLI as a child process, like a person or a script runs it (stdio is not a TTY). */
-function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, timeout: 120_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { runCli } from '../support/cli.js';
+import { startService, type Service } from '../support/service.js';
 
 describe('the model-manager CLI as a child process against the real API and worker', () => {
   const origin = new TestOrigin();

@@ -7,7 +7,7 @@ import { TestOrigin } from '../support/origin.js';
 import { call, startService, type Service } from '../support/service.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** Where the screenshots go (kept after the run; docs/images/dashboard.png is a copy of one). */
+/** Where the screenshots go (kept after the run; docs/images/dashboard-*.png are copies of two). */
 const outputDir = path.resolve(here, '..', 'output', 'dashboard');
 
 /** The system's Chromium (Debian's `chromium` package; .ci/run installs it when missing). */

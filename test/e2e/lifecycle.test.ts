@@ -4,10 +4,11 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, readCounters, type ModelKind } from '@model-manager/core';
-import { Registry, volumeId, type RegistryEntry } from '@model-manager/registry';
+import { Registry, type RegistryEntry } from '@model-manager/registry';
 import { TestOrigin, safetensorsOf } from '../support/origin.js';
 import { REDIS_URL, call, startApp, startService, type Service } from '../support/service.js';
 import { smallVolume } from '../support/small-volume.js';
+import { dropVolumeKeys } from '../support/volume-keys.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -15,17 +16,6 @@ const DAY = 86_400;
 const now = () => Date.now() / 1000;
 const registryOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'cache_registry.json'), 'utf8'));
 const names = (models: Array<{ name: string }>) => models.map((m) => m.name);
-
-/** Volume-wide keys (leases, reservations) are not under QUEUE_PREFIX: dropped by volume id. */
-async function dropVolumeKeys(modelsDir: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    const keys = await redis.keys(`model-manager:volume:${await volumeId(modelsDir)}:*`);
-    if (keys.length > 0) await redis.unlink(...keys);
-  } finally {
-    redis.disconnect();
-  }
-}
 
 /** Rewrites registry entries as an older volume would hold them, under the same lease the services take. */
 async function age(modelsDir: string, changes: Record<string, Partial<RegistryEntry>>, kind: ModelKind = 'lora'): Promise<void> {

@@ -208,7 +208,7 @@ const operations: Record<string, Partial<Record<'get' | 'post' | 'delete', Opera
   '/v1/batches/:id': { get: { summary: 'Where a batch stands', parameters: [waitParam(0)], responses: { 200: json('BatchView', 'The batch'), 400: invalid, 404: notFound } } },
   '/v1/batches/:id/events': { get: { summary: 'Server-Sent Events of a batch', responses: { 200: events('`state` (BatchView), per job `progress`/`completed`/`failed` (with kind and name), `done` (BatchView)'), 404: notFound } } },
   '/v1/jobs/:id': { get: { summary: 'Where a job stands', parameters: [waitParam(0)], responses: { 200: json('JobView', 'The job'), 400: invalid, 404: notFound } } },
-  '/v1/jobs/:id/events': { get: { summary: 'Server-Sent Events of a job', responses: { 200: events('`state` (JobView), `progress`, then one `completed` or `failed` (JobView)'), 404: notFound } } },
+  '/v1/jobs/:id/events': { get: { summary: 'Server-Sent Events of a job', responses: { 200: events('`state` (JobView), `progress`, then one `completed` or `failed` (JobView); a maintenance job (verify, scan, cleanup) sends `state` and its final event only'), 404: notFound } } },
   '/v1/prepare': {
     post: {
       summary: 'Everything one generation needs, fetched in parallel',

@@ -64,7 +64,7 @@ export class ProgressView {
     const seconds = row.startedAt === undefined ? undefined : (Date.now() - row.startedAt) / 1000;
     if (job.status === 'completed') {
       row.state = 'done';
-      row.bytes = job.model?.fileSize ?? job.progress.bytes;
+      row.bytes = job.model?.fileSize ?? job.progress.bytes ?? row.bytes;
       row.totalBytes = row.bytes;
       row.note = `done  ${formatBytes(row.bytes)}${seconds === undefined ? '' : ` in ${formatDuration(seconds)}`}`;
     } else {

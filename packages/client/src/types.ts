@@ -28,13 +28,25 @@ export type Model = CoreModel & { pinned?: boolean };
 
 export type JobStatus = 'queued' | 'active' | 'completed' | 'failed';
 
-/** GET /v1/jobs/:id. Fetch jobs carry `model` when completed; maintenance jobs (verify, scan) carry `result`. */
+/** Fetch jobs count bytes; maintenance jobs (verify, scan) count the models checked so far. */
+export type JobProgressView =
+  | { bytes: number; totalBytes: number | null; checked?: undefined; total?: undefined }
+  | { checked?: number; total?: number; bytes?: undefined; totalBytes?: undefined };
+
+/**
+ * GET /v1/jobs/:id. Fetch jobs carry `model` when completed; maintenance jobs carry `job` (their
+ * name), `result` when completed, and `kind`/`name` only when a verify was limited to them.
+ */
 export interface JobView {
   jobId: string;
-  kind: ModelKind;
-  name: string;
+  /** Always set on fetch jobs; on a maintenance job only when a verify was limited to a kind. */
+  kind?: ModelKind;
+  /** Always set on fetch jobs; on a maintenance job only when a verify was limited to one model. */
+  name?: string;
+  /** Set on maintenance jobs only. */
+  job?: 'cleanup' | 'verify' | 'scan';
   status: JobStatus;
-  progress: { bytes: number; totalBytes: number | null };
+  progress: JobProgressView;
   attempts: number;
   model?: Model;
   error?: ErrorInfo;
@@ -56,8 +68,7 @@ export type FetchResult =
 export type BatchItemStatus = JobStatus | 'cached';
 
 /** One item of a batch: a job's model and outcome (no job when it was cached or refused at once). */
-export type BatchItem = Pick<JobView, 'kind' | 'name'> &
-  Partial<Pick<JobView, 'jobId' | 'error'>> & { status: BatchItemStatus; path?: string };
+export type BatchItem = { kind: ModelKind; name: string } & Partial<Pick<JobView, 'jobId' | 'error'>> & { status: BatchItemStatus; path?: string };
 
 export interface BatchCreated {
   batchId: string;
@@ -95,8 +106,14 @@ export interface CleanupResult {
   removed: Array<Pick<Model, 'kind' | 'name' | 'fileSize'> & Partial<Model> & { reason?: EvictionReason }>;
   freedBytes: number;
   dryRun: boolean;
-  skipped?: unknown[];
+  /** Models quota eviction had to keep while over a limit, and why (absent before issue 5). */
+  skipped?: Array<{ kind: ModelKind; name: string; reason: KeepReason }>;
+  /** With `quota`: whether both limits hold afterwards. */
+  fits?: boolean;
 }
+
+/** Why quota eviction kept a model it would otherwise have removed. */
+export type KeepReason = 'pinned' | 'leased' | 'in-flight' | 'grace';
 
 export interface VerifyRequest {
   kind?: ModelKind;

@@ -54,8 +54,9 @@ async function untilCut<T>(signal: AbortSignal, read: () => Promise<T | undefine
 /** Speed from two successive polls, for the API without events (whose polls carry no speed). */
 function progressFromPolls(job: JobView, previous: { bytes: number; at: number } | undefined, now: number): JobProgress {
   const seconds = previous ? (now - previous.at) / 1000 : 0;
-  const bytesPerSec = previous && seconds > 0 ? Math.max(0, (job.progress.bytes - previous.bytes) / seconds) : null;
-  return { jobId: job.jobId, kind: job.kind, name: job.name, bytes: job.progress.bytes, totalBytes: job.progress.totalBytes, bytesPerSec };
+  const bytes = job.progress.bytes ?? 0;
+  const bytesPerSec = previous && seconds > 0 ? Math.max(0, (bytes - previous.bytes) / seconds) : null;
+  return { jobId: job.jobId, kind: job.kind, name: job.name, bytes, totalBytes: job.progress.totalBytes ?? null, bytesPerSec };
 }
 
 /** Polls GET /v1/jobs/:id?wait= until the job has finished, reporting progress after every poll. */
@@ -69,7 +70,7 @@ async function pollJob(transport: EventsTransport, jobId: string, signal: AbortS
     }
     const now = Date.now();
     if (job.status === 'active') callbacks.onProgress?.(progressFromPolls(job, previous, now));
-    previous = { bytes: job.progress.bytes, at: now };
+    previous = { bytes: job.progress.bytes ?? 0, at: now };
   }
 }
 

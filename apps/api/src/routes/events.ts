@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import type { ModelKind } from '@model-manager/core';
+import { MAINTENANCE_JOB_ID, type ModelKind } from '@model-manager/core';
 import type { ServiceContext } from '../context.js';
 import { notFound } from '../http/api-error.js';
 import { SseStream } from '../http/sse.js';
@@ -28,8 +28,32 @@ export function eventRoutes(ctx: ServiceContext): Router {
     follower.start();
   }
 
+  /**
+   * A maintenance job (verify, scan, cleanup): `state`, then `completed` or `failed` once it has
+   * finished. Its progress counts models, not bytes, so it is not sent as `progress` events (which
+   * clients read as download progress); GET /v1/jobs/:id shows it.
+   */
+  async function followMaintenance(req: Request, res: Response, id: string): Promise<void> {
+    const view = await ctx.maintenanceJobs.view(id);
+    if (!view) throw notFound(`job ${id}`);
+    const stream = new SseStream(res);
+    stream.send('state', view);
+    const gone = new AbortController();
+    stream.onClose(() => gone.abort());
+    try {
+      // No time limit: the stream ends when the job does, the client goes, or the API shuts down
+      // (then the client reconnects and gets `state` again).
+      const final = isFinal(view.status) || (await ctx.maintenanceWaiter.waitFor([id], Number.POSITIVE_INFINITY, gone.signal)) ? await ctx.maintenanceJobs.view(id) : null;
+      if (final && isFinal(final.status)) stream.send(final.status, final);
+    } catch (err) {
+      req.log.warn({ err: (err as Error)?.message }, 'event stream stopped: could not read the job');
+    }
+    stream.end();
+  }
+
   router.get('/v1/jobs/:id/events', async (req, res) => {
     const id = req.params.id;
+    if (MAINTENANCE_JOB_ID.test(id)) return followMaintenance(req, res, id);
     if (!JOB_ID_PATTERN.test(id)) throw notFound(`job ${JSON.stringify(id)}`);
     const view = await ctx.fetches.view(id);
     if (!view) throw notFound(`job ${id}`);

@@ -46,9 +46,13 @@ export class MaintenanceJobs {
   }
 
   async view(jobId: string): Promise<MaintenanceJobView | null> {
+    // State first, as FetchService.view does: a job read before it finished and its state read
+    // after would show "completed" with no result (one Lua script writes both, so this way round
+    // a final state always comes with its result or reason).
+    const state = await this.queue.getJobState(jobId);
     const job = await Job.fromId(this.queue, jobId);
     if (!job) return null;
-    const status = publicStatus(await job.getState());
+    const status = publicStatus(state);
     const data = (job.data ?? {}) as { kind?: ModelKind; name?: string };
     const view: MaintenanceJobView = {
       jobId,

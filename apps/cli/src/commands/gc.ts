@@ -1,7 +1,7 @@
 import type { CleanupRequest } from '@model-manager/client';
 import { expectShape, numberOption } from '../args.js';
 import { print, type Command } from '../context.js';
-import { formatBytes, table } from '../format.js';
+import { describeCleanup } from './maintenance.js';
 
 /** gc [--dry-run] [--max-age-days N] [--keep-popular N] [--quota]: POST /v1/cleanup. */
 export const gcCommand: Command = async (ctx) => {
@@ -16,11 +16,7 @@ export const gcCommand: Command = async (ctx) => {
   // Only sent when asked: an API from before quota eviction refuses the field.
   if (values.quota) request.quota = true;
   const result = await ctx.client.cleanup(request);
-  print(ctx, result, () => {
-    const verb = result.dryRun ? 'would remove' : 'removed';
-    if (result.removed.length === 0) return `nothing to remove${result.dryRun ? ' (dry run)' : ''}`;
-    const rows = result.removed.map((m) => [m.kind, m.name, formatBytes(m.fileSize), m.reason ?? '']);
-    return `${table(['KIND', 'NAME', 'SIZE', 'REASON'], rows)}\n${verb} ${result.removed.length} models, ${formatBytes(result.freedBytes)}${result.dryRun ? ' (dry run: nothing was deleted)' : ''}`;
-  });
-  return 0;
+  const outcome = describeCleanup(result);
+  print(ctx, result, () => outcome.text);
+  return outcome.problems ? 1 : 0;
 };

@@ -200,7 +200,8 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
   let pendingBytes = 0;
   let writing: Promise<void> = Promise.resolve();
   let writeFailure: unknown;
-  let lastProgress = 0;
+  // The first report waits an interval too: a speed over one chunk's microseconds reads 0 B/s.
+  let lastProgress = started;
   let nextLog = offset + LOG_EVERY_BYTES;
   const total = () => offset + received;
 

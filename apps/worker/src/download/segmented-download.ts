@@ -121,13 +121,15 @@ export async function downloadSegmented(
     advanceHash();
 
     const started = Date.now();
-    let lastProgress = 0;
+    // The first report waits an interval too, so its speed is measured over more than one chunk.
+    let lastProgress = started;
+    const speed = (bytes: number, now: number) => Math.round((bytes - resumedFrom) / Math.max(0.001, (now - started) / 1000));
     const progress = () => {
       const now = Date.now();
       if (!req.onProgress || now - lastProgress < 250) return;
       lastProgress = now;
       const bytes = done.reduce((n, d) => n + d, 0);
-      req.onProgress({ bytes, totalBytes: total, bytesPerSec: Math.round((bytes - resumedFrom) / Math.max(0.001, (now - started) / 1000)) });
+      req.onProgress({ bytes, totalBytes: total, bytesPerSec: speed(bytes, now) });
     };
 
     /** Streams one response into piece `i` from its current progress; stops at the piece's end. */
@@ -241,7 +243,8 @@ export async function downloadSegmented(
       throw fileError(err, req.staging.partPath);
     }
     const sha256 = verifyHash(digest, req.expectedSha256, resumedFrom > 0);
-    req.onProgress?.({ bytes: total, totalBytes: total, bytesPerSec: 0 });
+    // The last report carries the average speed: 0 would read as a stall on a progress bar.
+    req.onProgress?.({ bytes: total, totalBytes: total, bytesPerSec: speed(total, Date.now()) });
     return {
       bytes: total,
       sha256,
