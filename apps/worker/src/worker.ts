@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { MAINTENANCE_QUEUE, QUEUE_NAME, createRedis, inFlightModels, type Config, type Logger } from '@model-manager/core';
@@ -10,6 +11,8 @@ import { StagingSweeper } from './staging-sweeper.js';
 
 export interface ModelFetchWorker {
   worker: Worker;
+  /** WORKER_NAME, or `<hostname>-<pid>`: which worker ran a job (its `processedBy`). */
+  name: string;
   /**
    * Stops taking jobs, lets active downloads finish within `graceMs`, then cuts them off
    * (they go back to the queue) and closes every connection.
@@ -42,7 +45,10 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
     logger,
     shutdownSignal: shutdown.signal,
   });
+  // Pods of a fleet often share a hostname pattern and pid 1 is common in containers, but never both.
+  const name = config.WORKER_NAME ?? `${hostname()}-${process.pid}`;
   const worker = new Worker(QUEUE_NAME, processor, {
+    name,
     connection: redis,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
@@ -104,5 +110,5 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   const waitUntilReady = async () => {
     await Promise.all([worker.waitUntilReady(), maintenance.waitUntilReady()]);
   };
-  return { worker, close, waitUntilReady };
+  return { worker, name, close, waitUntilReady };
 }
