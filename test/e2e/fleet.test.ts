@@ -82,8 +82,9 @@ describe('a fleet: 3 workers and 2 APIs on one volume and one queue', () => {
       files.push({ kind: MODEL_KINDS[i % 3]!, name, file, size, url: `${origin.url}/slow/${name}.safetensors?ms=15&chunk=${64 * KiB}` });
     }
     const item = (f: (typeof files)[number]) => ({ kind: f.kind, name: f.name, url: f.url, sha256: f.file.sha256 });
-    // The same bytes under other names (another kind, too): linked from the copy on the volume
-    // when it is there, never fetched again from the same URL.
+    // The same bytes under other names (another kind, too), asked for while the original is still
+    // downloading (m00-m03 are the slowest): one download, the other names linked to it.
+    for (const f of files.slice(0, 4)) f.url = `${origin.url}/slow/${f.name}.safetensors?ms=60&chunk=${32 * KiB}`;
     const aliases = files.slice(0, 4).map((f, i) => ({ ...item(f), kind: MODEL_KINDS[(i + 1) % 3]!, name: `alias-${f.name}` }));
     const [a, b] = apis as [(typeof apis)[0], (typeof apis)[0]];
 
@@ -91,8 +92,12 @@ describe('a fleet: 3 workers and 2 APIs on one volume and one queue', () => {
       call(a.url, 'POST', '/v1/batches', { items: files.map(item) }),
       call(b.url, 'POST', '/v1/batches', { items: [...files].reverse().map(item) }),
       ...files.map((f, i) => call((i % 2 ? a : b).url, 'POST', '/v1/fetch', item(f))),
-      ...aliases.map((alias, i) => call((i % 2 ? b : a).url, 'POST', '/v1/fetch', alias)),
     ]);
+    for (const [i, alias] of aliases.entries()) {
+      const original = batchA.body.jobs[i].jobId as string;
+      await expect.poll(async () => (await call(a.url, 'GET', `/v1/jobs/${original}`)).body.status, { timeout: 30_000, interval: 20 }).not.toBe('queued');
+      singles.push(await call((i % 2 ? b : a).url, 'POST', '/v1/fetch', alias));
+    }
     expect([batchA.status, batchB.status]).toEqual([202, 202]);
     for (const single of singles) expect([200, 202]).toContain(single.status);
 

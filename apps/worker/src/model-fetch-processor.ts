@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, link, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Dispatcher } from 'undici';
 import {
@@ -25,6 +25,7 @@ import {
 import { Registry, VolumeCleanup, sectionOf, syncDir, toModel, volumeId, type RegistryEntry } from '@model-manager/registry';
 import { authorizationFor, type AuthRules } from './download/auth.js';
 import { checkSafetensors } from './download/content-checks.js';
+import { ContentClaim } from './download/content-claim.js';
 import { DiskSpace } from './download/disk-space.js';
 import { downloadToFile } from './download/http-download.js';
 import { StagingLease } from './download/staging-lease.js';
@@ -57,8 +58,15 @@ export class RetryableJobError extends Error {
 /** Redis keys scoped to the volume (shared by every deployment that mounts it). */
 export function volumeKeys(volume: string) {
   const base = `model-manager:volume:${volume}`;
-  return { reservations: `${base}:reservations`, stagingLease: (key: string) => `${base}:staging-lease:${key}` };
+  return {
+    reservations: `${base}:reservations`,
+    stagingLease: (key: string) => `${base}:staging-lease:${key}`,
+    contentClaim: (sha256: string) => `${base}:content:${sha256.toLowerCase()}`,
+  };
 }
+
+/** How long a job whose content another job is downloading waits before it looks again. */
+const CONTENT_WAIT_MS = 1000;
 
 /** The BullMQ processor for `fetch-model` jobs: download (resuming), verify, publish, register. */
 export function createModelFetchProcessor(deps: ProcessorDeps) {
@@ -212,6 +220,16 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     let completePath: string | undefined;
     // Whether the size was known before writing (so room was made for it then).
     let roomMade = false;
+    // The same bytes under another name, downloading right now: wait for them and link them then
+    // (the twin check above) rather than fetch them twice. Not an attempt: the job is only delayed.
+    const claim = ref.sha256 && token ? new ContentClaim(redis, vkeys.contentClaim(ref.sha256), `${config.QUEUE_PREFIX}:${job.id}`, config.JOB_LOCK_SECONDS * 1000) : undefined;
+    const holder = await claim?.take();
+    if (holder && token) {
+      log.info({ holder }, 'the same content is being downloaded by another job; waiting to link it');
+      note(`the same content (sha256 ${ref.sha256}) is being downloaded by ${holder}; waiting for it, to link it`);
+      await job.moveToDelayed(Date.now() + CONTENT_WAIT_MS, token);
+      throw new DelayedError();
+    }
     log.info({ url: source, attempt: job.attemptsMade + 1, sourceIndex, staged: sizeBefore }, 'download started');
     note(
       `attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}: source ${redactUrl(source)}` +
@@ -358,6 +376,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     } finally {
       downloading -= 1;
       if (leaseHeld) await lease?.release();
+      await claim?.release();
       await disk.release(staging.key);
     }
   };
