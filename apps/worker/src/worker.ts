@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { MAINTENANCE_QUEUE, QUEUE_NAME, createRedis, inFlightModels, type Config, type Logger } from '@model-manager/core';
+import { MAINTENANCE_QUEUE, QUEUE_NAME, connectionLog, createRedis, inFlightModels, type Config, type Logger } from '@model-manager/core';
 import { Registry, VolumeCleanup } from '@model-manager/registry';
 import { createDownloadAgent } from './download/agent.js';
 import { backoffDelay, createModelFetchProcessor } from './model-fetch-processor.js';
@@ -25,7 +25,8 @@ export interface ModelFetchWorker {
 /** A BullMQ worker for the `model-fetch` queue with WORKER_CONCURRENCY downloads at a time. */
 export function createModelFetchWorker(config: Config, logger: Logger): ModelFetchWorker {
   const redis: Redis = createRedis(config.REDIS_URL, 'worker', config.QUEUE_PREFIX);
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const onError = connectionLog(redis, logger);
+  redis.on('error', onError('redis'));
   const registry = Registry.forService(config, redis, logger);
   const dispatcher = createDownloadAgent({
     connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT * 1000,
@@ -35,6 +36,8 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   const shutdown = new AbortController();
   // Which models have a fetch queued or running: eviction leaves those alone.
   const fetchQueue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
+  // Without a listener BullMQ prints each of its connection errors to stderr as a bare stack.
+  fetchQueue.on('error', onError('queue'));
   const cleanup = VolumeCleanup.forService(config, registry, redis, logger, () => inFlightModels(fetchQueue));
   const processor = createModelFetchProcessor({
     config,
@@ -69,12 +72,14 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   });
   const maintenance = createMaintenanceWorker({ config, registry, cleanup, redis, logger });
   const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+  maintenanceQueue.on('error', onError('maintenance queue'));
   void scheduleCleanup(maintenanceQueue, config, logger).catch((err: unknown) =>
     logger.error({ err: (err as Error).message, cron: config.CLEANUP_CRON }, 'could not register the scheduled cleanup (is CLEANUP_CRON a valid cron pattern?)'),
   );
   const sweeper = new StagingSweeper(config, redis, logger);
   sweeper.start();
-  worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
+  worker.on('error', onError('worker'));
+  maintenance.on('error', onError('maintenance worker'));
   // Entries a registry rebuild left unhashed (if the process that rebuilt it died) get hashed here.
   void registry.fillPendingHashes();
   worker.on('failed', (job, err) => {

@@ -12,3 +12,4 @@ export * from './maintenance-jobs.js';
 export * from './network-policy.js';
 export * from './fetch-job.js';
 export * from './in-flight-models.js';
+export * from './connection-log.js';

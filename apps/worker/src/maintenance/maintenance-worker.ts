@@ -46,6 +46,6 @@ export function createMaintenanceWorker(deps: MaintenanceDeps): Worker {
     },
     { connection: deps.redis, prefix: deps.config.QUEUE_PREFIX, concurrency: 1 },
   );
-  worker.on('error', (err) => deps.logger.error({ err: err.message }, 'maintenance worker error'));
+  // Its errors are logged by the caller, with the rest of the connection's (see connectionLog).
   return worker;
 }
