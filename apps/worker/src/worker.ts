@@ -24,7 +24,10 @@ export interface ModelFetchWorker {
 
 /** A BullMQ worker for the `model-fetch` queue with WORKER_CONCURRENCY downloads at a time. */
 export function createModelFetchWorker(config: Config, logger: Logger): ModelFetchWorker {
-  const redis: Redis = createRedis(config.REDIS_URL, 'worker', config.QUEUE_PREFIX);
+  // Pods of a fleet often share a hostname pattern and pid 1 is common in containers, but never both.
+  const name = config.WORKER_NAME ?? `${hostname()}-${process.pid}`;
+  // Named after the worker too, so `CLIENT LIST` tells the workers of a fleet apart.
+  const redis: Redis = createRedis(config.REDIS_URL, 'worker', config.QUEUE_PREFIX, { connectionName: `${config.QUEUE_PREFIX}:model-manager-worker:${name}` });
   const onError = connectionLog(redis, logger);
   redis.on('error', onError('redis'));
   const registry = Registry.forService(config, redis, logger);
@@ -48,8 +51,6 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
     logger,
     shutdownSignal: shutdown.signal,
   });
-  // Pods of a fleet often share a hostname pattern and pid 1 is common in containers, but never both.
-  const name = config.WORKER_NAME ?? `${hostname()}-${process.pid}`;
   const worker = new Worker(QUEUE_NAME, processor, {
     name,
     connection: redis,
@@ -70,7 +71,7 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   worker.on('lockRenewalFailed', (jobIds) => {
     for (const id of jobIds) worker.cancelJob(id, 'lock lost');
   });
-  const maintenance = createMaintenanceWorker({ config, registry, cleanup, redis, logger });
+  const maintenance = createMaintenanceWorker({ config, registry, cleanup, redis, logger, workerName: name });
   const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
   maintenanceQueue.on('error', onError('maintenance queue'));
   void scheduleCleanup(maintenanceQueue, config, logger).catch((err: unknown) =>
