@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_KINDS, QUEUE_NAME, type ModelKind } from '@model-manager/core';
 import { TestOrigin, type OriginFile } from '../support/origin.js';
-import { REDIS_URL, call, dropPrefix, startApp, tempModelsDir, uniquePrefix, type RunningProcess } from '../support/service.js';
+import { REDIS_URL, call, dropPrefix, serviceEnv, startApp, tempModelsDir, uniquePrefix, type RunningProcess } from '../support/service.js';
 import { inspectVolume } from '../support/volume-check.js';
 
 const KiB = 1024;
@@ -31,19 +31,7 @@ describe('a fleet: 3 workers and 2 APIs on one volume and one queue', () => {
   const volume = tempModelsDir();
   const prefix = uniquePrefix('fleet');
   // A small lock: a killed worker's job is taken over within seconds, not the default minute.
-  const env = {
-    REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    MODELS_DIR: volume.dir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DOWNLOAD_BACKOFF_MS: '200',
-    SHUTDOWN_GRACE_SECONDS: '5',
-    HIT_FLUSH_SECONDS: '1',
-    JOB_LOCK_SECONDS: '4',
-    MIN_FREE_BYTES: '0',
-    SEGMENTS: '1',
-  };
+  const env = serviceEnv(prefix, volume.dir, { JOB_LOCK_SECONDS: '4', MIN_FREE_BYTES: '0', SEGMENTS: '1' });
   const workers = new Map<string, RunningProcess>();
   const apis: Array<{ proc: RunningProcess; url: string }> = [];
   const queue = new Queue(QUEUE_NAME, { connection: { url: REDIS_URL } as never, prefix });
@@ -132,11 +120,13 @@ describe('a fleet: 3 workers and 2 APIs on one volume and one queue', () => {
   });
 
   it('finishes everything when one worker is SIGKILLed mid-download: its jobs resume on the others', async () => {
-    const size = 24 * MiB;
-    const big = Array.from({ length: 6 }, (_, i) => {
+    // Large enough that what the killed worker had received but not yet written (up to 1 MiB
+    // buffered, plus the socket's buffers on a busy machine) stays within the 10 % allowance.
+    const size = 40 * MiB;
+    const big = Array.from({ length: 4 }, (_, i) => {
       const name = `big${i}`;
       const file = origin.addFile(`${name}.safetensors`, size);
-      return { name, file, url: `${origin.url}/slow/${name}.safetensors?ms=25&chunk=${256 * KiB}` };
+      return { name, file, url: `${origin.url}/slow/${name}.safetensors?ms=20&chunk=${256 * KiB}` };
     });
     const created = await Promise.all(
       big.map((f, i) => call(apis[i % 2]!.url, 'POST', '/v1/fetch', { kind: 'checkpoint', name: f.name, url: f.url, sha256: f.file.sha256 })),
@@ -182,6 +172,6 @@ describe('a fleet: 3 workers and 2 APIs on one volume and one queue', () => {
     expect(state.unlisted).toEqual([]);
     expect(state.staging).toEqual([]);
     expect(state.entries).toEqual(expect.arrayContaining(big.map((f) => `checkpoints/${f.name}`)));
-    expect(readdirSync(path.join(volume.dir, 'checkpoints')).filter((n) => n.startsWith('big'))).toHaveLength(6);
+    expect(readdirSync(path.join(volume.dir, 'checkpoints')).filter((n) => n.startsWith('big'))).toHaveLength(4);
   });
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOrigin } from '../support/origin.js';
 import { PrivateRedis } from '../support/private-redis.js';
-import { call, startApp, tempModelsDir, uniquePrefix, type RunningProcess } from '../support/service.js';
+import { call, serviceEnv, startApp, tempModelsDir, uniquePrefix, type RunningProcess } from '../support/service.js';
 import { inspectVolume } from '../support/volume-check.js';
 
 const KiB = 1024;
@@ -35,18 +35,7 @@ describe('Redis goes away for a few seconds during a download', () => {
 
   beforeAll(async () => {
     await Promise.all([redis.start(), origin.start()]);
-    const env = {
-      REDIS_URL: redis.url,
-      QUEUE_PREFIX: uniquePrefix('outage'),
-      MODELS_DIR: volume.dir,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DOWNLOAD_BACKOFF_MS: '200',
-      SHUTDOWN_GRACE_SECONDS: '5',
-      HIT_FLUSH_SECONDS: '1',
-      MIN_FREE_BYTES: '0',
-      SEGMENTS: '1',
-    };
+    const env = serviceEnv(uniquePrefix('outage'), volume.dir, { REDIS_URL: redis.url, MIN_FREE_BYTES: '0', SEGMENTS: '1' });
     api = startApp('api', env);
     worker = startApp('worker', env);
     const [listening] = await Promise.all([api.waitForLog('api listening'), worker.waitForLog('worker ready')]);
