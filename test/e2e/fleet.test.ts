@@ -107,6 +107,10 @@ describe('a fleet: 3 workers and 2 APIs on one volume and one queue', () => {
       staging: [],
       entries: [...files.map((f) => `${SECTION[f.kind]}/${f.name}`), ...aliases.map((al) => `${SECTION[al.kind]}/${al.name}`)].sort(),
     });
+    // Each alias became a link to its original's file, whichever worker ran it (the log line
+    // comes through a pipe, so it may trail the job's completion).
+    const linked = () => [...workers.values()].flatMap((w) => w.logs).filter((l) => l.includes('same content already on the volume: no download')).length;
+    await expect.poll(linked, { timeout: 5000 }).toBe(aliases.length);
     // Both APIs read the same registry.
     for (const api of apis) {
       const listed = await call(api.url, 'GET', '/v1/models');

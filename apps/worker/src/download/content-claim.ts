@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
-// Take the claim unless another job holds it; answer the holder when it does.
+// Take the claim unless another job holds it (answer that holder then). The value is
+// `<job>|<attempt token>`: an earlier attempt of the same job (a worker killed or cut off) is
+// taken over at once, and only this attempt's own value is ever renewed or released.
 const TAKE = `
 local holder = redis.call('get', KEYS[1])
-if holder and holder ~= ARGV[1] then return holder end
+if holder and string.sub(holder, 1, #ARGV[3] + 1) ~= ARGV[3] .. '|' then return holder end
 redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false`;
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -19,20 +22,23 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
 export class ContentClaim {
   private timer: NodeJS.Timeout | undefined;
   private held = false;
+  private readonly value: string;
 
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
-    private readonly holder: string,
+    private readonly job: string,
     private readonly ttlMs: number,
-  ) {}
+  ) {
+    this.value = `${job}|${randomBytes(6).toString('hex')}`;
+  }
 
   /** Takes the claim and keeps it alive; resolves with the other holder when another job has it. */
   async take(): Promise<string | undefined> {
-    const other = (await this.redis.eval(TAKE, 1, this.key, this.holder, String(this.ttlMs))) as string | null;
-    if (other) return other;
+    const other = (await this.redis.eval(TAKE, 1, this.key, this.value, String(this.ttlMs), this.job)) as string | null;
+    if (other) return other.slice(0, other.lastIndexOf('|'));
     this.held = true;
-    this.timer = setInterval(() => void this.redis.eval(RENEW, 1, this.key, this.holder, String(this.ttlMs)).catch(() => {}), Math.floor(this.ttlMs / 3));
+    this.timer = setInterval(() => void this.redis.eval(RENEW, 1, this.key, this.value, String(this.ttlMs)).catch(() => {}), Math.floor(this.ttlMs / 3));
     this.timer.unref();
     return undefined;
   }
@@ -42,6 +48,6 @@ export class ContentClaim {
     if (!this.held) return;
     this.held = false;
     // A Redis outage here only means the claim lives out its TTL: the waiting job downloads then.
-    await this.redis.eval(RELEASE, 1, this.key, this.holder).catch(() => {});
+    await this.redis.eval(RELEASE, 1, this.key, this.value).catch(() => {});
   }
 }
