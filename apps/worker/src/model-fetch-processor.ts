@@ -77,6 +77,8 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
   const jobLockKey = (jobId: string) => `${config.QUEUE_PREFIX}:${QUEUE_NAME}:${jobId}:lock`;
   // SEGMENTS is this worker's budget of connections: downloads running together share it.
   let downloading = 0;
+  // Jobs this worker has delayed because another job was downloading their bytes (see ContentClaim).
+  const waitingForContent = new Set<string>();
 
   /**
    * Publishes a verified file and its registry entry together, under the registry lease: the new
@@ -180,6 +182,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       cached = await registry.check(ref.kind, ref.name, ref.sha256);
     }
     if (cached.hit) {
+      waitingForContent.delete(job.id!);
       log.info('already on the volume; nothing to download');
       note(`cache hit: already on the volume at ${cached.model.path}; nothing downloaded`);
       return cached.model;
@@ -192,7 +195,10 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       log.warn({ code: failure.code }, `linking the same content failed: ${failure.message}`);
       throw jobError(failure, failure.retryable);
     }
-    if (twin) return twin;
+    if (twin) {
+      waitingForContent.delete(job.id!);
+      return twin;
+    }
 
     const sources = [ref.url, ...(ref.mirrors ?? [])];
     const staging = new StagingFile(incoming, StagingFile.keyFor(config.QUEUE_PREFIX, job.id!));
@@ -225,11 +231,16 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     const claim = ref.sha256 && token ? new ContentClaim(redis, vkeys.contentClaim(ref.sha256), `${config.QUEUE_PREFIX}:${job.id}`, config.JOB_LOCK_SECONDS * 1000) : undefined;
     const holder = await claim?.take();
     if (holder && token) {
-      log.info({ holder }, 'the same content is being downloaded by another job; waiting to link it');
-      note(`the same content (sha256 ${ref.sha256}) is being downloaded by ${holder}; waiting for it, to link it`);
+      // Said once per job and worker, not at every look (one a second for as long as the other runs).
+      if (!waitingForContent.has(job.id!)) {
+        waitingForContent.add(job.id!);
+        log.info({ holder }, 'the same content is being downloaded by another job; waiting to link it');
+        note(`the same content (sha256 ${ref.sha256}) is being downloaded by ${holder}; waiting for it, to link it`);
+      }
       await job.moveToDelayed(Date.now() + CONTENT_WAIT_MS, token);
       throw new DelayedError();
     }
+    waitingForContent.delete(job.id!);
     log.info({ url: source, attempt: job.attemptsMade + 1, sourceIndex, staged: sizeBefore }, 'download started');
     note(
       `attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}: source ${redactUrl(source)}` +
