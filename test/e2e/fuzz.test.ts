@@ -55,6 +55,9 @@ function raw(base: string, attempt: Attempt): Promise<{ status: number; text: st
   });
 }
 
+/** What the server receives: JSON drops undefined fields, so `{a: undefined}` arrives as `{}`. */
+const asSent = (value: unknown): unknown => JSON.parse(JSON.stringify(value) ?? 'null');
+
 const json = (value: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) ?? 'null' });
 
 const attempts: fc.Arbitrary<Attempt> = fc.oneof(
@@ -64,8 +67,8 @@ const attempts: fc.Arbitrary<Attempt> = fc.oneof(
   brokenRef.map((checkpoint) => ({ method: 'POST', route: '/v1/prepare?wait=0', ...json({ checkpoint }) })),
   // Any JSON at all where an object of a given shape is expected (valid ones filtered out).
   fc.anything().map((body) => ({ method: 'POST', route: '/v1/batches', ...json(body) })),
-  fc.anything().filter((b) => !cleanupRequestSchema.safeParse(b).success).map((body) => ({ method: 'POST', route: '/v1/cleanup', ...json(body) })),
-  fc.anything().filter((b) => !verifyRequestSchema.safeParse(b).success).map((body) => ({ method: 'POST', route: '/v1/verify', ...json(body) })),
+  fc.anything().filter((b) => !cleanupRequestSchema.safeParse(asSent(b)).success).map((body) => ({ method: 'POST', route: '/v1/cleanup', ...json(body) })),
+  fc.anything().filter((b) => !verifyRequestSchema.safeParse(asSent(b)).success).map((body) => ({ method: 'POST', route: '/v1/verify', ...json(body) })),
   // Not JSON, or not said to be.
   fc.string({ unit: 'binary', maxLength: 200 }).filter((s) => { try { JSON.parse(s); return false; } catch { return true; } })
     .map((body) => ({ method: 'POST', route: '/v1/fetch', headers: { 'content-type': 'application/json' }, body })),

@@ -112,14 +112,12 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-/** The real API and one real worker, on a temp volume and a prefix of their own. */
-export async function startService(label: string, extraEnv: Record<string, string> = {}): Promise<Service> {
-  const volume = tempModelsDir();
-  const prefix = uniquePrefix(label);
-  const env = {
+/** The settings every test process runs with: its prefix and volume, a free port, short waits. */
+export function serviceEnv(prefix: string, modelsDir: string, extraEnv: Record<string, string> = {}): Record<string, string> {
+  return {
     REDIS_URL,
     QUEUE_PREFIX: prefix,
-    MODELS_DIR: volume.dir,
+    MODELS_DIR: modelsDir,
     PORT: '0',
     HOST: '127.0.0.1',
     DOWNLOAD_BACKOFF_MS: '200',
@@ -127,6 +125,13 @@ export async function startService(label: string, extraEnv: Record<string, strin
     HIT_FLUSH_SECONDS: '1',
     ...extraEnv,
   };
+}
+
+/** The real API and one real worker, on a temp volume and a prefix of their own. */
+export async function startService(label: string, extraEnv: Record<string, string> = {}): Promise<Service> {
+  const volume = tempModelsDir();
+  const prefix = uniquePrefix(label);
+  const env = serviceEnv(prefix, volume.dir, extraEnv);
   const api = startApp('api', env);
   const worker = startApp('worker', env);
   const [listening] = await Promise.all([api.waitForLog('api listening'), worker.waitForLog('worker ready')]);

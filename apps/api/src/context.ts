@@ -1,5 +1,15 @@
 import { Queue, QueueEvents } from 'bullmq';
-import { MAINTENANCE_QUEUE, QUEUE_NAME, createRedis, inFlightModels, queueEventsConnection, type Config, type Logger, type RedisClient } from '@model-manager/core';
+import {
+  MAINTENANCE_QUEUE,
+  QUEUE_NAME,
+  connectionLog,
+  createRedis,
+  inFlightModels,
+  queueEventsConnection,
+  type Config,
+  type Logger,
+  type RedisClient,
+} from '@model-manager/core';
 import { ModelLeases, Registry, VolumeCleanup } from '@model-manager/registry';
 import { BatchStore } from './services/batch-store.js';
 import { FetchService } from './services/fetch-service.js';
@@ -34,18 +44,19 @@ export interface ServiceContext {
 
 export async function createServiceContext(config: Config, logger: Logger): Promise<ServiceContext> {
   const redis = createRedis(config.REDIS_URL, 'queue', config.QUEUE_PREFIX);
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const onError = connectionLog(redis, logger);
+  redis.on('error', onError('redis'));
   const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
-  queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+  queue.on('error', onError('queue'));
   const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
-  maintenanceQueue.on('error', (err) => logger.warn({ err: err.message }, 'maintenance queue error'));
+  maintenanceQueue.on('error', onError('maintenance queue'));
   // Each QueueEvents blocks on a connection of its own (a cluster client's duplicate on a cluster).
   const eventsConnection = queueEventsConnection(config.REDIS_URL, config.QUEUE_PREFIX, 'model-manager-events');
   const queueEvents = new QueueEvents(QUEUE_NAME, { connection: eventsConnection.connection, prefix: config.QUEUE_PREFIX });
-  queueEvents.on('error', (err) => logger.warn({ err: err.message }, 'queue events error'));
+  queueEvents.on('error', onError('queue events'));
   const maintenanceEventsConnection = queueEventsConnection(config.REDIS_URL, config.QUEUE_PREFIX, 'model-manager-maintenance-events');
   const maintenanceEvents = new QueueEvents(MAINTENANCE_QUEUE, { connection: maintenanceEventsConnection.connection, prefix: config.QUEUE_PREFIX });
-  maintenanceEvents.on('error', (err) => logger.warn({ err: err.message }, 'maintenance queue events error'));
+  maintenanceEvents.on('error', onError('maintenance queue events'));
   // The hot path stats the registry file at most once a second; a finished job (whose worker has
   // just written the registry) makes the next read look again, so answers never lag a job.
   const registry = Registry.forService(config, redis, logger, { recheckMs: 1000 });

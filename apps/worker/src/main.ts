@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
   await prepareVolume(config.modelsDir);
-  const { waitUntilReady, close } = createModelFetchWorker(config, logger);
+  const { name, waitUntilReady, close } = createModelFetchWorker(config, logger);
   // undici 7 can throw an uncatchable assertion from a socket's 'end' handler when a paused
   // response meets an origin that closes the connection (nodejs/undici#5360; fixed in undici 8,
   // which needs Node 22). Bodies of `Connection: close` answers are never paused, but HTTP/1.0
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   await waitUntilReady();
   logger.info(
-    { concurrency: config.WORKER_CONCURRENCY, modelsDir: config.modelsDir, prefix: config.QUEUE_PREFIX },
+    { name, concurrency: config.WORKER_CONCURRENCY, modelsDir: config.modelsDir, prefix: config.QUEUE_PREFIX },
     'worker ready',
   );
 }

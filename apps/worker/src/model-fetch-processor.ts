@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, link, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import {
   ModelFetchError,
@@ -26,6 +26,7 @@ import {
 import { Registry, VolumeCleanup, sectionOf, syncDir, toModel, volumeId, type RegistryEntry } from '@model-manager/registry';
 import { authorizationFor, type AuthRules } from './download/auth.js';
 import { checkSafetensors } from './download/content-checks.js';
+import { ContentClaim } from './download/content-claim.js';
 import { DiskSpace } from './download/disk-space.js';
 import { downloadToFile } from './download/http-download.js';
 import { StagingLease } from './download/staging-lease.js';
@@ -58,8 +59,15 @@ export class RetryableJobError extends Error {
 /** Redis keys scoped to the volume (shared by every deployment that mounts it). */
 export function volumeKeys(volume: string, cluster = false) {
   const base = volumeKeyBase(volume, cluster);
-  return { reservations: `${base}:reservations`, stagingLease: (key: string) => `${base}:staging-lease:${key}` };
+  return {
+    reservations: `${base}:reservations`,
+    stagingLease: (key: string) => `${base}:staging-lease:${key}`,
+    contentClaim: (sha256: string) => `${base}:content:${sha256.toLowerCase()}`,
+  };
 }
+
+/** How long a job whose content another job is downloading waits before it looks again. */
+const CONTENT_WAIT_MS = 1000;
 
 /** The BullMQ processor for `fetch-model` jobs: download (resuming), verify, publish, register. */
 export function createModelFetchProcessor(deps: ProcessorDeps) {
@@ -70,6 +78,8 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
   const jobLockKey = (jobId: string) => `${config.QUEUE_PREFIX}:${QUEUE_NAME}:${jobId}:lock`;
   // SEGMENTS is this worker's budget of connections: downloads running together share it.
   let downloading = 0;
+  // Jobs this worker has delayed because another job was downloading their bytes (see ContentClaim).
+  const waitingForContent = new Set<string>();
 
   /**
    * Publishes a verified file and its registry entry together, under the registry lease: the new
@@ -173,6 +183,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       cached = await registry.check(ref.kind, ref.name, ref.sha256);
     }
     if (cached.hit) {
+      waitingForContent.delete(job.id!);
       log.info('already on the volume; nothing to download');
       note(`cache hit: already on the volume at ${cached.model.path}; nothing downloaded`);
       return cached.model;
@@ -185,7 +196,10 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       log.warn({ code: failure.code }, `linking the same content failed: ${failure.message}`);
       throw jobError(failure, failure.retryable);
     }
-    if (twin) return twin;
+    if (twin) {
+      waitingForContent.delete(job.id!);
+      return twin;
+    }
 
     const sources = [ref.url, ...(ref.mirrors ?? [])];
     const staging = new StagingFile(incoming, StagingFile.keyFor(config.QUEUE_PREFIX, job.id!));
@@ -213,6 +227,21 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     let completePath: string | undefined;
     // Whether the size was known before writing (so room was made for it then).
     let roomMade = false;
+    // The same bytes under another name, downloading right now: wait for them and link them then
+    // (the twin check above) rather than fetch them twice. Not an attempt: the job is only delayed.
+    const claim = ref.sha256 && token ? new ContentClaim(redis, vkeys.contentClaim(ref.sha256), `${config.QUEUE_PREFIX}:${job.id}`, config.JOB_LOCK_SECONDS * 1000) : undefined;
+    const holder = await claim?.take();
+    if (holder && token) {
+      // Said once per job and worker, not at every look (one a second for as long as the other runs).
+      if (!waitingForContent.has(job.id!)) {
+        waitingForContent.add(job.id!);
+        log.info({ holder }, 'the same content is being downloaded by another job; waiting to link it');
+        note(`the same content (sha256 ${ref.sha256}) is being downloaded by ${holder}; waiting for it, to link it`);
+      }
+      await job.moveToDelayed(Date.now() + CONTENT_WAIT_MS, token);
+      throw new DelayedError();
+    }
+    waitingForContent.delete(job.id!);
     log.info({ url: source, attempt: job.attemptsMade + 1, sourceIndex, staged: sizeBefore }, 'download started');
     note(
       `attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}: source ${redactUrl(source)}` +
@@ -359,6 +388,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     } finally {
       downloading -= 1;
       if (leaseHeld) await lease?.release();
+      await claim?.release();
       await disk.release(staging.key);
     }
   };

@@ -1,5 +1,6 @@
+import { hostname } from 'node:os';
 import { Queue, Worker } from 'bullmq';
-import { MAINTENANCE_QUEUE, QUEUE_NAME, createRedis, inFlightModels, type Config, type Logger, type RedisClient } from '@model-manager/core';
+import { MAINTENANCE_QUEUE, QUEUE_NAME, connectionLog, createRedis, inFlightModels, type Config, type Logger, type RedisClient } from '@model-manager/core';
 import { Registry, VolumeCleanup } from '@model-manager/registry';
 import { createDownloadAgent } from './download/agent.js';
 import { backoffDelay, createModelFetchProcessor } from './model-fetch-processor.js';
@@ -9,6 +10,8 @@ import { StagingSweeper } from './staging-sweeper.js';
 
 export interface ModelFetchWorker {
   worker: Worker;
+  /** WORKER_NAME, or `<hostname>-<pid>`: which worker ran a job (its `processedBy`). */
+  name: string;
   /**
    * Stops taking jobs, lets active downloads finish within `graceMs`, then cuts them off
    * (they go back to the queue) and closes every connection.
@@ -20,8 +23,12 @@ export interface ModelFetchWorker {
 
 /** A BullMQ worker for the `model-fetch` queue with WORKER_CONCURRENCY downloads at a time. */
 export function createModelFetchWorker(config: Config, logger: Logger): ModelFetchWorker {
-  const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', config.QUEUE_PREFIX);
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  // Pods of a fleet often share a hostname pattern and pid 1 is common in containers, but never both.
+  const name = config.WORKER_NAME ?? `${hostname()}-${process.pid}`;
+  // Named after the worker too, so `CLIENT LIST` tells the workers of a fleet apart.
+  const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', config.QUEUE_PREFIX, { connectionName: `${config.QUEUE_PREFIX}:model-manager-worker:${name}` });
+  const onError = connectionLog(redis, logger);
+  redis.on('error', onError('redis'));
   const registry = Registry.forService(config, redis, logger);
   const dispatcher = createDownloadAgent({
     connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT * 1000,
@@ -31,6 +38,8 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   const shutdown = new AbortController();
   // Which models have a fetch queued or running: eviction leaves those alone.
   const fetchQueue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
+  // Without a listener BullMQ prints each of its connection errors to stderr as a bare stack.
+  fetchQueue.on('error', onError('queue'));
   const cleanup = VolumeCleanup.forService(config, registry, redis, logger, () => inFlightModels(fetchQueue));
   const processor = createModelFetchProcessor({
     config,
@@ -42,6 +51,7 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
     shutdownSignal: shutdown.signal,
   });
   const worker = new Worker(QUEUE_NAME, processor, {
+    name,
     connection: redis,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
@@ -60,14 +70,16 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   worker.on('lockRenewalFailed', (jobIds) => {
     for (const id of jobIds) worker.cancelJob(id, 'lock lost');
   });
-  const maintenance = createMaintenanceWorker({ config, registry, cleanup, redis, logger });
+  const maintenance = createMaintenanceWorker({ config, registry, cleanup, redis, logger, workerName: name });
   const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+  maintenanceQueue.on('error', onError('maintenance queue'));
   void scheduleCleanup(maintenanceQueue, config, logger).catch((err: unknown) =>
     logger.error({ err: (err as Error).message, cron: config.CLEANUP_CRON }, 'could not register the scheduled cleanup (is CLEANUP_CRON a valid cron pattern?)'),
   );
   const sweeper = new StagingSweeper(config, redis, logger);
   sweeper.start();
-  worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
+  worker.on('error', onError('worker'));
+  maintenance.on('error', onError('maintenance worker'));
   // Entries a registry rebuild left unhashed (if the process that rebuilt it died) get hashed here.
   void registry.fillPendingHashes();
   worker.on('failed', (job, err) => {
@@ -103,5 +115,5 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   const waitUntilReady = async () => {
     await Promise.all([worker.waitUntilReady(), maintenance.waitUntilReady()]);
   };
-  return { worker, close, waitUntilReady };
+  return { worker, name, close, waitUntilReady };
 }

@@ -39,6 +39,14 @@ export const configSchema = z.object({
   PORT: int(3000, 0, 65535),
   HOST: z.string().min(1).default('127.0.0.1'),
   WORKER_CONCURRENCY: int(2, 1, 64),
+  /**
+   * This worker's identity in the queue (BullMQ records it as a job's `processedBy` and names the
+   * worker's Redis connection after it). Unset: `<hostname>-<pid>`, distinct for every process of a fleet.
+   */
+  WORKER_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only, 1-64 characters')
+    .optional(),
   DOWNLOAD_IDLE_TIMEOUT: int(300, 1, 86_400),
   DOWNLOAD_CONNECT_TIMEOUT: int(30, 1, 600),
   DOWNLOAD_ATTEMPTS: int(6, 1, 50),

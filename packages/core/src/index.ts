@@ -13,3 +13,4 @@ export * from './network-policy.js';
 export * from './fetch-job.js';
 export * from './in-flight-models.js';
 export * from './redis-target.js';
+export * from './connection-log.js';

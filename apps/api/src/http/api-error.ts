@@ -73,6 +73,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   } else {
     apiError = new ApiError(500, 'INTERNAL', 'internal error');
   }
-  if (apiError.status >= 500) req.log?.error({ err }, 'request failed');
+  // An outage is logged once by connectionLog; each request it fails is a warning, not a stack.
+  if (apiError.code === 'REDIS_UNAVAILABLE') req.log?.warn({ err: (err as Error)?.message }, 'request failed: redis unavailable');
+  else if (apiError.status >= 500) req.log?.error({ err }, 'request failed');
   if (!res.headersSent) res.status(apiError.status).json(apiError.toBody());
 };

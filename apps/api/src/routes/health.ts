@@ -10,13 +10,19 @@ export function healthRoutes(ctx: ServiceContext): Router {
   });
   router.get('/readyz', async (_req, res) => {
     const problems: string[] = [];
+    // Cleared once Redis answers: probes come every few seconds, each would leave a timer behind.
+    let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         ctx.redis.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 1 s')), 1000).unref()),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer within 1 s')), 1000);
+        }),
       ]);
     } catch (err) {
       problems.push(`redis at ${ctx.config.REDIS_URL.replace(/\/\/[^@]*@/, '//***@')} is not answering: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
     try {
       await checkWritable(ctx.config.modelsDir);

@@ -18,6 +18,8 @@ export interface MaintenanceDeps {
   cleanup: VolumeCleanup;
   redis: RedisClient;
   logger: Logger;
+  /** The worker's identity (WORKER_NAME), so its maintenance jobs and connection say which worker too. */
+  workerName: string;
 }
 
 type MaintenanceProcessor = (job: Job, deps: MaintenanceDeps) => Promise<unknown>;
@@ -44,8 +46,8 @@ export function createMaintenanceWorker(deps: MaintenanceDeps): Worker {
       const data = schema.parse(job.data);
       return processor(Object.assign(job, { data }), deps);
     },
-    { connection: deps.redis, prefix: deps.config.QUEUE_PREFIX, concurrency: 1 },
+    { name: deps.workerName, connection: deps.redis, prefix: deps.config.QUEUE_PREFIX, concurrency: 1 },
   );
-  worker.on('error', (err) => deps.logger.error({ err: err.message }, 'maintenance worker error'));
+  // Its errors are logged by the caller, with the rest of the connection's (see connectionLog).
   return worker;
 }
