@@ -130,12 +130,19 @@ async function downloadScenario({ name, url, sha256, sourceFile, outDir, contend
   }
 }
 
-async function memoryScenario({ url, sha256 }) {
-  log('memory: one worker, 4 downloads of the big file at once');
+async function memoryScenario(originUrl) {
+  // Four different files: the same bytes under four names would be one download and three links.
+  log('memory: one worker, 4 downloads of different files of the big size at once');
+  const files = [];
+  for (let i = 1; i <= 4; i++) {
+    const name = `mem-${i}.bin`;
+    makeFile(path.join(shm, 'origin', name), SIZE);
+    files.push({ url: `${originUrl}/plain/${name}`, sha256: await sha256Of(path.join(shm, 'origin', name)) });
+  }
   const workers = new ProjectWorkers({ modelsDir: path.join(shm, 'mem-models'), concurrency: 4 });
   await workers.start();
   try {
-    const r = await workers.fetchAll(Array.from({ length: 4 }, () => ({ url, sha256 })));
+    const r = await workers.fetchAll(files);
     for (const m of r.models) rmSync(m.path, { force: true });
     rows.push({
       scenario: 'memory (4 at once)',
@@ -383,7 +390,7 @@ async function main() {
         peers: { project: { of: 'aria2c -x8 -s8', max: 1.0, target: '≤ 1.0× aria2c' } },
       });
     }
-    if (want('memory')) await memoryScenario({ url: plain, sha256: bigSha });
+    if (want('memory')) await memoryScenario(nginx.url);
     if (want('hotpath')) await hotPathScenario(nginx.url);
     if (want('enqueue')) await enqueueScenario(nginx.url);
     if (want('scaling')) await scalingScenario(nginx.url, scaleFiles);
