@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,7 @@ describe('nothing a request carries reaches outside MODELS_DIR', () => {
   it('refuses every traversal form of a name or kind with a 400 naming the field, writing nothing', async () => {
     writeFileSync(bait(), 'do not touch');
     const url = `${origin.url}/files/never.safetensors`;
-    const names = ['..', '../x', '../../etc/passwd', 'a/b', 'a\\b', '/etc/passwd', '.hidden', 'a\u0000b', '%2e%2e%2fx', 'a\u2215b', '\uff0e\uff0e', 'x'.repeat(129), ' x', 'x ', 'C:\\x', 'a\nb', 'ａ', ''];
+    const names = ['..', '../x', '../../etc/passwd', 'a/b', 'a\\b', '/etc/passwd', '.hidden', 'a\u0000b', '%2e%2e%2fx', 'a\u2215b', '\uff0e\uff0e', 'x'.repeat(129), ' x', 'x ', 'C:\\x', 'a\nb', 'ａ', '', '__proto__', 'constructor', 'hasOwnProperty', 'toString', 'prototype'];
     for (const name of names) {
       const res = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name, url });
       expect(res.status, JSON.stringify(name)).toBe(400);
@@ -64,5 +64,27 @@ describe('nothing a request carries reaches outside MODELS_DIR', () => {
     expect((await call(svc.apiUrl, 'DELETE', '/v1/models/lora/planted')).status).toBe(204);
     expect(existsSync(published)).toBe(false);
     expect(readFileSync(bait(), 'utf8')).toBe('do not touch');
+  });
+
+  it('neither writes nor deletes through a kind folder replaced by a symlink that leads outside the volume', async () => {
+    const file = origin.addFile('through-folder.safetensors', 20_000);
+    const kept = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'embedding', name: 'kept', url: `${origin.url}/files/through-folder.safetensors`, sha256: file.sha256 });
+    expect(kept.body.status).toBe('completed');
+    const folder = path.join(svc.modelsDir, 'embeddings');
+    const real = `${folder}.real`;
+    renameSync(folder, real);
+    symlinkSync(outside, folder);
+    try {
+      const res = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'embedding', name: 'escape', url: `${origin.url}/files/through-folder.safetensors`, sha256: file.sha256 });
+      expect(res.body.status).toBe('failed');
+      expect(res.body.error).toMatchObject({ code: 'WRITE_ERROR', message: expect.stringContaining('leads outside MODELS_DIR') });
+      writeFileSync(path.join(outside, 'kept.safetensors'), 'not the model');
+      expect((await call(svc.apiUrl, 'DELETE', '/v1/models/embedding/kept')).status).toBeGreaterThanOrEqual(400);
+      expect(readdirSync(outside).sort()).toEqual(['bait.txt', 'kept.safetensors']);
+      expect(readFileSync(path.join(outside, 'kept.safetensors'), 'utf8')).toBe('not the model');
+    } finally {
+      rmSync(folder);
+      renameSync(real, folder);
+    }
   });
 });

@@ -11,6 +11,7 @@ import {
   modelFilePath,
   nowSeconds,
   PICKLE_EXTENSIONS,
+  kindDir,
   pickExtension,
   recordDownload,
   redactUrl,
@@ -23,7 +24,7 @@ import {
   type Model,
   type RedisClient,
 } from '@model-manager/core';
-import { Registry, VolumeCleanup, sectionOf, syncDir, toModel, volumeId, type RegistryEntry } from '@model-manager/registry';
+import { Registry, VolumeCleanup, assertInsideVolume, sectionOf, syncDir, toModel, volumeId, type RegistryEntry } from '@model-manager/registry';
 import { authorizationFor, type AuthRules } from './download/auth.js';
 import { checkSafetensors } from './download/content-checks.js';
 import { ContentClaim } from './download/content-claim.js';
@@ -202,6 +203,12 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     }
 
     const sources = [ref.url, ...(ref.mirrors ?? [])];
+    // The folders written to must still be inside the volume (a symlink planted since start-up).
+    try {
+      await Promise.all([assertInsideVolume(config.modelsDir, incoming), assertInsideVolume(config.modelsDir, kindDir(config.modelsDir, ref.kind))]);
+    } catch (err) {
+      throw jobError(new ModelFetchError('WRITE_ERROR', (err as Error).message, false), false);
+    }
     const staging = new StagingFile(incoming, StagingFile.keyFor(config.QUEUE_PREFIX, job.id!));
     const meta = await staging.readMeta();
     const sourceIndex = Math.min(meta?.sourceIndex ?? 0, sources.length - 1);

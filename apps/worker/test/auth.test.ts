@@ -18,6 +18,12 @@ describe('which host gets which token', () => {
     expect(authorizationFor('https://mirror.local/x', rules)).toBeUndefined(); // another port
     expect(authorizationFor('https://example.com/x', rules)).toBeUndefined();
   });
+  it('sends HF_TOKEN and CIVITAI_TOKEN only over https to the default port, never in clear', () => {
+    expect(authorizationFor('http://huggingface.co/org/m/resolve/main/x.safetensors', rules)).toBeUndefined();
+    expect(authorizationFor('https://huggingface.co:8443/x', rules)).toBeUndefined();
+    expect(authorizationFor('http://civitai.com/api/download/models/1', rules)).toBeUndefined();
+    expect(authorizationFor('https://huggingface.co:443/x', rules)).toBe('Bearer hf_x'); // :443 is the default port
+  });
   it('drops the token once a redirect leaves the host the request started at', () => {
     const start = 'https://huggingface.co/org/m/resolve/main/x.safetensors';
     expect(authorizationFor('https://huggingface.co/api/resolve-cache/x', rules, start)).toBe('Bearer hf_x');

@@ -80,8 +80,13 @@ for (const [net, prefix] of [
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local
   ['ff00::', 8], // multicast
+  ['::', 96], // IPv4-compatible (deprecated): embeds an IPv4 address
+  ['::ffff:0:0:0', 96], // SIIT: embeds an IPv4 address
   ['64:ff9b::', 96], // NAT64: embeds an IPv4 address
+  ['64:ff9b:1::', 48], // NAT64, local use
+  ['2001::', 32], // Teredo: embeds an IPv4 address
   ['2002::', 16], // 6to4: embeds an IPv4 address
+  ['fec0::', 10], // site-local (deprecated)
 ] as const) {
   privateRanges.addSubnet(net, prefix, 'ipv6');
 }

@@ -31,6 +31,11 @@ export function nameProblem(name: string): string | null {
   if (name.startsWith('.')) return 'must not start with "."';
   if (name !== name.trim()) return 'must not start or end with a space';
   if (name.includes('..')) return 'must not contain ".."';
+  // The registry is JSON objects keyed by name: `__proto__` or `constructor` would name a
+  // property every object has, not an entry (written to disk, never found again).
+  if (name === '__proto__' || name === 'prototype' || Object.prototype.hasOwnProperty.call(Object.prototype, name)) {
+    return 'is a reserved word (an object property name)';
+  }
   return null;
 }
 

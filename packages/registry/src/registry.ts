@@ -21,7 +21,7 @@ import {
 } from '@model-manager/core';
 import { hashFile, sameHash } from './hashing.js';
 import { RedisLease } from './redis-lease.js';
-import { volumeId } from './volume.js';
+import { assertInsideVolume, volumeId } from './volume.js';
 import {
   emptyRegistry,
   isUsableEntry,
@@ -518,6 +518,8 @@ export class Registry {
           beforeCommit: async (held) => {
             await options.beforeRemove?.(removed);
             await held.assertHeld();
+            // Never delete through a kind folder that a planted symlink points elsewhere.
+            for (const dir of new Set(files.map((f) => path.dirname(f)))) await assertInsideVolume(this.options.modelsDir, dir);
             try {
               for (const from of files) {
                 const to = path.join(this.options.modelsDir, STAGING_DIR, `.removing-${randomBytes(6).toString('hex')}-${path.basename(from)}`);

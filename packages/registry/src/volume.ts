@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { access, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, link, mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KIND_DIRS, STAGING_DIR } from '@model-manager/core';
 
@@ -26,8 +26,27 @@ export async function prepareVolume(modelsDir: string): Promise<void> {
       throw new VolumeError(dir, describe(err));
     }
   }
+  for (const dir of dirs.slice(1)) await assertInsideVolume(modelsDir, dir);
   for (const dir of dirs) await checkWritable(dir);
   await volumeId(modelsDir);
+}
+
+/**
+ * Refuses a folder of the volume that leads (through a symlink anywhere on its path) to a place
+ * outside MODELS_DIR: a link planted inside the shared volume must not make the service write,
+ * quarantine or delete files elsewhere. Links that stay inside the volume are fine.
+ */
+export async function assertInsideVolume(modelsDir: string, dir: string): Promise<void> {
+  let root: string;
+  let real: string;
+  try {
+    [root, real] = await Promise.all([realpath(modelsDir), realpath(dir)]);
+  } catch (err) {
+    throw new VolumeError(dir, describe(err));
+  }
+  if (real !== root && !real.startsWith(`${root}${path.sep}`)) {
+    throw new VolumeError(dir, `it leads outside MODELS_DIR (to ${real}); a symlink planted in the volume?`);
+  }
 }
 
 /** Writes and removes a probe file: `access(W_OK)` alone says yes on read-only mounts as root. */

@@ -1,6 +1,7 @@
 import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { KIND_DIRS, QUARANTINE_DIR, type ModelKind } from '@model-manager/core';
+import { assertInsideVolume } from '@model-manager/registry';
 
 /** `20261127T092500Z`: sorts by time and holds no character a file name may not. */
 function stamp(at: Date): string {
@@ -16,6 +17,7 @@ function stamp(at: Date): string {
 export async function moveToQuarantine(modelsDir: string, kind: ModelKind, filePath: string, at = new Date()): Promise<string> {
   const dir = path.join(modelsDir, QUARANTINE_DIR, KIND_DIRS[kind]);
   await mkdir(dir, { recursive: true });
+  await assertInsideVolume(modelsDir, dir);
   const base = `${path.basename(filePath)}.${stamp(at)}`;
   for (let n = 0; n < 1000; n++) {
     const target = path.join(dir, n === 0 ? base : `${base}-${n}`);
