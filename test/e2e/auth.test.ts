@@ -111,6 +111,23 @@ describe('rate limit (RATE_LIMIT_PER_MINUTE)', () => {
     expect((await send(svc.apiUrl, 'GET', '/healthz')).status).toBe(200);
     expect(svc.api.logs.join('\n')).not.toContain(TOKEN);
   });
+
+  it('slows down an address that keeps failing to authenticate, whatever token it tries next', async () => {
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 50_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 100));
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const failures: number[] = [];
+    for (let i = 0; i < 3; i++) failures.push((await send(svc.apiUrl, 'GET', '/v1/models', { authorization: `Bearer guess-${i}-0123456789abcdef` })).status);
+    for (let i = 0; i < 2; i++) failures.push((await send(svc.apiUrl, 'POST', '/admin/queues/login', form, `token=guess-${i}-0123456789abcdef`)).status);
+    expect(failures).toEqual([401, 401, 401, 401, 401]);
+    // Counting is asynchronous: the sixth guess is refused once the five are in.
+    await expect.poll(async () => (await send(svc.apiUrl, 'GET', '/v1/models', { authorization: 'Bearer guess-6-0123456789abcdef' })).status).toBe(429);
+    const blocked = await send(svc.apiUrl, 'POST', '/admin/queues/login', form, `token=${TOKEN}`);
+    expect(blocked.status).toBe(429);
+    expect(blocked.json.error.code).toBe('RATE_LIMITED');
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await send(svc.apiUrl, 'GET', '/healthz')).status).toBe(200);
+  });
 });
 
 describe('binding', () => {

@@ -3,7 +3,7 @@ import type { ServiceContext } from './context.js';
 import { DASHBOARD_PATH, dashboardRouter } from './dashboard.js';
 import { errorHandler, requireJsonBody, unknownRoute } from './http/api-error.js';
 import { authenticate, dashboardLogin } from './http/auth.js';
-import { rateLimit } from './http/rate-limit.js';
+import { AuthFailures, rateLimit } from './http/rate-limit.js';
 import { requestContext } from './http/request-context.js';
 import { batchRoutes } from './routes/batches.js';
 import { cleanupRoutes } from './routes/cleanup.js';
@@ -29,8 +29,10 @@ export function createApp(ctx: ServiceContext): Express {
   app.set('query parser', 'simple');
   app.use(requestContext(ctx.logger));
   // Before any body is read: a caller without a token costs a header check, not a JSON parse.
-  app.use(dashboardLogin(ctx.config, DASHBOARD_PATH));
-  app.use(authenticate(ctx.config, DASHBOARD_PATH));
+  const authFailures = new AuthFailures(ctx.config, ctx.redis, ctx.logger);
+  app.use(authFailures.gate());
+  app.use(dashboardLogin(ctx.config, DASHBOARD_PATH, authFailures.record));
+  app.use(authenticate(ctx.config, DASHBOARD_PATH, authFailures.record));
   app.use(rateLimit(ctx.config, ctx.redis, ctx.logger));
   app.use(express.json({ limit: '1mb', strict: true }));
   app.use('/v1', requireJsonBody);

@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import express, { Router, type RequestHandler } from 'express';
+import express, { Router, type Request, type RequestHandler } from 'express';
 import type { Config } from '@model-manager/core';
 import { ApiError } from './api-error.js';
 
@@ -61,7 +61,7 @@ function cookieOf(header: string | undefined, name: string): string | undefined 
  * Read-only tokens may only read. Without API_TOKEN everything is open (loopback by default:
  * see main.ts, which refuses a public address without a token).
  */
-export function authenticate(config: Config, dashboardPath: string): RequestHandler {
+export function authenticate(config: Config, dashboardPath: string, onFailure: (req: Request) => void = () => {}): RequestHandler {
   const tokens = new TokenCheck(config);
   return (req, res, next) => {
     if (!tokens.enabled || OPEN_PATHS.has(req.path) || (req.path === '/metrics' && config.METRICS_PUBLIC)) return next();
@@ -78,6 +78,7 @@ export function authenticate(config: Config, dashboardPath: string): RequestHand
       }
     }
     if (!access) {
+      onFailure(req);
       res.setHeader('www-authenticate', 'Bearer realm="model-manager"');
       throw new ApiError(401, 'UNAUTHORIZED', bearer ? 'the token is not valid' : 'this route needs Authorization: Bearer <API_TOKEN>');
     }
@@ -102,7 +103,7 @@ ${failed ? '<p class="err">That token is not valid.</p>' : ''}
  * The dashboard's login: a form that takes the token once and sets an HttpOnly, SameSite=Strict
  * cookie scoped to the dashboard, so a browser can use Bull Board without sending headers.
  */
-export function dashboardLogin(config: Config, dashboardPath: string): Router {
+export function dashboardLogin(config: Config, dashboardPath: string, onFailure: (req: Request) => void = () => {}): Router {
   const tokens = new TokenCheck(config);
   const router = Router();
   const path = `${dashboardPath}/login`;
@@ -112,6 +113,7 @@ export function dashboardLogin(config: Config, dashboardPath: string): Router {
   router.post(path, express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
     const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
     if (!tokens.enabled || !token || !tokens.access(token)) {
+      onFailure(req);
       res.status(401).type('html').send(loginPage(path, true));
       return;
     }

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { serviceKeys, type Config, type Logger, type RedisClient } from '@model-manager/core';
 import { ApiError } from './api-error.js';
 
@@ -34,5 +34,60 @@ export function rateLimit(config: Config, redis: RedisClient, logger: Logger): R
     const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
     res.setHeader('retry-after', String(retryAfter));
     throw new ApiError(429, 'RATE_LIMITED', `more than ${limit} requests this minute (RATE_LIMIT_PER_MINUTE); try again in ${retryAfter} s`, { retryAfterSeconds: retryAfter });
+  };
+}
+
+/**
+ * Failed authentications per client address, RATE_LIMIT_PER_MINUTE of them a minute: the limit
+ * above counts per token, so without this a caller guessing tokens (each guess a new "caller")
+ * or the dashboard's login form would never be slowed down. Counted only with API_TOKEN set.
+ */
+export class AuthFailures {
+  private readonly keys: ReturnType<typeof serviceKeys>;
+
+  constructor(
+    private readonly config: Config,
+    private readonly redis: RedisClient,
+    private readonly logger: Logger,
+  ) {
+    this.keys = serviceKeys(config.QUEUE_PREFIX);
+  }
+
+  private get limit(): number | undefined {
+    return this.config.API_TOKEN ? this.config.RATE_LIMIT_PER_MINUTE : undefined;
+  }
+
+  private key(ip: string | undefined): string {
+    return this.keys.rate(`auth-failures:${ip ?? 'unknown'}`, Math.floor(Date.now() / 60_000));
+  }
+
+  /** Before any token is looked at: an address over its failures for this minute gets 429. */
+  gate(): RequestHandler {
+    return async (req, res, next) => {
+      const limit = this.limit;
+      if (!limit || EXEMPT.has(req.path)) return next();
+      let failures = 0;
+      try {
+        failures = Number((await this.redis.get(this.key(req.ip))) ?? 0);
+      } catch {
+        return next(); // as above: the limiter adds no outage of its own
+      }
+      if (failures < limit) return next();
+      const retryAfter = Math.max(1, Math.ceil((60_000 - (Date.now() % 60_000)) / 1000));
+      res.setHeader('retry-after', String(retryAfter));
+      throw new ApiError(429, 'RATE_LIMITED', `too many failed sign-ins from this address this minute; try again in ${retryAfter} s`, { retryAfterSeconds: retryAfter });
+    };
+  }
+
+  /** Counts one failed authentication of this request's address. */
+  readonly record = (req: Request): void => {
+    if (!this.limit) return;
+    const key = this.key(req.ip);
+    void this.redis
+      .multi()
+      .incr(key)
+      .expire(key, 120)
+      .exec()
+      .catch((err: Error) => this.logger.warn({ err: err.message }, 'failed sign-in not counted: Redis did not answer'));
   };
 }
