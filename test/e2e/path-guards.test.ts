@@ -79,7 +79,9 @@ describe('nothing a request carries reaches outside MODELS_DIR', () => {
       expect(res.body.status).toBe('failed');
       expect(res.body.error).toMatchObject({ code: 'WRITE_ERROR', message: expect.stringContaining('leads outside MODELS_DIR') });
       writeFileSync(path.join(outside, 'kept.safetensors'), 'not the model');
-      expect((await call(svc.apiUrl, 'DELETE', '/v1/models/embedding/kept')).status).toBeGreaterThanOrEqual(400);
+      const refused = await call(svc.apiUrl, 'DELETE', '/v1/models/embedding/kept');
+      expect(refused.status).toBe(500);
+      expect(refused.body.error).toMatchObject({ code: 'VOLUME_UNWRITABLE', message: expect.stringContaining('leads outside MODELS_DIR') });
       expect(readdirSync(outside).sort()).toEqual(['bait.txt', 'kept.safetensors']);
       expect(readFileSync(path.join(outside, 'kept.safetensors'), 'utf8')).toBe('not the model');
     } finally {

@@ -68,6 +68,10 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   }
   else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
     apiError = new ApiError(err.status, 'INVALID_REQUEST', err.message ?? 'bad request');
+  } else if (err?.name === 'VolumeError') {
+    // The volume itself is not safe to change (a folder leads outside it, or cannot be written):
+    // say which folder and why, for the operator; the request itself was fine.
+    apiError = new ApiError(500, err.code ?? 'VOLUME_UNWRITABLE', err.message);
   } else if (REDIS_DOWN.test(`${err?.name} ${err?.message}`)) {
     apiError = new ApiError(503, 'REDIS_UNAVAILABLE', 'the queue (Redis) is not answering; try again shortly');
   } else {
