@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, readCounters, type ModelKind } from '@model-manager/core';
 import { Registry, type RegistryEntry } from '@model-manager/registry';
 import { TestOrigin, safetensorsOf } from '../support/origin.js';
-import { REDIS_URL, call, startApp, startService, type Service } from '../support/service.js';
+import { REDIS_URL, call, dropPrefix, startApp, startService, type Service } from '../support/service.js';
 import { smallVolume } from '../support/small-volume.js';
 import { dropVolumeKeys } from '../support/volume-keys.js';
 
@@ -305,7 +305,7 @@ describe('a fetch and a delete of one model at the same time, from two deploymen
       expect(readdirSync(path.join(svc.modelsDir, '.incoming'))).toEqual([]);
     } finally {
       await otherApi.stop();
-      await dropVolumeKeys(svc.modelsDir);
+      await dropPrefix(`${svc.prefix}-other`);
       await svc.stop();
       await origin.close();
     }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { dropVolumeKeys } from './volume-keys.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -145,6 +146,7 @@ export async function startService(label: string, extraEnv: Record<string, strin
     async stop() {
       // svc.worker may have been replaced by a test (a restarted worker): stop what is there now.
       await Promise.all([service.api.stop(), service.worker.stop()]);
+      await dropVolumeKeys(volume.dir).catch(() => {}); // leases and reservations live outside the prefix
       volume.remove();
       await dropPrefix(prefix);
     },
