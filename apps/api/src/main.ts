@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'stopping: no new connections');
     // Requests waiting on jobs answer now (202 with the job id) instead of being cut off.
     ctx.waiter.close();
+    ctx.maintenanceWaiter.close();
     ctx.events.close(); // open event streams end, or the server would wait for them
     const force = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_SECONDS * 1000);
     force.unref();

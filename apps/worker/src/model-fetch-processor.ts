@@ -29,7 +29,7 @@ import { authorizationFor, type AuthRules } from './download/auth.js';
 import { checkSafetensors } from './download/content-checks.js';
 import { ContentClaim } from './download/content-claim.js';
 import { DiskSpace } from './download/disk-space.js';
-import { downloadToFile } from './download/http-download.js';
+import { downloadToFile, fileError } from './download/http-download.js';
 import { StagingLease } from './download/staging-lease.js';
 import { StagingFile, escapePart } from './download/staging.js';
 import { formatBytes, jobLog } from './job-log.js';
@@ -482,7 +482,7 @@ function jobError(failure: ModelFetchError, retryable: boolean): Error {
 function asModelFetchError(err: unknown): ModelFetchError {
   if (err instanceof ModelFetchError) return err;
   const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') return new ModelFetchError('DISK_FULL', `no space left on the volume: ${e.message}`, false);
-  if (e?.code && /^E[A-Z]+$/.test(e.code)) return new ModelFetchError('WRITE_ERROR', e.message, true);
+  // A file-system error: the same DISK_FULL / WRITE_ERROR the download itself reports.
+  if (e?.code && /^E[A-Z]+$/.test(e.code)) return fileError(err, e.path ?? 'the volume');
   return new ModelFetchError('INTERNAL', e?.message ?? String(err), true);
 }

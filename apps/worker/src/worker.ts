@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { Queue, Worker } from 'bullmq';
 import { MAINTENANCE_QUEUE, QUEUE_NAME, connectionLog, createRedis, inFlightModels, type Config, type Logger, type RedisClient } from '@model-manager/core';
@@ -7,6 +8,7 @@ import { backoffDelay, createModelFetchProcessor } from './model-fetch-processor
 import { scheduleCleanup } from './maintenance/cleanup-schedule.js';
 import { createMaintenanceWorker } from './maintenance/maintenance-worker.js';
 import { StagingSweeper } from './staging-sweeper.js';
+import { hashOnThread } from './download/file-hasher.js';
 
 export interface ModelFetchWorker {
   worker: Worker;
@@ -29,7 +31,8 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', config.QUEUE_PREFIX, { connectionName: `${config.QUEUE_PREFIX}:model-manager-worker:${name}` });
   const onError = connectionLog(redis, logger);
   redis.on('error', onError('redis'));
-  const registry = Registry.forService(config, redis, logger);
+  // Hashes of entries a registry rebuild left pending are computed on the hashing thread.
+  const registry = Registry.forService(config, redis, logger, { hashFile: async (file) => hashOnThread(file, (await stat(file)).size) });
   const dispatcher = createDownloadAgent({
     connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT * 1000,
     idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT * 1000,

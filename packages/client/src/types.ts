@@ -7,6 +7,7 @@ import type {
   ModelKind,
   modelRefSchema,
   prepareRequestSchema,
+  verifyRequestSchema,
 } from '@model-manager/core';
 
 export type { ErrorInfo, ModelKind };
@@ -19,12 +20,12 @@ export type ModelRefInput = z.input<typeof modelRefSchema>;
 export type PrepareRequest = z.input<typeof prepareRequestSchema>;
 export type BatchRequest = z.input<typeof batchRequestSchema>;
 /** `quota` is new with issue 5 (quota eviction); an API without it refuses the field, so it is only sent when given. */
-export type CleanupRequest = z.input<typeof cleanupRequestSchema> & { quota?: boolean };
+export type CleanupRequest = z.input<typeof cleanupRequestSchema>;
 
 /* ---------- answers (the API builds these without a schema in core) ---------- */
 
 /** A model on the volume. `pinned` is absent on an API from before pinning. */
-export type Model = CoreModel & { pinned?: boolean };
+export type Model = Omit<CoreModel, 'pinned'> & { pinned?: boolean };
 
 export type JobStatus = 'queued' | 'active' | 'completed' | 'failed';
 
@@ -115,11 +116,7 @@ export interface CleanupResult {
 /** Why quota eviction kept a model it would otherwise have removed. */
 export type KeepReason = 'pinned' | 'leased' | 'in-flight' | 'grace';
 
-export interface VerifyRequest {
-  kind?: ModelKind;
-  name?: string;
-  refetch?: boolean;
-}
+export type VerifyRequest = z.input<typeof verifyRequestSchema>;
 
 /** The return values of `verify` and `scan` maintenance jobs (JobView.result): the worker's own types. */
 export type { ScanResult, VerifyResult } from '@model-manager/core';

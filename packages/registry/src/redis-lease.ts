@@ -13,8 +13,9 @@ export class LeaseLostError extends Error {
   readonly code = 'LEASE_LOST';
 }
 
-const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+/** Owner-only scripts shared by every Redis lease of the project: KEYS[1] the key, ARGV[1] the owner's value. */
+export const EXTEND_IF_OWNER = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+export const RELEASE_IF_OWNER = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 export interface LeaseOptions {
   /** How long the lease lives without renewal; a crashed holder frees it after this. */
@@ -49,7 +50,7 @@ export class RedisLease {
     await this.acquire(token);
     let lost = false;
     const renew = setInterval(() => {
-      this.redis.eval(EXTEND, 1, this.key, token, String(this.ttlMs)).then(
+      this.redis.eval(EXTEND_IF_OWNER, 1, this.key, token, String(this.ttlMs)).then(
         (ok) => {
           if (ok !== 1) lost = true;
         },
@@ -69,7 +70,7 @@ export class RedisLease {
       return await fn({ assertHeld });
     } finally {
       clearInterval(renew);
-      await this.redis.eval(RELEASE, 1, this.key, token).catch(() => {});
+      await this.redis.eval(RELEASE_IF_OWNER, 1, this.key, token).catch(() => {});
     }
   }
 

@@ -49,6 +49,11 @@ export interface RegistryOptions {
    * on every read. The API uses a second and calls invalidate() whenever a job finishes.
    */
   recheckMs?: number;
+  /**
+   * How a whole file is hashed (entries a rebuild left without a hash). The worker passes its
+   * hashing thread, so start-up hashing never holds the event loop its downloads need.
+   */
+  hashFile?: (filePath: string) => Promise<string>;
 }
 
 /** One lease per volume, whatever QUEUE_PREFIX the processes sharing it use (volume id hash-tagged on a cluster). */
@@ -102,7 +107,12 @@ export class Registry {
   private filling: Promise<number> | undefined;
 
   /** The registry of a service process: its volume, its Redis, the lease under its queue prefix. */
-  static forService(config: Config, redis: RedisClient, logger: Logger, options: { recheckMs?: number } = {}): Registry {
+  static forService(
+    config: Config,
+    redis: RedisClient,
+    logger: Logger,
+    options: Pick<RegistryOptions, 'recheckMs' | 'hashFile'> = {},
+  ): Registry {
     return new Registry({
       modelsDir: config.modelsDir,
       redis,
@@ -416,7 +426,7 @@ export class Registry {
     if (!entry || entry.hash_pending !== true || !filePath) return null;
     let hash: string;
     try {
-      hash = await hashFile(filePath);
+      hash = await (this.options.hashFile ?? hashFile)(filePath);
     } catch {
       return null; // gone meanwhile: the next check treats it as missing
     }

@@ -1,6 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { modelKey, nowSeconds, recordEviction, type Config, type Logger, type Model, type RedisClient } from '@model-manager/core';
-import { planCleanup } from './cleanup-plan.js';
+import { planCleanup, summarize } from './cleanup-plan.js';
 import { planEviction, type EvictionLimits, type EvictionPlan, type KeepReason, type RemovalReason } from './eviction-plan.js';
 import { ModelLeases } from './model-leases.js';
 import type { Registry } from './registry.js';
@@ -79,7 +79,8 @@ export class VolumeCleanup {
     const free = (await this.freeBytes()) - reservedBytes;
     if (free - needBytes < minFreeBytes) return false;
     if (maxBytes === undefined) return true;
-    const total = (await this.deps.registry.list()).reduce((n, m) => n + m.fileSize, 0);
+    // The same total the eviction plan counts, straight from the registry data.
+    const total = Object.values(summarize(await this.deps.registry.read())).reduce((n, s) => n + s.totalSize, 0);
     return total + needBytes <= maxBytes;
   }
 

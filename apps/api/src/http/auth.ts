@@ -10,12 +10,8 @@ const OPEN_PATHS = new Set(['/healthz', '/readyz']);
 const COOKIE = 'mm_session';
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** Equal-length digests compared in constant time: neither content nor length leaks through timing. */
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
+/** SHA-256 digests: equal length whatever the secret, so comparing them in constant time leaks neither content nor length. */
+const digestOf = (secret: string) => createHash('sha256').update(secret).digest();
 
 /**
  * The dashboard's cookie holds a value derived from the token, not the token: a leaked cookie
@@ -24,25 +20,34 @@ function sameSecret(given: string, expected: string): boolean {
 const sessionValue = (token: string) => createHmac('sha256', token).update('model-manager dashboard session').digest('base64url');
 
 export class TokenCheck {
-  constructor(private readonly config: Pick<Config, 'API_TOKEN' | 'API_TOKENS_READONLY'>) {}
+  readonly enabled: boolean;
+  // Digests of what is expected, made once: a request hashes only what it brings.
+  private readonly tokens: Array<{ digest: Buffer; access: Access }>;
+  private readonly sessions: Array<{ digest: Buffer; access: Access }>;
 
-  get enabled(): boolean {
-    return !!this.config.API_TOKEN;
+  constructor(config: Pick<Config, 'API_TOKEN' | 'API_TOKENS_READONLY'>) {
+    this.enabled = !!config.API_TOKEN;
+    const all: Array<{ token: string; access: Access }> = [
+      ...(config.API_TOKEN ? [{ token: config.API_TOKEN, access: 'full' as const }] : []),
+      ...config.API_TOKENS_READONLY.map((token) => ({ token, access: 'read' as const })),
+    ];
+    this.tokens = all.map(({ token, access }) => ({ digest: digestOf(token), access }));
+    this.sessions = all.map(({ token, access }) => ({ digest: digestOf(sessionValue(token)), access }));
   }
 
   /** What a bearer token may do, or null when it is none of ours. Every token is compared. */
   access(token: string): Access | null {
-    let found: Access | null = null;
-    if (this.config.API_TOKEN && sameSecret(token, this.config.API_TOKEN)) found = 'full';
-    for (const readOnly of this.config.API_TOKENS_READONLY) if (sameSecret(token, readOnly) && !found) found = 'read';
-    return found;
+    return TokenCheck.match(digestOf(token), this.tokens);
   }
 
   /** What a dashboard session cookie may do, or null. */
   sessionAccess(value: string): Access | null {
+    return TokenCheck.match(digestOf(value), this.sessions);
+  }
+
+  private static match(given: Buffer, expected: ReadonlyArray<{ digest: Buffer; access: Access }>): Access | null {
     let found: Access | null = null;
-    if (this.config.API_TOKEN && sameSecret(value, sessionValue(this.config.API_TOKEN))) found = 'full';
-    for (const readOnly of this.config.API_TOKENS_READONLY) if (sameSecret(value, sessionValue(readOnly)) && !found) found = 'read';
+    for (const { digest, access } of expected) if (timingSafeEqual(given, digest) && !found) found = access;
     return found;
   }
 }
@@ -85,8 +90,8 @@ export function authenticate(config: Config, dashboardPath: string, onFailure: (
     if (access === 'read' && !READ_METHODS.has(req.method)) {
       throw new ApiError(403, 'READ_ONLY_TOKEN', `a read-only token may not ${req.method} ${req.path}`);
     }
-    // Who is calling, for the rate limit: a digest of the token, never the token.
-    res.locals.caller = `token:${createHash('sha256').update(bearer ?? cookieOf(req.get('cookie'), COOKIE) ?? '').digest('hex').slice(0, 16)}`;
+    // Who is calling, for the rate limit (only when there is one): a digest of the token, never the token.
+    if (config.RATE_LIMIT_PER_MINUTE) res.locals.caller = `token:${digestOf(bearer ?? cookieOf(req.get('cookie'), COOKIE) ?? '').toString('hex').slice(0, 16)}`;
     next();
   };
 }

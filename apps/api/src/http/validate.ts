@@ -45,8 +45,9 @@ export function assertSourcesAllowed(
       const where = field ? `${field}.${at}` : at;
       const refusal = checkSourceUrl(url, config.networkPolicy);
       if (refusal) refused.push({ field: where, ...refusal });
-      else if (config.REQUIRE_SAFETENSORS && PICKLE_EXTENSIONS.includes(pickExtension([url]))) {
-        refused.push({ field: where, code: 'UNSAFE_FORMAT', message: `a ${pickExtension([url])} file (pickle: loading it runs code) while REQUIRE_SAFETENSORS is on` });
+      else if (config.REQUIRE_SAFETENSORS) {
+        const ext = pickExtension([url]);
+        if (PICKLE_EXTENSIONS.includes(ext)) refused.push({ field: where, code: 'UNSAFE_FORMAT', message: `a ${ext} file (pickle: loading it runs code) while REQUIRE_SAFETENSORS is on` });
       }
     }
   }

@@ -58,6 +58,8 @@ export class ConflictError extends ApiError {
 }
 
 /** The producer side: cache checks, one job per model, job views. */
+const noTokens = async (): Promise<void> => {};
+
 export class FetchService {
   private readonly keys;
   /** Cache lookups counted in memory: a Redis round trip per hit would cost the hot path dearly. */
@@ -123,9 +125,11 @@ export class FetchService {
    * makes the request. Call it only for a request that will download.
    */
   splitUrlTokens(ref: ModelRef): { ref: ModelRef; storeTokens: () => Promise<void> } {
+    // URLs without a query cannot carry a token: no URL parsing for them on the hot path.
+    if (!ref.url.includes('?') && !ref.mirrors?.some((u) => u.includes('?'))) return { ref, storeTokens: noTokens };
     const split = [ref.url, ...(ref.mirrors ?? [])].map((url) => splitUrlToken(url));
     const withTokens = split.filter((s) => s.token !== undefined);
-    if (withTokens.length === 0) return { ref, storeTokens: async () => {} };
+    if (withTokens.length === 0) return { ref, storeTokens: noTokens };
     const [main, ...mirrors] = split.map((s) => s.url);
     return {
       ref: { ...ref, url: main!, ...(ref.mirrors ? { mirrors } : {}) },

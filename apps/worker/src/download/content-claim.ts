@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '@model-manager/core';
+import { EXTEND_IF_OWNER, RELEASE_IF_OWNER } from '@model-manager/registry';
 
 // Take the claim unless another job holds it (answer that holder then). The value is
 // `<job>|<attempt token>`: an earlier attempt of the same job (a worker killed or cut off) is
@@ -9,8 +10,6 @@ local holder = redis.call('get', KEYS[1])
 if holder and string.sub(holder, 1, #ARGV[3] + 1) ~= ARGV[3] .. '|' then return holder end
 redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false`;
-const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /**
  * Which job is downloading a given SHA-256 onto a volume. BullMQ deduplicates by model name only,
@@ -38,7 +37,7 @@ export class ContentClaim {
     const other = (await this.redis.eval(TAKE, 1, this.key, this.value, String(this.ttlMs), this.job)) as string | null;
     if (other) return other.slice(0, other.lastIndexOf('|'));
     this.held = true;
-    this.timer = setInterval(() => void this.redis.eval(RENEW, 1, this.key, this.value, String(this.ttlMs)).catch(() => {}), Math.floor(this.ttlMs / 3));
+    this.timer = setInterval(() => void this.redis.eval(EXTEND_IF_OWNER, 1, this.key, this.value, String(this.ttlMs)).catch(() => {}), Math.floor(this.ttlMs / 3));
     this.timer.unref();
     return undefined;
   }
@@ -48,6 +47,6 @@ export class ContentClaim {
     if (!this.held) return;
     this.held = false;
     // A Redis outage here only means the claim lives out its TTL: the waiting job downloads then.
-    await this.redis.eval(RELEASE, 1, this.key, this.value).catch(() => {});
+    await this.redis.eval(RELEASE_IF_OWNER, 1, this.key, this.value).catch(() => {});
   }
 }

@@ -2,7 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { request, type Dispatcher } from 'undici';
 import { ModelFetchError, checkSourceUrl, redactUrl, type Logger, type NetworkPolicy } from '@model-manager/core';
 import { isHtmlContentType, looksLikeHtml } from './content-checks.js';
-import { FileHasher } from './file-hasher.js';
+import { FileHasher, hashOnThread } from './file-hasher.js';
 import { canSegment, downloadSegmented } from './segmented-download.js';
 import type { StagingFile } from './staging.js';
 
@@ -104,11 +104,9 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
   if (offset > 0 && meta?.totalBytes === offset) {
     // Every byte is already here (the last attempt ended after the download, before publishing):
     // verify what is on disk instead of asking the origin again.
-    const hasher = new FileHasher(req.staging.partPath);
-    hasher.advance(offset);
     let digest: string;
     try {
-      digest = await hasher.finish(offset);
+      digest = await hashOnThread(req.staging.partPath, offset);
     } catch (err) {
       throw fileError(err, req.staging.partPath);
     }

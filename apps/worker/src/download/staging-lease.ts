@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ModelFetchError, type RedisClient } from '@model-manager/core';
+import { EXTEND_IF_OWNER, RELEASE_IF_OWNER } from '@model-manager/registry';
 
 // Take the lease only while the BullMQ job lock is ours (KEYS[2] holds the job token).
 const ACQUIRE = `
@@ -11,15 +12,12 @@ const RENEW = `
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
 if redis.call('get', KEYS[2]) ~= ARGV[3] then redis.call('del', KEYS[1]) return -1 end
 return redis.call('pexpire', KEYS[1], ARGV[2])`;
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 // On a cluster the lease (a volume key) and the job lock (a queue key) live in different slots,
 // so no script may touch both: the job lock is read first, then the lease alone is changed.
 // The lease still fences the file (only its holder writes, and it outlives the holder's local
 // validity); the job lock, read a moment earlier, only decides whether to keep holding it.
 const ACQUIRE_ALONE = `if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
 return 0`;
-const RENEW_ALONE = `if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
-return redis.call('pexpire', KEYS[1], ARGV[2])`;
 
 /**
  * Fencing for a staging file: the only writer is the holder of this lease, and the lease is
@@ -89,10 +87,10 @@ export class StagingLease {
       return (await this.redis.eval(RENEW, 2, this.key, this.jobLockKey, this.token, String(this.ttlMs), this.jobToken)) as number;
     }
     if ((await this.redis.get(this.jobLockKey)) !== this.jobToken) {
-      await this.redis.eval(RELEASE, 1, this.key, this.token);
+      await this.redis.eval(RELEASE_IF_OWNER, 1, this.key, this.token);
       return -1;
     }
-    return (await this.redis.eval(RENEW_ALONE, 1, this.key, this.token, String(this.ttlMs))) as number;
+    return (await this.redis.eval(EXTEND_IF_OWNER, 1, this.key, this.token, String(this.ttlMs))) as number;
   }
 
   /** Asks Redis (not the local clock) whether the lease and the job lock are still ours: checked right before publishing. */
@@ -113,6 +111,6 @@ export class StagingLease {
 
   async release(): Promise<void> {
     clearInterval(this.timer);
-    await this.redis.eval(RELEASE, 1, this.key, this.token).catch(() => {});
+    await this.redis.eval(RELEASE_IF_OWNER, 1, this.key, this.token).catch(() => {});
   }
 }
