@@ -25,7 +25,7 @@ describe('nothing a request carries reaches outside MODELS_DIR', () => {
   it('refuses every traversal form of a name or kind with a 400 naming the field, writing nothing', async () => {
     writeFileSync(bait(), 'do not touch');
     const url = `${origin.url}/files/never.safetensors`;
-    const names = ['..', '../x', '../../etc/passwd', 'a/b', 'a\\b', '/etc/passwd', '.hidden', 'a\u0000b', '%2e%2e%2fx', 'a\u2215b', '\uff0e\uff0e', 'x'.repeat(129), ' x', 'x ', 'C:\\x', 'a\nb', 'ａ', '', '__proto__', 'constructor', 'hasOwnProperty', 'toString', 'prototype'];
+    const names = ['..', '../x', '../../etc/passwd', 'a/b', 'a\\b', '/etc/passwd', '.hidden', 'a\u0000b', 'x'.repeat(201), 'x ', 'x.', 'C:\\x', 'a\nb', '', '__proto__', 'constructor', 'hasOwnProperty', 'toString', 'prototype'];
     for (const name of names) {
       const res = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name, url });
       expect(res.status, JSON.stringify(name)).toBe(400);
@@ -88,5 +88,19 @@ describe('nothing a request carries reaches outside MODELS_DIR', () => {
       rmSync(folder);
       renameSync(real, folder);
     }
+  });
+
+  // Last in the file: earlier tests count on the job ids of a fresh prefix.
+  it('stores look-alikes of path characters literally, as one file in the kind folder', async () => {
+    const file = origin.addFile('look-alike.safetensors', 20_000);
+    const url = `${origin.url}/files/look-alike.safetensors`;
+    for (const name of ['%2e%2e%2fx', 'a\u2215b', '\uff0e\uff0e', 'ａ', ' x']) {
+      const res = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name, url, sha256: file.sha256 });
+      expect(res.body.status, JSON.stringify(name)).toMatch(/^(completed|cached)$/);
+      expect(res.body.model.path).toBe(path.join(svc.modelsDir, 'loras', `${name}.safetensors`));
+      const got = await call(svc.apiUrl, 'GET', `/v1/models/lora/${encodeURIComponent(name)}`);
+      expect(got.body.name).toBe(name);
+    }
+    expect(readFileSync(bait(), 'utf8')).toBe('do not touch');
   });
 });

@@ -74,6 +74,9 @@ const prepareAnswer = z.object({
   embeddings: z.array(z.object({ name: z.string(), path: z.string() })),
   prompt: z.string(),
   failed: z.array(z.object({ kind: modelKindSchema, name: z.string(), error: errorInfo })),
+  downloaded: z
+    .array(z.object({ kind: modelKindSchema, name: z.string() }))
+    .meta({ description: 'Models that were not on the volume when the request came (downloaded, or linked to the same content).' }),
   leaseId: z.string(),
   leaseExpiresAt: z.string(),
 });

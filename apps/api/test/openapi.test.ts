@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -48,7 +49,14 @@ describe('GET /openapi.json', () => {
     expect(modelRef.required).toEqual(['kind', 'name', 'url']);
     expect(modelRef.additionalProperties).toBe(false);
     expect(modelRef.properties.sha256.pattern).toBe('^[0-9a-fA-F]{64}$');
-    expect(modelRef.properties.name.maxLength).toBe(128);
+    // The name rules as the document states them: what a client validating with it accepts.
+    const nameOk = new Ajv2020({ strict: false }).compile(modelRef.properties.name);
+    for (const name of ['Hand Detail FLUX & XL', 'Amateur style - slider (Pony)', "Pony's Eyes+ [SDXL]", '水彩画 Watercolor @ Style', 'a..b']) {
+      expect(nameOk(name), name).toBe(true);
+    }
+    for (const name of ['', '.hidden', '..', 'a/b', 'a\\b', 'a\nb', 'end ', 'end.', '__proto__', 'constructor', 'x'.repeat(201)]) {
+      expect(nameOk(name), JSON.stringify(name)).toBe(false);
+    }
   });
 
   it('documents exactly the routes the app has', async () => {

@@ -35,6 +35,8 @@ export async function prepareInSlices(
 ): Promise<PrepareResult> {
   const deadline = Date.now() + waitSeconds * 1000;
   const failedForGood: PrepareResult['failed'] = [];
+  // A model fetched during an earlier slice is a cache hit in the next one: keep what each slice fetched.
+  const downloaded = new Map<string, PrepareResult['downloaded'][number]>();
   let pending = request;
   let previousLease: string | undefined;
   for (;;) {
@@ -42,7 +44,10 @@ export async function prepareInSlices(
     const hold = Math.min(remaining, MAX_HOLD_SECONDS);
     const answer = await call(pending, hold);
     if (previousLease && previousLease !== answer.leaseId) await release(previousLease).catch(() => undefined);
-    if (!answer.failed.some(isTimeout) || hold >= remaining) return { ...answer, failed: [...failedForGood, ...answer.failed] };
+    for (const model of answer.downloaded ?? []) downloaded.set(`${model.kind}/${model.name}`, model);
+    if (!answer.failed.some(isTimeout) || hold >= remaining) {
+      return { ...answer, failed: [...failedForGood, ...answer.failed], downloaded: [...downloaded.values()] };
+    }
     failedForGood.push(...answer.failed.filter((f) => !isTimeout(f)));
     pending = withoutFailed(request, failedForGood);
     previousLease = answer.leaseId;

@@ -89,6 +89,8 @@ export interface PrepareResult extends LeaseFields {
   embeddings: Array<{ name: string; path: string }>;
   prompt: string;
   failed: Array<{ kind: ModelKind; name: string; error: ErrorInfo }>;
+  /** Models that were not on the volume when the request came (downloaded, or linked to the same content). */
+  downloaded: Array<{ kind: ModelKind; name: string }>;
 }
 
 export interface Stats {

@@ -21,6 +21,7 @@ describe('prepare() waits longer than one request may hold by asking again', () 
         embeddings: [],
         prompt: '<lora:detail:0.8> p',
         failed: [timeout('checkpoint', 'base'), { kind: 'lora', name: 'gone', error: { code: 'HTTP_ERROR', message: 'HTTP 404', status: 404 } }],
+        downloaded: [{ kind: 'lora', name: 'detail' }],
         leaseId: 'lease-1',
       },
       {
@@ -29,6 +30,7 @@ describe('prepare() waits longer than one request may hold by asking again', () 
         embeddings: [],
         prompt: '<lora:detail:0.8> p',
         failed: [],
+        downloaded: [{ kind: 'checkpoint', name: 'base' }],
         leaseId: 'lease-2',
       },
     ];
@@ -45,11 +47,13 @@ describe('prepare() waits longer than one request may hold by asking again', () 
     expect(calls[1]!.request).toEqual({ checkpoint: { name: 'base', url }, loras: [{ name: 'detail', url, scale: 0.8 }], prompt: 'p' });
     expect(result).toMatchObject({ checkpointPath: '/m/checkpoints/base.safetensors', leaseId: 'lease-2', failed: [{ name: 'gone', error: { code: 'HTTP_ERROR' } }] });
     expect(released).toEqual(['lease-1']);
+    // "detail" was a cache hit in the second slice, but this call did download it.
+    expect(result.downloaded).toEqual([{ kind: 'lora', name: 'detail' }, { kind: 'checkpoint', name: 'base' }]);
   });
 
   it('asks once when the wait fits in one request, and reports what did not finish', async () => {
     const holds: number[] = [];
-    const answer: PrepareResult = { checkpointPath: null, loras: [], embeddings: [], prompt: '', failed: [timeout('checkpoint', 'base')] };
+    const answer: PrepareResult = { checkpointPath: null, loras: [], embeddings: [], prompt: '', failed: [timeout('checkpoint', 'base')], downloaded: [] };
     const call = async (_pending: PrepareRequest, hold: number) => {
       holds.push(hold);
       return answer;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MODEL_KINDS, nameProblem } from './volume-layout.js';
+import { MODEL_KINDS, NAME_MAX_BYTES, RESERVED_NAMES, nameProblem } from './volume-layout.js';
 
 export const modelKindSchema = z.enum(MODEL_KINDS);
 
@@ -9,12 +9,17 @@ export const modelNameSchema = z
     const problem = nameProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
-  // The refinement above is code; this is what the OpenAPI document can say of it.
+  // The refinement above is code; this is what the OpenAPI document can say of it (a pattern
+  // counts characters, not UTF-8 bytes, so the byte limit is in words only).
   .meta({
-    description: 'Letters, digits, ".", "_", "-" and space; not starting with "." or a space, not ending with a space, never containing "..".',
+    description:
+      `Any Unicode text that is safe as one file name: 1-${NAME_MAX_BYTES} bytes in UTF-8; no "/", "\\" or control characters; ` +
+      'not starting with "." and not ending with a space or "."; not a reserved word (an Object.prototype property name). ' +
+      'Kept as given: it is the file name on the volume and the LoRA name in prompts. Percent-encode it in URL paths.',
     minLength: 1,
-    maxLength: 128,
-    pattern: '^[A-Za-z0-9._ -]+$',
+    maxLength: NAME_MAX_BYTES,
+    pattern: '^(?!\\.)(?!.*[ .]$)[^/\\\\\\u0000-\\u001f\\u007f-\\u009f]+$',
+    not: { enum: [...RESERVED_NAMES] },
   });
 
 export const sha256Schema = z

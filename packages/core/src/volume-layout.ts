@@ -21,21 +21,33 @@ export const REGISTRY_FILE = 'cache_registry.json';
 /** Where verify moves corrupt files: outside the folders the WebUI scans, kept for a person to look at. */
 export const QUARANTINE_DIR = '.quarantine';
 
-export const NAME_MAX_LENGTH = 128;
-const NAME_CHARS = /^[A-Za-z0-9._ -]+$/;
+/** Bytes of UTF-8, so that a name and the longest extension with a staging suffix fit a 255-byte file name. */
+export const NAME_MAX_BYTES = 200;
+// C0 and C1 control characters and DEL: invisible in listings, and newlines would split log lines.
+const CONTROL = /\p{Cc}/u;
+// With the u flag a surrogate pair is one code point: only a lone half matches.
+const LONE_SURROGATE = /\p{Cs}/u;
 
-/** Why a model name is refused, or null when it is fine. */
+/**
+ * The registry is JSON objects keyed by name: `__proto__` or `constructor` would name a property
+ * every object has, not an entry (written to disk, never found again).
+ */
+export const RESERVED_NAMES: readonly string[] = [...Object.getOwnPropertyNames(Object.prototype), 'prototype'];
+
+/**
+ * Why a model name is refused, or null when it is fine. A name is any Unicode text that is safe
+ * as one file-name component on the volume (`Hand Detail FLUX & XL`, `水彩画 Watercolor @ Style`):
+ * the name is the file name the WebUI shows and the LoRA name in prompts, so it is kept as given.
+ */
 export function nameProblem(name: string): string | null {
-  if (name.length < 1 || name.length > NAME_MAX_LENGTH) return `must be 1-${NAME_MAX_LENGTH} characters`;
-  if (!NAME_CHARS.test(name)) return 'may contain only letters, digits, ".", "_", "-" and space';
-  if (name.startsWith('.')) return 'must not start with "."';
-  if (name !== name.trim()) return 'must not start or end with a space';
-  if (name.includes('..')) return 'must not contain ".."';
-  // The registry is JSON objects keyed by name: `__proto__` or `constructor` would name a
-  // property every object has, not an entry (written to disk, never found again).
-  if (name === '__proto__' || name === 'prototype' || Object.prototype.hasOwnProperty.call(Object.prototype, name)) {
-    return 'is a reserved word (an object property name)';
-  }
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes < 1 || bytes > NAME_MAX_BYTES) return `must be 1-${NAME_MAX_BYTES} bytes in UTF-8 (this one is ${bytes})`;
+  if (LONE_SURROGATE.test(name)) return 'must be valid Unicode (it holds a lone surrogate)';
+  if (name.includes('/') || name.includes('\\')) return 'must not contain "/" or "\\" (it names one file, not a path)';
+  if (CONTROL.test(name)) return 'must not contain control characters (NUL, tab, newline, ...)';
+  if (name.startsWith('.')) return 'must not start with "." (hidden files, "." and "..")';
+  if (name.endsWith(' ') || name.endsWith('.')) return 'must not end with a space or a dot';
+  if (RESERVED_NAMES.includes(name)) return 'is a reserved word (an object property name)';
   return null;
 }
 

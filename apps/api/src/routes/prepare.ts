@@ -6,11 +6,12 @@ import { clientGone } from '../http/request-context.js';
 import { assertSourcesAllowed, parseBody, parseWait } from '../http/validate.js';
 import { buildLoraPrompt } from '../services/prompt.js';
 
-type Outcome = { model: Model } | { jobId: string } | { error: ErrorInfo };
+type Outcome = { model: Model; fetched?: boolean } | { jobId: string } | { error: ErrorInfo };
 
 /**
  * POST /v1/prepare?wait= (default 600): everything one generation needs, fetched in parallel.
- * One model failing does not fail the others; what failed or did not finish is listed in `failed`.
+ * One model failing does not fail the others; what failed or did not finish is listed in `failed`,
+ * what was not on the volume before this request in `downloaded`.
  * The answer carries a lease (LEASE_SECONDS) over the models, released by DELETE /v1/leases/:id.
  */
 export function prepareRoutes(ctx: ServiceContext): Router {
@@ -49,7 +50,7 @@ export function prepareRoutes(ctx: ServiceContext): Router {
       started.map(async (o): Promise<Outcome> => {
         if (!('jobId' in o)) return o;
         const view = await ctx.fetches.view(o.jobId);
-        if (view?.status === 'completed' && view.model) return { model: view.model };
+        if (view?.status === 'completed' && view.model) return { model: view.model, fetched: true };
         if (view?.status === 'failed' && view.error) return { error: view.error };
         return { error: { code: 'WAIT_TIMEOUT', message: `not finished within ${wait} s; job ${o.jobId} goes on` } };
       }),
@@ -72,6 +73,9 @@ export function prepareRoutes(ctx: ServiceContext): Router {
       const path = pathOf(i++);
       return path ? [{ name: embedding.name, path }] : [];
     });
+    // New files in the WebUI's folders (downloaded or linked to the same content): a handler
+    // refreshes the WebUI's model list when this is not empty.
+    const downloaded = outcomes.flatMap((o, n) => ('fetched' in o && o.fetched ? [{ kind: refs[n]!.kind, name: refs[n]!.name }] : []));
     // LEASE_SECONDS from the answer, not from the request: the wait may have been long.
     const held = (await ctx.leases.extend(lease.leaseId)) ?? lease;
     res.json({
@@ -80,6 +84,7 @@ export function prepareRoutes(ctx: ServiceContext): Router {
       embeddings,
       prompt: buildLoraPrompt(body.prompt, loras),
       failed,
+      downloaded,
       leaseId: held.leaseId,
       leaseExpiresAt: held.expiresAt,
     });
