@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { ConfigError, loadConfig, parseRedisTarget } from '@model-manager/core';
+import { ConfigError, PARENT_PIPE_ENV, loadConfig, parseRedisTarget } from '@model-manager/core';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const say = (line) => process.stderr.write(`[model-manager] ${line}\n`);
@@ -91,8 +91,9 @@ async function startPrivateRedis() {
 function run(name, script) {
   const child = spawn(process.execPath, [path.join(root, script)], {
     cwd: root,
-    env: process.env,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // stdin is a pipe from this script: if it dies, even by SIGKILL, the app sees the pipe close and stops.
+    env: { ...process.env, [PARENT_PIPE_ENV]: '1' },
+    stdio: ['pipe', 'pipe', 'inherit'],
     // Its own process group: Ctrl-C reaches only this script, which sends each app one SIGTERM
     // (a second signal would make an app skip its graceful shutdown).
     detached: true,

@@ -67,4 +67,49 @@ describe('npm start (scripts/start.mjs)', () => {
       if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
     }
   });
+
+  it('leaves no API or worker running when the start script itself is killed with SIGKILL', async () => {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'scripts', 'start.mjs')], {
+      cwd: repoRoot,
+      env: { ...process.env, ...LOOPBACK_ORIGINS_ALLOWED, REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir, PORT: '0', SHUTDOWN_GRACE_SECONDS: '1' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true,
+    });
+    const pids: Record<string, number> = {};
+    let apiUrl = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`not started: ${JSON.stringify(pids)}`)), 20_000);
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          const entry = JSON.parse(line) as { msg?: string; pid?: number; address?: string };
+          if (entry.msg === 'api listening') [pids.api, apiUrl] = [entry.pid!, entry.address!];
+          if (entry.msg === 'worker ready') pids.worker = entry.pid!;
+          if (pids.api && pids.worker) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      expect((await fetch(`${apiUrl}/healthz`)).status).toBe(200);
+      process.kill(child.pid!, 'SIGKILL'); // the script alone, not its children
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      await expect.poll(() => [alive(pids.api!), alive(pids.worker!)], { timeout: 15_000 }).toEqual([false, false]);
+      await expect(fetch(`${apiUrl}/healthz`)).rejects.toThrow();
+    } finally {
+      for (const pid of [child.pid, pids.api, pids.worker]) {
+        try {
+          process.kill(pid!, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+  });
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { isIP, type AddressInfo } from 'node:net';
-import { ConfigError, createLogger, exitWhenClosed, loadConfig, type Config } from '@model-manager/core';
+import { ConfigError, createLogger, exitWhenClosed, loadConfig, stopWhenParentExits, type Config } from '@model-manager/core';
 import { VolumeError, prepareVolume } from '@model-manager/registry';
 import { createApp } from './app.js';
 import { createServiceContext } from './context.js';
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  stopWhenParentExits((reason) => !stopping && stop(reason));
 
   const { port } = server.address() as AddressInfo;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;

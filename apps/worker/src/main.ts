@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, createLogger, exitWhenClosed, flushLogger, loadConfig } from '@model-manager/core';
+import { ConfigError, createLogger, exitWhenClosed, flushLogger, loadConfig, stopWhenParentExits } from '@model-manager/core';
 import { VolumeError, prepareVolume } from '@model-manager/registry';
 import { createModelFetchWorker } from './worker.js';
 
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  stopWhenParentExits((reason) => signals === 0 && stop(reason));
   await waitUntilReady();
   logger.info(
     { name, concurrency: config.WORKER_CONCURRENCY, modelsDir: config.modelsDir, prefix: config.QUEUE_PREFIX },

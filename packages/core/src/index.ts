@@ -14,3 +14,4 @@ export * from './fetch-job.js';
 export * from './in-flight-models.js';
 export * from './redis-target.js';
 export * from './connection-log.js';
+export * from './parent-watch.js';
