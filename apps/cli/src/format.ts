@@ -26,12 +26,25 @@ export const formatError = (error: ErrorInfo | undefined) => (error ? `${error.c
 /** An ISO time as "2025-11-27 09:14" (UTC), short enough for a table. */
 export const formatTime = (iso: string) => iso.replace('T', ' ').slice(0, 16);
 
+// East Asian wide and full-width characters and most emoji take two terminal columns.
+const WIDE = /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u;
+// Combining marks (a decomposed accent) and zero-width joiners take none.
+const ZERO_WIDTH = /[\p{M}\u200b-\u200f]/u;
+
+/** Columns a string takes in a terminal, so names in any script line up in a table. */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const char of text) width += ZERO_WIDTH.test(char) ? 0 : WIDE.test(char) ? 2 : 1;
+  return width;
+}
+
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = header.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))));
+  const pad = (cell: string, width: number) => cell + ' '.repeat(Math.max(0, width - displayWidth(cell)));
   const line = (cells: string[]) =>
     cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .map((cell, i) => (i === cells.length - 1 ? cell : pad(cell, widths[i]!)))
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
