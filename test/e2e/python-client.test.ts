@@ -97,7 +97,7 @@ describe('the Python client (packages/client-python) against the real service', 
       body: JSON.stringify({ kind: 'lora', name: 'restart cached', url: `${suite.origin.url}/files/restart-cached.safetensors` }),
     });
     expect(cached.status).toBe(200);
-    const port = new URL(svc.apiUrl).port;
+    const port = new URL(svc.apiDirectUrl).port; // behind the contract proxy, which stays up
     await svc.api.stop();
 
     let restarted: Promise<unknown> | undefined;

@@ -105,7 +105,10 @@ export function startApp(app: 'api' | 'worker', env: Record<string, string>): Ru
 }
 
 export interface Service {
+  /** The API through the contract proxy: what tests call. */
   apiUrl: string;
+  /** The API's own address (to restart it on the same port behind the proxy). */
+  apiDirectUrl: string;
   api: RunningProcess;
   worker: RunningProcess;
   modelsDir: string;
@@ -138,9 +141,11 @@ export async function startService(label: string, extraEnv: Record<string, strin
   const worker = startApp('worker', env);
   const [listening] = await Promise.all([api.waitForLog('api listening'), worker.waitForLog('worker ready')]);
   // Every answer the suite gets is checked against the OpenAPI document on the way.
-  const contract = await new ContractProxy(`http://127.0.0.1:${listening.port as number}`).start();
+  const apiDirectUrl = `http://127.0.0.1:${listening.port as number}`;
+  const contract = await new ContractProxy(apiDirectUrl).start();
   const service: Service = {
     apiUrl: contract.url,
+    apiDirectUrl,
     api,
     worker,
     modelsDir: volume.dir,
