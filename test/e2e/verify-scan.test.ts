@@ -187,7 +187,7 @@ describe('a volume the old Python module wrote', () => {
 
       const hit = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'checkpoint', name: 'old-dreamshaper', url: old.checkpoints['old-dreamshaper'].url, sha256: upper.toLowerCase() });
       expect(hit.body.status).toBe('cached');
-      // The batched hit is the next registry write: the hash goes back lower-case, the rest as the old module wrote it.
+      // The batched hit is the next registry write: the hash goes back lower-case, the rest as the Python module wrote it.
       await expect.poll(() => registryOf(volume.dir).checkpoints['old-dreamshaper'].usage_count, { timeout: 15_000 }).toBe(8);
       const entry = registryOf(volume.dir).checkpoints['old-dreamshaper'];
       expect(entry).toMatchObject({ hash: upper.toLowerCase(), path: '/workspace/models/checkpoints/old-dreamshaper.safetensors', downloaded_at: 1732694400.123456 });
