@@ -7,3 +7,4 @@ export * from './registry-file.js';
 export * from './registry.js';
 export * from './volume.js';
 export * from './volume-cleanup.js';
+export * from './registry-schema.js';
