@@ -91,5 +91,5 @@ describe('the service and a process rewriting the registry in place', () => {
     expect(pyModels.length).toBeGreaterThan(0);
     for (const m of pyModels) expect(m.url).toBe(`https://origin/${m.name}`);
     expect(readdirSync(dir).filter((f) => f.includes('.corrupt-'))).toEqual([]);
-  });
+  }, (seconds + 60) * 1000);
 });
