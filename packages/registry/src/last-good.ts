@@ -41,8 +41,13 @@ export class LastGoodCopy {
     return (await this.load())?.writeId;
   }
 
+  /**
+   * Not fsynced: the registry write just before it was, and two more fsyncs per change slow the
+   * downloads sharing the disk. After a power loss the copy may be a write behind, or unreadable
+   * (then a rebuild starts from the folders alone).
+   */
   write(text: string): Promise<void> {
-    return writeFileAtomic(this.file, text);
+    return writeFileAtomic(this.file, text, undefined, false);
   }
 
   private async load() {

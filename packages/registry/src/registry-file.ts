@@ -123,12 +123,18 @@ export async function writeRegistryFile(
 }
 
 /** The write behind writeRegistryFile, for any text. */
-export async function writeFileAtomic(file: string, text: string, beforeCommit?: () => Promise<void>): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  text: string,
+  beforeCommit?: () => Promise<void>,
+  /** false: replaced atomically, but a power loss may leave the previous version (no fsync). */
+  durable = true,
+): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const fh = await open(tmp, 'w', 0o644);
   try {
     await fh.writeFile(text, 'utf8');
-    await fh.sync();
+    if (durable) await fh.sync();
   } catch (err) {
     await fh.close().catch(() => {});
     await rm(tmp, { force: true });
@@ -142,7 +148,7 @@ export async function writeFileAtomic(file: string, text: string, beforeCommit?:
     await rm(tmp, { force: true });
     throw err;
   }
-  await syncDir(path.dirname(file));
+  if (durable) await syncDir(path.dirname(file));
 }
 
 /** fsync a folder so a rename in it survives a crash; some filesystems refuse, which is harmless. */
