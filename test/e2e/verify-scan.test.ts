@@ -183,7 +183,7 @@ describe('a volume the old Python module wrote', () => {
       const result = (await runJob(svc, '/v1/verify')).result;
       expect(result).toMatchObject({ checked: 2, ok: 2, mismatched: [], missing: [], quarantined: [] });
       const scan = (await runJob(svc, '/v1/scan')).result;
-      expect(scan).toEqual({ adopted: [], dropped: [], sizeDrift: [] });
+      expect(scan).toEqual({ adopted: [], dropped: [], sizeDrift: [], skipped: [], unreadable: [] });
 
       const hit = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'checkpoint', name: 'old-dreamshaper', url: old.checkpoints['old-dreamshaper'].url, sha256: upper.toLowerCase() });
       expect(hit.body.status).toBe('cached');

@@ -130,7 +130,8 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
 
   function newEntry(finalPath: string, hash: string, size: number): RegistryEntry {
     const now = nowSeconds();
-    return { url: '', path: finalPath, hash, downloaded_at: now, last_used: now, usage_count: 0, file_size: size };
+    // The download is the first use, as the Python module counts it: both rank popularity alike.
+    return { url: '', path: finalPath, hash, downloaded_at: now, last_used: now, usage_count: 1, file_size: size };
   }
 
   /** The same bytes are on the volume under another name: link them (copy where links are impossible). */
