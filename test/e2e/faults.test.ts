@@ -5,16 +5,16 @@ import { Redis } from 'ioredis';
 import { urlTokenKey } from '@model-manager/core';
 import { TestOrigin, safetensorsOf } from '../support/origin.js';
 import { call, startService, type Service } from '../support/service.js';
+import { registryOf } from '../support/volume.js';
 
 const MiB = 1024 * 1024;
-const registryOf = (svc: Service) => JSON.parse(readFileSync(path.join(svc.modelsDir, 'cache_registry.json'), 'utf8'));
 const section = (kind: string) => (kind === 'lora' ? 'loras' : `${kind}s`);
 
 /** Nothing saved for a failure: no file at a final path, no registry entry, no staging file. */
 function expectNothingSaved(svc: Service, kind: string, name: string) {
   const dir = path.join(svc.modelsDir, section(kind));
   expect(readdirSync(dir).filter((f) => f.startsWith(`${name}.`))).toEqual([]);
-  if (existsSync(path.join(svc.modelsDir, 'cache_registry.json'))) expect(registryOf(svc)[section(kind)][name]).toBeUndefined();
+  if (existsSync(path.join(svc.modelsDir, 'cache_registry.json'))) expect(registryOf(svc.modelsDir)[section(kind)][name]).toBeUndefined();
   expect(readdirSync(path.join(svc.modelsDir, '.incoming')).filter((f) => f.endsWith('.part'))).toEqual([]);
 }
 
@@ -208,7 +208,7 @@ describe('downloads that survive faults injected by a real origin', () => {
     const mirror = `${origin.url}/files/mirrored.safetensors`;
     const res = await fetchModel({ kind: 'lora', name: 'mirrored', url: `${origin.url}/files/gone.safetensors`, mirrors: [mirror], sha256: file.sha256 });
     expect(res.body).toMatchObject({ status: 'completed', model: { url: mirror } });
-    expect(registryOf(svc).loras.mirrored.url).toBe(mirror);
+    expect(registryOf(svc.modelsDir).loras.mirrored.url).toBe(mirror);
   });
 
   it('skips a mirror that answers a login page, and fails with the last error when no source is left', async () => {
@@ -234,7 +234,7 @@ describe('downloads that survive faults injected by a real origin', () => {
     for (const text of [JSON.stringify(res.body), JSON.stringify(job.body), JSON.stringify(board.body), registry, ...svc.api.logs, ...svc.worker.logs]) {
       expect(text).not.toContain('s3cr3t-t0ken');
     }
-    expect(registryOf(svc).loras.tokened.url).toBe(`${origin.url}/files/tokened.safetensors?type=Model`);
+    expect(registryOf(svc.modelsDir).loras.tokened.url).toBe(`${origin.url}/files/tokened.safetensors?type=Model`);
 
     // A token is kept (under its own key, for the worker) only for an item that will download.
     const other = origin.addFile('tokened-other.safetensors', 10_000);

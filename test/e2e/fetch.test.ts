@@ -4,9 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOrigin } from '../support/origin.js';
 import { call, startService, type Service } from '../support/service.js';
+import { MODEL_FOLDERS, registryOf } from '../support/volume.js';
 
 const sha256File = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-const registryOf = (svc: Service) => JSON.parse(readFileSync(path.join(svc.modelsDir, 'cache_registry.json'), 'utf8'));
 const filesIn = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
 
 describe('model fetch, end to end through the real API and worker processes', () => {
@@ -36,7 +36,7 @@ describe('model fetch, end to end through the real API and worker processes', ()
     expect(model.fileSize).toBe(file.body.length);
     expect(sha256File(model.path)).toBe(file.sha256);
 
-    const entry = registryOf(svc).checkpoints['base model'];
+    const entry = registryOf(svc.modelsDir).checkpoints['base model'];
     expect(entry).toMatchObject({ path: model.path, hash: file.sha256, file_size: file.body.length, url: ref.url });
     expect(typeof entry.downloaded_at).toBe('number');
     // The download is the first use, as the Python module counts it.
@@ -50,7 +50,7 @@ describe('model fetch, end to end through the real API and worker processes', ()
     expect(origin.hitCount('/files/base.bin')).toBe(hitsBefore);
 
     // The hit reaches the registry file within a few seconds (batched).
-    await expect.poll(() => registryOf(svc).checkpoints['base model'].usage_count, { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => registryOf(svc.modelsDir).checkpoints['base model'].usage_count, { timeout: 10_000 }).toBe(2);
   });
 
   it('makes one origin download for 20 simultaneous requests of one model', async () => {
@@ -100,7 +100,7 @@ describe('model fetch, end to end through the real API and worker processes', ()
     expect(res.status).toBe(502);
     expect(res.body).toMatchObject({ status: 'failed', error: { code: 'HASH_MISMATCH' } });
     expect(existsSync(path.join(svc.modelsDir, 'loras', 'tampered.safetensors'))).toBe(false);
-    expect(registryOf(svc).loras.tampered).toBeUndefined();
+    expect(registryOf(svc.modelsDir).loras.tampered).toBeUndefined();
     expect(filesIn(path.join(svc.modelsDir, '.incoming'))).toEqual([]);
     // A hash mismatch on a complete download is not retried.
     expect(origin.hitCount('/files/tampered.safetensors')).toBe(1);
@@ -117,7 +117,7 @@ describe('model fetch, end to end through the real API and worker processes', ()
     expect(flaky.status).toBe(502);
     expect(flaky.body.error).toMatchObject({ code: 'HTTP_ERROR', status: 500 });
     expect(origin.hitCount('/status/500')).toBe(2); // DOWNLOAD_ATTEMPTS=2
-    expect(registryOf(svc).loras.missing).toBeUndefined();
+    expect(registryOf(svc.modelsDir).loras.missing).toBeUndefined();
   });
 
   it('follows redirects and takes the extension from Content-Disposition or the URL', async () => {
@@ -217,7 +217,7 @@ describe('model fetch, end to end through the real API and worker processes', ()
     const del = await call(svc.apiUrl, 'DELETE', '/v1/models/lora/alpha');
     expect(del.status).toBe(204);
     expect(existsSync(shown.body.path)).toBe(false);
-    expect(registryOf(svc).loras.alpha).toBeUndefined();
+    expect(registryOf(svc.modelsDir).loras.alpha).toBeUndefined();
     expect((await call(svc.apiUrl, 'GET', '/v1/models/lora/alpha')).status).toBe(404);
     expect((await call(svc.apiUrl, 'DELETE', '/v1/models/lora/alpha')).status).toBe(404);
 
@@ -230,7 +230,7 @@ describe('model fetch, end to end through the real API and worker processes', ()
   it('reports stats for what is cached, the disk, the hit rate and downloads', async () => {
     const stats = await call(svc.apiUrl, 'GET', '/v1/stats');
     expect(stats.status).toBe(200);
-    const reg = registryOf(svc);
+    const reg = registryOf(svc.modelsDir);
     expect(stats.body.checkpoints.count).toBe(Object.keys(reg.checkpoints).length);
     expect(stats.body.loras.totalSize).toBe(Object.values(reg.loras).reduce((n: number, e: any) => n + e.file_size, 0));
     expect(stats.body.diskUsage.total).toBeGreaterThan(stats.body.diskUsage.free);
@@ -243,20 +243,20 @@ describe('model fetch, end to end through the real API and worker processes', ()
   it('cleans up by the old rule: dry run lists, real run deletes all but the most popular', async () => {
     // Make one model clearly the most used.
     for (let i = 0; i < 3; i++) await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name: 'iota', url: `${origin.url}/files/iota.safetensors` });
-    await expect.poll(() => registryOf(svc).loras.iota.usage_count, { timeout: 10_000 }).toBe(4);
+    await expect.poll(() => registryOf(svc.modelsDir).loras.iota.usage_count, { timeout: 10_000 }).toBe(4);
 
-    const before = registryOf(svc);
-    const total = ['checkpoints', 'loras', 'embeddings'].reduce((n, s) => n + Object.keys(before[s]).length, 0);
+    const before = registryOf(svc.modelsDir);
+    const total = MODEL_FOLDERS.reduce((n, s) => n + Object.keys(before[s]).length, 0);
     const dry = await call(svc.apiUrl, 'POST', '/v1/cleanup', { maxAgeDays: 0, keepPopular: 2, dryRun: true });
     expect(dry.status).toBe(200);
     expect(dry.body.removed).toHaveLength(total - 2);
     expect(dry.body.removed.map((m: { name: string }) => m.name)).not.toContain('iota');
     expect(dry.body.freedBytes).toBe(dry.body.removed.reduce((n: number, m: { fileSize: number }) => n + m.fileSize, 0));
-    expect(registryOf(svc)).toEqual(before);
+    expect(registryOf(svc.modelsDir)).toEqual(before);
 
     const real = await call(svc.apiUrl, 'POST', '/v1/cleanup', { maxAgeDays: 0, keepPopular: 2 });
     expect(real.body.removed).toEqual(dry.body.removed);
-    const after = registryOf(svc);
+    const after = registryOf(svc.modelsDir);
     expect(after.loras.iota).toBeDefined();
     for (const m of real.body.removed) {
       const section = `${m.kind === 'lora' ? 'loras' : m.kind + 's'}`;
@@ -298,7 +298,7 @@ describe('model fetch, end to end through the real API and worker processes', ()
     expect(again.body.model).toMatchObject({ path: path.join(svc.modelsDir, 'loras', 'survivor.safetensors'), sha256: file.sha256 });
     expect(origin.hitCount('/files/survivor.safetensors')).toBe(1);
     expect(readdirSync(svc.modelsDir).filter((f) => f.startsWith('cache_registry.json.corrupt-'))).toHaveLength(1);
-    await expect.poll(() => registryOf(svc).loras.survivor?.hash, { timeout: 10_000 }).toBe(file.sha256);
+    await expect.poll(() => registryOf(svc.modelsDir).loras.survivor?.hash, { timeout: 10_000 }).toBe(file.sha256);
     const logs = [...svc.api.logs, ...svc.worker.logs].join('\n');
     expect(logs).toContain('registry file is unreadable');
   });

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MODEL_KINDS, QUEUE_NAME, type ModelKind } from '@model-manager/core';
+import { KIND_DIRS, MODEL_KINDS, QUEUE_NAME, type ModelKind } from '@model-manager/core';
 import { TestOrigin, type OriginFile } from '../support/origin.js';
 import { REDIS_URL, call, dropPrefix, serviceEnv, startApp, tempModelsDir, uniquePrefix, type RunningProcess } from '../support/service.js';
 import { inspectVolume } from '../support/volume-check.js';
@@ -19,8 +19,6 @@ async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number):
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
-
-const SECTION: Record<ModelKind, string> = { checkpoint: 'checkpoints', lora: 'loras', embedding: 'embeddings' };
 
 /**
  * A fleet as deployments run it: several worker processes (each its own WORKER_NAME) and two
@@ -105,7 +103,7 @@ describe('a fleet: 3 workers and 2 APIs on one volume and one queue', () => {
       badEntries: [],
       unlisted: [],
       staging: [],
-      entries: [...files.map((f) => `${SECTION[f.kind]}/${f.name}`), ...aliases.map((al) => `${SECTION[al.kind]}/${al.name}`)].sort(),
+      entries: [...files.map((f) => `${KIND_DIRS[f.kind]}/${f.name}`), ...aliases.map((al) => `${KIND_DIRS[al.kind]}/${al.name}`)].sort(),
     });
     // Each alias became a link to its original's file, whichever worker ran it (the log line
     // comes through a pipe, so it may trail the job's completion).

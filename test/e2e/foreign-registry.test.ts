@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMetrics } from '../support/metrics.js';
 import { TestOrigin } from '../support/origin.js';
 import { call, startService, tempModelsDir, type Service } from '../support/service.js';
+import { registryOf } from '../support/volume.js';
 
-const registryOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'cache_registry.json'), 'utf8'));
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -7,6 +7,7 @@ import { createLogger, readCounters, type ModelKind } from '@model-manager/core'
 import { Registry, type RegistryEntry } from '@model-manager/registry';
 import { TestOrigin, safetensorsOf } from '../support/origin.js';
 import { REDIS_URL, call, dropPrefix, startApp, startService, type Service } from '../support/service.js';
+import { registryOf } from '../support/volume.js';
 import { smallVolume } from '../support/small-volume.js';
 import { dropVolumeKeys } from '../support/volume-keys.js';
 
@@ -14,7 +15,6 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const DAY = 86_400;
 const now = () => Date.now() / 1000;
-const registryOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'cache_registry.json'), 'utf8'));
 const names = (models: Array<{ name: string }>) => models.map((m) => m.name);
 
 /** Rewrites registry entries as an older volume would hold them, under the same lease the services take. */

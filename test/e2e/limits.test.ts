@@ -3,13 +3,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOrigin } from '../support/origin.js';
 import { call, startService, type Service } from '../support/service.js';
+import { MODEL_FOLDERS } from '../support/volume.js';
 
 describe('size and format limits (MAX_MODEL_BYTES, REQUIRE_SAFETENSORS)', () => {
   const origin = new TestOrigin();
   let svc: Service;
   const fetchModel = (body: Record<string, unknown>) => call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', body);
   const nothingSaved = () => {
-    expect(['checkpoints', 'loras', 'embeddings'].flatMap((d) => readdirSync(path.join(svc.modelsDir, d)))).toEqual([]);
+    expect(MODEL_FOLDERS.flatMap((d) => readdirSync(path.join(svc.modelsDir, d)))).toEqual([]);
     expect(readdirSync(path.join(svc.modelsDir, '.incoming')).filter((f) => f.endsWith('.part'))).toEqual([]);
   };
 

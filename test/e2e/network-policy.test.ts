@@ -3,10 +3,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOrigin } from '../support/origin.js';
 import { call, startService, type Service } from '../support/service.js';
+import { MODEL_FOLDERS } from '../support/volume.js';
 
 /** Nothing was written to the volume: no model file, no registry. */
 const volumeUntouched = (svc: Service) =>
-  expect(['checkpoints', 'loras', 'embeddings'].flatMap((d) => readdirSync(path.join(svc.modelsDir, d)))).toEqual([]);
+  expect(MODEL_FOLDERS.flatMap((d) => readdirSync(path.join(svc.modelsDir, d)))).toEqual([]);
 
 describe('where downloads may come from', () => {
   const origin = new TestOrigin();

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOrigin } from '../support/origin.js';
 import { call, repoRoot, startService, tempModelsDir, type Service } from '../support/service.js';
+import { registryOf } from '../support/volume.js';
 import { flipLastByte } from '../support/volume-files.js';
 
 const sha256File = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-const registryOf = (modelsDir: string) => JSON.parse(readFileSync(path.join(modelsDir, 'cache_registry.json'), 'utf8'));
 
 /** Queues a maintenance job and waits for its answer through GET /v1/jobs/:id?wait=. */
 async function runJob(svc: Service, route: '/v1/verify' | '/v1/scan', body: unknown = {}) {
