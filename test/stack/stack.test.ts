@@ -6,11 +6,11 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOrigin } from '../support/origin.js';
-import { repoRoot } from '../support/service.js';
 import { hostNetworkVariant } from './compose-variant.js';
 import { compose, docker, freePort, inImage, inspect } from './docker.js';
 
 const KiB = 1024;
+const repoRoot = path.resolve(import.meta.dirname, '../..');
 const IMAGES = { api: 'model-manager-api:local', worker: 'model-manager-worker:local' } as const;
 const PROJECT = 'mmci';
 const work = process.env.MM_STACK_WORK ?? path.join(repoRoot, '.ci-work');
