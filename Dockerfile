@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # Two images from one file, one per app, each cut down by `turbo prune` to the workspace packages
 # and production dependencies that app needs:
 #
@@ -9,8 +7,17 @@
 # docker-compose.yml builds both. Neither image holds a token or any other secret: they come from
 # the environment at run time (see .env.example). Both run as the unprivileged `node` user (uid
 # 1000) under tini, so SIGTERM reaches node and its graceful shutdown runs.
+#
+# Needs BuildKit (the default builder of Docker 23 and later; DOCKER_BUILDKIT=1 on Docker 20.10).
+# Behind a proxy that re-signs HTTPS, give npm the proxy's certificate authority as a build
+# secret; it is mounted only while npm runs and never lands in a layer:
+#
+#   docker build --secret id=ca_bundle,src=/etc/ssl/certs/ca-certificates.crt --target api .
+#
+# Every RUN that reaches the npm registry starts with the same two mounts: that optional CA
+# bundle (NODE_EXTRA_CA_CERTS when given) and npm's download cache, shared by the stages.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS base
 ENV TURBO_TELEMETRY_DISABLED=1 \
@@ -22,7 +29,9 @@ WORKDIR /app
 # --- prune: one pruned workspace (package.json files, a pruned lockfile, sources) per app ------
 FROM base AS prune
 # The same turbo as package-lock.json pins.
-RUN npm install --global turbo@2.11.11
+RUN --mount=type=secret,id=ca_bundle --mount=type=cache,target=/root/.npm,sharing=shared \
+    { [ ! -s /run/secrets/ca_bundle ] || export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; } \
+ && npm install --global turbo@2.11.11
 COPY . .
 RUN turbo prune @model-manager/api @model-manager/cli --docker --out-dir /out/api \
  && turbo prune @model-manager/worker --docker --out-dir /out/worker \
@@ -32,7 +41,9 @@ RUN turbo prune @model-manager/api @model-manager/cli --docker --out-dir /out/ap
 # --- api: build with every dependency, then install production dependencies alone ------------
 FROM base AS api-build
 COPY --from=prune /out/api/json/ ./
-RUN npm ci
+RUN --mount=type=secret,id=ca_bundle --mount=type=cache,target=/root/.npm,sharing=shared \
+    { [ ! -s /run/secrets/ca_bundle ] || export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; } \
+ && npm ci
 COPY --from=prune /out/api/full/ ./
 # Collect the compiled output (and bin scripts) of every package in the pruned workspace, so the
 # final image takes exactly that from here.
@@ -40,14 +51,22 @@ RUN npx turbo run build \
  && mkdir /dist \
  && find apps packages -mindepth 2 -maxdepth 2 \( -name dist -o -name bin \) -exec cp -r --parents {} /dist/ \;
 
+# A fresh install without dev dependencies (npm's cache makes it a copy, not a download).
+# typescript comes along as an optional peer of valibot (Bull Board's), which only its types
+# use: the lockfile marks it devOptional, so --omit=dev keeps it, and it is removed by hand.
 FROM base AS api-deps
 COPY --from=prune /out/api/json/ ./
-RUN npm ci --omit=dev
+RUN --mount=type=secret,id=ca_bundle --mount=type=cache,target=/root/.npm,sharing=shared \
+    { [ ! -s /run/secrets/ca_bundle ] || export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; } \
+ && npm ci --omit=dev \
+ && rm -rf node_modules/typescript node_modules/.bin/tsc node_modules/.bin/tsserver
 
-# --- worker: the same two steps ---------------------------------------------------------------
+# --- worker: the same steps -------------------------------------------------------------------
 FROM base AS worker-build
 COPY --from=prune /out/worker/json/ ./
-RUN npm ci
+RUN --mount=type=secret,id=ca_bundle --mount=type=cache,target=/root/.npm,sharing=shared \
+    { [ ! -s /run/secrets/ca_bundle ] || export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; } \
+ && npm ci
 COPY --from=prune /out/worker/full/ ./
 # Collect the compiled output (and bin scripts) of every package in the pruned workspace, so the
 # final image takes exactly that from here.
@@ -55,9 +74,15 @@ RUN npx turbo run build \
  && mkdir /dist \
  && find apps packages -mindepth 2 -maxdepth 2 \( -name dist -o -name bin \) -exec cp -r --parents {} /dist/ \;
 
+# A fresh install without dev dependencies (npm's cache makes it a copy, not a download).
+# typescript comes along as an optional peer of valibot (Bull Board's), which only its types
+# use: the lockfile marks it devOptional, so --omit=dev keeps it, and it is removed by hand.
 FROM base AS worker-deps
 COPY --from=prune /out/worker/json/ ./
-RUN npm ci --omit=dev
+RUN --mount=type=secret,id=ca_bundle --mount=type=cache,target=/root/.npm,sharing=shared \
+    { [ ! -s /run/secrets/ca_bundle ] || export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; } \
+ && npm ci --omit=dev \
+ && rm -rf node_modules/typescript node_modules/.bin/tsc node_modules/.bin/tsserver
 
 # --- what both final images start from -----------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -86,7 +111,7 @@ ENV HOST=0.0.0.0 \
     PORT=3000
 EXPOSE 3000
 # Liveness: /healthz answers 200 while the process serves HTTP (/readyz also checks Redis and the volume).
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "apps/api/dist/main.js"]
 
@@ -95,7 +120,9 @@ FROM runtime AS worker
 COPY --from=worker-deps /app/ ./
 COPY --from=worker-build /dist/ ./
 USER node
-# No HEALTHCHECK: the worker serves no port. It exits when it cannot go on (bad configuration,
-# unwritable volume), so the orchestrator's restart policy is its liveness check; whether the
-# workers keep up is read from the API's /metrics (model_manager_queue_jobs) and the dashboard.
+# The worker serves no port: healthy while it holds its named connection to Redis. It exits
+# when it cannot go on (bad configuration, unwritable volume), and the restart policy brings it
+# back; whether the workers keep up is read from the API's /metrics and the dashboard.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "apps/worker/dist/healthcheck.js"]
 CMD ["node", "apps/worker/dist/main.js"]

@@ -1,6 +1,6 @@
 // docker-compose.yml checked without a Docker engine: against the Compose Specification's JSON
 // schema (the copy the dclint package ships in schemas/compose.schema.json, draft-07), and for
-// what issue 6 asks of it.
+// what a deployment relies on. CI's containers check (test/stack/) runs it.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -14,6 +14,8 @@ const require = createRequire(import.meta.url);
 const composeText = readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
 
 type Service = Record<string, unknown> & {
+  read_only?: boolean;
+  tmpfs?: string[];
   environment?: Record<string, string>;
   env_file?: Array<string | { path: string; required?: boolean }> | string;
   volumes?: string[];
@@ -95,7 +97,7 @@ describe('docker-compose.yml against the Compose Specification schema', () => {
   });
 });
 
-describe('docker-compose.yml: what issue 6 asks of it', () => {
+describe('docker-compose.yml: what a deployment relies on', () => {
   it('runs redis append-only, never evicting keys, with a health check and a data volume', () => {
     const command = redis.command!.join(' ');
     expect(command).toMatch(/--appendonly yes/);
@@ -106,10 +108,9 @@ describe('docker-compose.yml: what issue 6 asks of it', () => {
     for (const port of redis.ports ?? []) expect(port).toMatch(/^127\.0\.0\.1:/);
   });
 
-  it('gives the api its token from an env file, never from this file, and publishes its port', () => {
-    const files = (Array.isArray(api.env_file) ? api.env_file : [api.env_file]).map((f) => (typeof f === 'string' ? f : f?.path));
-    expect(files).toContain('.env');
-    expect(Object.keys(api.environment ?? {})).not.toContain('API_TOKEN');
+  it('gives the api its token from .env, never from this file, and publishes its port', () => {
+    expect(raw.services.api!.environment?.API_TOKEN).toBe('${API_TOKEN:-}');
+    expect(api.env_file).toBeUndefined();
     expect(api.environment?.HOST).toBe('0.0.0.0');
     expect(api.ports).toEqual(['127.0.0.1:3000:3000']);
     expect(api.build).toMatchObject({ context: '.', target: 'api' });
@@ -123,8 +124,34 @@ describe('docker-compose.yml: what issue 6 asks of it', () => {
     expect(Number(worker.deploy?.replicas)).toBeGreaterThanOrEqual(2);
     expect(worker.ports).toBeUndefined();
     expect(worker.build).toMatchObject({ context: '.', target: 'worker' });
-    const files = (Array.isArray(worker.env_file) ? worker.env_file : [worker.env_file]).map((f) => (typeof f === 'string' ? f : f?.path));
-    expect(files).toContain('.env');
+  });
+
+  it('gives each service only the settings it reads: origin credentials to the workers, API tokens to the api', () => {
+    const apiKeys = Object.keys(api.environment ?? {});
+    const workerKeys = Object.keys(worker.environment ?? {});
+    for (const key of ['HF_TOKEN', 'CIVITAI_TOKEN', 'AUTH_HEADERS']) {
+      expect(workerKeys).toContain(key);
+      expect(apiKeys).not.toContain(key);
+    }
+    for (const key of ['API_TOKEN', 'API_TOKENS_READONLY', 'METRICS_PUBLIC', 'TRUST_PROXY', 'RATE_LIMIT_PER_MINUTE', 'PORT', 'HOST']) {
+      expect(apiKeys).toContain(key);
+      expect(workerKeys).not.toContain(key);
+    }
+    for (const key of ['WORKER_CONCURRENCY', 'SEGMENTS', 'DOWNLOAD_IDLE_TIMEOUT', 'STAGING_GRACE_SECONDS']) expect(apiKeys).not.toContain(key);
+    // Nothing reaches a container wholesale: no env_file, so a new secret in .env goes nowhere unlisted.
+    for (const service of [api, worker, redis]) expect(service.env_file).toBeUndefined();
+    // Every setting the service has reaches the process that reads it, except the ones this
+    // layout decides: a worker's name (each replica its own) and running without a token.
+    const routed = new Set([...apiKeys, ...workerKeys]);
+    const unrouted = Object.keys(configSchema.shape).filter((key) => !routed.has(key));
+    expect(unrouted.sort()).toEqual(['ALLOW_UNAUTHENTICATED', 'WORKER_NAME']);
+  });
+
+  it('lets the app containers write only the volume and /tmp', () => {
+    for (const service of [api, worker]) {
+      expect(service.read_only).toBe(true);
+      expect(service.tmpfs).toEqual(['/tmp']);
+    }
   });
 
   it('shares one named volume at /workspace/models between the api and the workers', () => {
@@ -148,10 +175,10 @@ describe('docker-compose.yml: what issue 6 asks of it', () => {
     }
   });
 
-  it('holds no secret value', () => {
+  it('holds no secret value: secrets are only passed on from .env', () => {
     for (const [name, service] of Object.entries(raw.services)) {
       for (const [key, value] of Object.entries(service.environment ?? {})) {
-        if (SECRET_NAME.test(key)) expect.fail(`${name}.environment.${key} is set in the file (${value === '' ? 'empty' : 'a value'}); it belongs in .env`);
+        if (SECRET_NAME.test(key) && value !== `\${${key}:-}`) expect.fail(`${name}.environment.${key} is set in the file; it belongs in .env, passed on as \${${key}:-}`);
       }
     }
     // Nothing that looks like a credential anywhere in the text: HF/Civitai-style tokens, long hex, user:password@.

@@ -65,3 +65,59 @@ describe('the dashboard in a real browser', () => {
     await page.close();
   });
 });
+
+describe('the dashboard for a read-only token', () => {
+  const fullToken = 'full-token-0123456789abcdef';
+  const readToken = 'read-token-0123456789abcdef';
+  const origin = new TestOrigin();
+  let svc: Service;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await origin.start();
+    svc = await startService('dashboard-ro', { WORKER_CONCURRENCY: '1', API_TOKEN: fullToken, API_TOKENS_READONLY: readToken, DOWNLOAD_ATTEMPTS: '1' });
+    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await svc?.stop();
+    await origin.close();
+  });
+
+  /** The failed-jobs page of the model-fetch queue, as someone signed in with `token` sees it. */
+  async function failedJobsAs(token: string) {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.route((url) => url.hostname !== '127.0.0.1' && url.hostname !== 'localhost', (route) => route.abort());
+    await page.goto(`${svc.apiUrl}/admin/queues/login`);
+    await page.getByLabel('Token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${svc.apiUrl}/admin/queues`);
+    await page.goto(`${svc.apiUrl}/admin/queues/queue/model-fetch?status=failed`);
+    await page.getByText('gone-lora').first().waitFor();
+    return page;
+  }
+
+  it('shows Bull Board without its retry buttons, which a full token still gets', async () => {
+    const failed = await fetch(`${svc.apiUrl}/v1/fetch?wait=30`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fullToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'lora', name: 'gone-lora', url: `${origin.url}/status/404` }),
+    });
+    expect(failed.status).toBe(502);
+
+    const asReader = await failedJobsAs(readToken);
+    await asReader.screenshot({ path: path.join(outputDir, 'read-only.png') });
+    expect(await asReader.getByRole('button', { name: /retry/i }).count()).toBe(0);
+    await asReader.close();
+
+    const asAdmin = await failedJobsAs(fullToken);
+    expect(await asAdmin.getByRole('button', { name: /retry/i }).count()).toBeGreaterThan(0);
+    await asAdmin.close();
+
+    // What the board's own API tells its page, per token.
+    for (const [token, readOnly] of [[readToken, true], [fullToken, false]] as const) {
+      const queues = (await (await fetch(`${svc.apiUrl}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${token}` } })).json()) as { queues: Array<{ readOnlyMode: boolean }> };
+      expect(queues.queues.map((q) => q.readOnlyMode)).toEqual([readOnly, readOnly]);
+    }
+  });
+});

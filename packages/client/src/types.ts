@@ -1,31 +1,70 @@
-import type { z } from 'zod';
-import type {
-  batchRequestSchema,
-  cleanupRequestSchema,
-  ErrorInfo,
-  Model as CoreModel,
-  ModelKind,
-  modelRefSchema,
-  prepareRequestSchema,
-  verifyRequestSchema,
-} from '@model-manager/core';
+// The API's request and answer shapes, written out so the client installs on its own: no zod,
+// no @model-manager/core (and so no BullMQ, ioredis or pino) in a handler that uses it.
+// packages/client/test/types.test.ts holds them equal to the API's own zod schemas and types.
 
-export type { ErrorInfo, ModelKind };
+export type ModelKind = 'checkpoint' | 'lora' | 'embedding';
 
-/* ---------- requests: the input side of the API's own zod schemas ---------- */
+/** An error as the API reports it, in answers and on failed jobs. */
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  status?: number;
+}
+
+/* ---------- requests: what the API's schemas accept ---------- */
 
 /** What a caller sends: `sha256` in either case, `url` in any form the API normalises. */
-export type ModelRefInput = z.input<typeof modelRefSchema>;
+export interface ModelRefInput {
+  kind: ModelKind;
+  /** Letters, digits, ".", "_", "-" and space; 1-128 characters, not starting with "." or a space. */
+  name: string;
+  /** An absolute http:// or https:// URL. */
+  url: string;
+  /** 64 hexadecimal characters, either case. */
+  sha256?: string | undefined;
+  /** Further URLs for the same file, tried in order when a source fails (at most 10). */
+  mirrors?: string[] | undefined;
+}
+
+type KindOptional<K extends ModelKind> = Omit<ModelRefInput, 'kind'> & { kind?: K | undefined };
+
 /** `kind` may be left out inside `checkpoint`, `loras` and `embeddings`; a LoRA's `scale` defaults to 1. */
-export type PrepareRequest = z.input<typeof prepareRequestSchema>;
-export type BatchRequest = z.input<typeof batchRequestSchema>;
+export interface PrepareRequest {
+  checkpoint?: KindOptional<'checkpoint'> | undefined;
+  loras?: Array<KindOptional<'lora'> & { scale?: number | undefined }> | undefined;
+  embeddings?: Array<KindOptional<'embedding'>> | undefined;
+  prompt?: string | undefined;
+}
+
+export interface BatchRequest {
+  /** 1 to 1000 models. */
+  items: ModelRefInput[];
+}
+
 /** `quota` is new with issue 5 (quota eviction); an API without it refuses the field, so it is only sent when given. */
-export type CleanupRequest = z.input<typeof cleanupRequestSchema>;
+export interface CleanupRequest {
+  maxAgeDays?: number | undefined;
+  keepPopular?: number | undefined;
+  dryRun?: boolean | undefined;
+  quota?: boolean | undefined;
+}
 
 /* ---------- answers (the API builds these without a schema in core) ---------- */
 
 /** A model on the volume. `pinned` is absent on an API from before pinning. */
-export type Model = Omit<CoreModel, 'pinned'> & { pinned?: boolean };
+export interface Model {
+  kind: ModelKind;
+  name: string;
+  path: string;
+  url: string;
+  sha256: string;
+  fileSize: number;
+  downloadedAt: string;
+  lastUsed: string;
+  usageCount: number;
+  /** Pinned models are never removed by cleanup or quota eviction. */
+  pinned?: boolean;
+}
 
 export type JobStatus = 'queued' | 'active' | 'completed' | 'failed';
 
@@ -118,10 +157,33 @@ export interface CleanupResult {
 /** Why quota eviction kept a model it would otherwise have removed. */
 export type KeepReason = 'pinned' | 'leased' | 'in-flight' | 'grace';
 
-export type VerifyRequest = z.input<typeof verifyRequestSchema>;
+/** The whole volume, one kind, or one model (a name needs its kind). */
+export interface VerifyRequest {
+  kind?: ModelKind | undefined;
+  name?: string | undefined;
+  refetch?: boolean | undefined;
+}
 
-/** The return values of `verify` and `scan` maintenance jobs (JobView.result): the worker's own types. */
-export type { ScanResult, VerifyResult } from '@model-manager/core';
+/** What a verify job returns (JobView.result). */
+export interface VerifyResult {
+  checked: number;
+  ok: number;
+  mismatched: Array<{ kind: ModelKind; name: string; expected: string; actual: string }>;
+  missing: Array<{ kind: ModelKind; name: string }>;
+  quarantined: Array<{ kind: ModelKind; name: string; path: string }>;
+  refetchJobs: string[];
+}
+
+/** What a scan job returns (JobView.result). */
+export interface ScanResult {
+  adopted: Array<{ kind: ModelKind; name: string; path: string; sha256: string; fileSize: number }>;
+  dropped: Array<{ kind: ModelKind; name: string }>;
+  sizeDrift: Array<{ kind: ModelKind; name: string; registered: number; actual: number }>;
+  /** Model files left alone this time, and why (e.g. still being copied in). */
+  skipped: Array<{ kind: ModelKind; file: string; reason: string }>;
+  /** Registry entries that make no sense, treated as absent (kept in the file as written). */
+  unreadable: Array<{ kind: ModelKind; name: string; reason: string }>;
+}
 
 export interface LeaseView {
   leaseId: string;

@@ -87,6 +87,8 @@ export function authenticate(config: Config, dashboardPath: string, onFailure: (
       res.setHeader('www-authenticate', 'Bearer realm="model-manager"');
       throw new ApiError(401, 'UNAUTHORIZED', bearer ? 'the token is not valid' : 'this route needs Authorization: Bearer <API_TOKEN>');
     }
+    // The dashboard shows a read-only caller Bull Board without its buttons (see dashboard.ts).
+    res.locals.access = access;
     if (access === 'read' && !READ_METHODS.has(req.method)) {
       throw new ApiError(403, 'READ_ONLY_TOKEN', `a read-only token may not ${req.method} ${req.path}`);
     }
