@@ -29,9 +29,10 @@ import { authorizationFor, type AuthRules } from './download/auth.js';
 import { checkSafetensors } from './download/content-checks.js';
 import { ContentClaim } from './download/content-claim.js';
 import { DiskSpace } from './download/disk-space.js';
-import { downloadToFile, fileError } from './download/http-download.js';
-import { StagingLease } from './download/staging-lease.js';
-import { StagingFile, escapePart } from './download/staging.js';
+import { fileError } from './download/download-errors.js';
+import { downloadToFile } from './download/download-to-file.js';
+import { StagingFile, escapePart } from './download/staging/staging-file.js';
+import { StagingLease } from './download/staging/staging-lease.js';
 import { formatBytes, jobLog } from './job-log.js';
 
 export interface ProcessorDeps {
@@ -207,7 +208,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     try {
       await Promise.all([assertInsideVolume(config.modelsDir, incoming), assertInsideVolume(config.modelsDir, kindDir(config.modelsDir, ref.kind))]);
     } catch (err) {
-      throw jobError(new ModelFetchError('WRITE_ERROR', (err as Error).message, false), false);
+      throw jobError(new ModelFetchError('WRITE_ERROR', (err as Error).message, { retryable: false }), false);
     }
     const staging = new StagingFile(incoming, StagingFile.keyFor(config.QUEUE_PREFIX, job.id!));
     const meta = await staging.readMeta();
@@ -220,7 +221,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     const lockLost = new AbortController();
     jobSignal?.addEventListener(
       'abort',
-      () => lockLost.abort(new ModelFetchError('LOCK_LOST', 'the job lock was lost; another worker may be running the job', true)),
+      () => lockLost.abort(new ModelFetchError('LOCK_LOST', 'the job lock was lost; another worker may be running the job', { retryable: true })),
       { once: true },
     );
     const signal = AbortSignal.any([cancel.signal, deps.shutdownSignal, lockLost.signal]);
@@ -275,11 +276,11 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         maxBytes: config.MAX_MODEL_BYTES,
         checkResponse: ({ finalUrl, contentDisposition, totalBytes }) => {
           if (totalBytes !== null && totalBytes > config.MAX_MODEL_BYTES) {
-            throw new ModelFetchError('TOO_LARGE', `the file is ${totalBytes} bytes, more than MAX_MODEL_BYTES (${config.MAX_MODEL_BYTES})`, false);
+            throw new ModelFetchError('TOO_LARGE', `the file is ${totalBytes} bytes, more than MAX_MODEL_BYTES (${config.MAX_MODEL_BYTES})`, { retryable: false });
           }
           const ext = pickExtension([finalUrl, source], contentDisposition);
           if (config.REQUIRE_SAFETENSORS && PICKLE_EXTENSIONS.includes(ext)) {
-            throw new ModelFetchError('UNSAFE_FORMAT', `the file is a ${ext} (pickle: loading it runs code) and REQUIRE_SAFETENSORS is on`, false);
+            throw new ModelFetchError('UNSAFE_FORMAT', `the file is a ${ext} (pickle: loading it runs code) and REQUIRE_SAFETENSORS is on`, { retryable: false });
           }
         },
         beforeWrite: async (remaining) => {
@@ -365,10 +366,10 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       // dead; one that failed retryably is left for the next live source (wrapping around), unless
       // it made progress (resume it) or its redirect target expired (resolve it again).
       const dead = new Set(meta?.deadSources ?? []);
-      const sourceFault = failure.notFound || SOURCE_FAULTS.has(failure.code) || (failure.code === 'HASH_MISMATCH' && !failure.retryable);
+      const sourceFault = failure.httpKind === 'NOT_FOUND' || SOURCE_FAULTS.has(failure.code) || (failure.code === 'HASH_MISMATCH' && !failure.retryable);
       if (sourceFault) dead.add(sourceIndex);
       const progressed = (await staging.size()) > sizeBefore;
-      const stay = failure.retryable && (progressed || failure.expiredRedirect || failure.code === 'HASH_MISMATCH');
+      const stay = failure.retryable && (progressed || failure.httpKind === 'EXPIRED_REDIRECT' || failure.code === 'HASH_MISMATCH');
       const next = stay ? sourceIndex : nextLiveSource(sources.length, sourceIndex, dead, failure.retryable);
       const retryable = next !== null && (failure.retryable || sourceFault);
       const final = !retryable || !attemptsLeft;
@@ -418,7 +419,7 @@ async function makeRoom(cleanup: VolumeCleanup, disk: DiskSpace, stagingKey: str
       throw new ModelFetchError(
         'DISK_FULL',
         `not enough space for ${remaining} bytes within CACHE_MAX_BYTES and MIN_FREE_BYTES, even after evicting every model that may go; kept: ${kept}`,
-        false,
+        { retryable: false },
       );
     }
     try {
@@ -484,5 +485,5 @@ function asModelFetchError(err: unknown): ModelFetchError {
   const e = err as NodeJS.ErrnoException;
   // A file-system error: the same DISK_FULL / WRITE_ERROR the download itself reports.
   if (e?.code && /^E[A-Z]+$/.test(e.code)) return fileError(err, e.path ?? 'the volume');
-  return new ModelFetchError('INTERNAL', e?.message ?? String(err), true);
+  return new ModelFetchError('INTERNAL', e?.message ?? String(err), { retryable: true });
 }
