@@ -50,7 +50,11 @@ export function firstIncomplete(plan: PiecePlan, done: readonly number[], front 
   return front;
 }
 
-/** Bytes [0, n) that are final on disk: the pieces before `front`, all complete, and the front piece's bytes so far. */
+/**
+ * Bytes [0, n) that are final on disk: the pieces before `front`, all complete, and the front
+ * piece's bytes so far; the whole file once every piece is complete (the last piece is shorter
+ * than the others, so `count × pieceSize` would run past the end of the file).
+ */
 export function contiguousBytes(plan: PiecePlan, done: readonly number[], front: number): number {
-  return front * plan.pieceSize + (front < plan.count ? done[front]! : 0);
+  return front < plan.count ? front * plan.pieceSize + done[front]! : plan.total;
 }
