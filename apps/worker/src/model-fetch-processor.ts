@@ -33,6 +33,7 @@ import { fileError } from './download/download-errors.js';
 import { downloadToFile } from './download/download-to-file.js';
 import { StagingFile, escapePart } from './download/staging/staging-file.js';
 import { StagingLease } from './download/staging/staging-lease.js';
+import { writeStagingMeta } from './download/staging/staging-meta.js';
 import { formatBytes, jobLog } from './job-log.js';
 
 export interface ProcessorDeps {
@@ -377,7 +378,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       else if (next !== sourceIndex || failure.code === 'HASH_MISMATCH') {
         // Another source, or a fresh start after a hash mismatch on resumed bytes: from byte 0.
         await staging.remove();
-        await staging.writeMeta({ source: redactUrl(sources[next!]!), sourceIndex: next!, deadSources: [...dead], updatedAt: Date.now() });
+        await writeStagingMeta(staging, { url: sources[next!]!, sourceIndex: next!, deadSources: [...dead] });
       }
       log[final ? 'error' : 'warn'](
         {

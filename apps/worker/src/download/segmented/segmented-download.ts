@@ -1,5 +1,4 @@
 import type { FileHandle } from 'node:fs/promises';
-import { redactUrl } from '@model-manager/core';
 import { BodyQueue } from '../body/body-queue.js';
 import { fileError, sizeMismatch } from '../download-errors.js';
 import { segmentsOf, type DownloadRequest, type DownloadResult } from '../download-request.js';
@@ -121,7 +120,7 @@ export async function downloadSegmented(
         keepMeta = false;
         clearInterval(metaTimer);
         await req.staging.remove();
-        await req.staging.writeMeta({ source: redactUrl(req.url), sourceIndex: req.sourceIndex, noSegments: true, updatedAt: Date.now() });
+        await writeStagingMeta(req.staging, source, { noSegments: true });
         throw sizeMismatch(`${failure.message}; starting over on one connection`);
       }
       throw failure;
