@@ -1,4 +1,3 @@
-import { ModelFetchError } from '@model-manager/core';
 import { BodyQueue } from '../body/body-queue.js';
 import { networkError } from '../download-errors.js';
 import { parseContentRange } from '../origin/content-range.js';
@@ -14,13 +13,27 @@ const PIECE_TRIES = 3;
 /** The origin's file changed (or it stopped serving ranges): the pieces no longer fit together. */
 export class RestartNeeded extends Error {}
 
+/** Failures of one piece's connection, which another range request may get past. */
+const PIECE_FAULTS = new Set(['NETWORK_ERROR', 'TIMEOUT', 'SIZE_MISMATCH', 'HTTP_ERROR']);
+
 /**
- * Fetches the rest of piece `i` with a range request, trying a retryable failure again (up to
- * PIECE_TRIES times, each from where the last one stopped).
+ * Whether a piece that failed this way is tried again within the attempt: a retryable failure
+ * of its connection. Anything else (a lost lease, a shutdown, the disk) stops the whole download.
+ */
+export function retriesPiece(err: unknown, signal: AbortSignal): boolean {
+  if (err instanceof RestartNeeded || signal.aborted) return false;
+  const failure = networkError(err, signal);
+  return failure.retryable && PIECE_FAULTS.has(failure.code);
+}
+
+/**
+ * Fetches the rest of piece `i` with a range request, trying again after a failure of its
+ * connection (up to PIECE_TRIES times, each from where the last one stopped).
  */
 export async function fetchPiece(work: PieceWork, i: number): Promise<void> {
   const { req, plan, done, signal } = work;
   for (let tryNo = 1; ; tryNo++) {
+    if (signal.aborted) throw networkError(signal.reason, signal);
     const from = i * plan.pieceSize + done[i]!;
     const to = i * plan.pieceSize + pieceLength(plan, i) - 1;
     try {
@@ -33,9 +46,8 @@ export async function fetchPiece(work: PieceWork, i: number): Promise<void> {
       await fillPiece(work, i, new BodyQueue(opened.response.body, PIECE_READ_AHEAD, closes(opened.header)));
       return;
     } catch (err) {
-      if (err instanceof RestartNeeded || signal.aborted) throw err;
-      const failure = err instanceof ModelFetchError ? err : networkError(err, signal);
-      if (!failure.retryable || tryNo >= PIECE_TRIES) throw failure;
+      if (!retriesPiece(err, signal) || tryNo >= PIECE_TRIES) throw err instanceof RestartNeeded ? err : networkError(err, signal);
+      const failure = networkError(err, signal);
       req.logger.info({ piece: i, try: tryNo, code: failure.code, at: done[i] }, 'piece failed; fetching its remainder again');
       await new Promise((r) => setTimeout(r, 200 * tryNo));
     }

@@ -9,7 +9,7 @@ import { ProgressReporter } from '../progress-reporter.js';
 import type { StagingMeta } from '../staging/staging-file.js';
 import { writeStagingMeta, type StagingProgress, type StagingSource } from '../staging/staging-meta.js';
 import { verifyHash } from '../verify-hash.js';
-import { RestartNeeded, fetchPiece } from './fetch-piece.js';
+import { RestartNeeded, fetchPiece, retriesPiece } from './fetch-piece.js';
 import { fillPiece } from './fill-piece.js';
 import { contiguousBytes, firstIncomplete, keptProgress, pieceLength, planPieces } from './piece-plan.js';
 import { PIECE_READ_AHEAD, type PieceWork } from './piece-work.js';
@@ -43,8 +43,11 @@ export async function downloadSegmented(
   const onDisk = previous ? await req.staging.size() : 0;
   const done = keptProgress(plan, previous?.pieces, onDisk);
   const resumedFrom = sum(done);
-  const saveMeta = () =>
-    writeStagingMeta(req.staging, source, { ...described, totalBytes: plan.total, pieceSize: plan.pieceSize, pieces: [...done] });
+  // The metadata is written under the lease too: after LOCK_LOST it belongs to the job's new owner.
+  const saveMeta = async () => {
+    req.assertMayWrite?.();
+    await writeStagingMeta(req.staging, source, { ...described, totalBytes: plan.total, pieceSize: plan.pieceSize, pieces: [...done] });
+  };
 
   let fh: FileHandle | undefined;
   let hasher: FileHasher | undefined;
@@ -95,7 +98,7 @@ export async function downloadSegmented(
       queueOfPieces.shift();
       runners.push(
         fillPiece(work, 0, firstQueue).catch(async (err: unknown) => {
-          if (signal.aborted) throw err;
+          if (!retriesPiece(err, signal)) throw err;
           await fetchPiece(work, 0); // the first response broke: the usual path takes over
         }),
       );
