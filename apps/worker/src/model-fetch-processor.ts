@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, link, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import {
   ModelFetchError,
@@ -29,11 +29,12 @@ import { authorizationFor, type AuthRules } from './download/auth.js';
 import { checkSafetensors } from './download/content-checks.js';
 import { ContentClaim } from './download/content-claim.js';
 import { DiskSpace } from './download/disk-space.js';
-import { fileError } from './download/download-errors.js';
 import { downloadToFile } from './download/download-to-file.js';
 import { StagingFile, escapePart } from './download/staging/staging-file.js';
 import { StagingLease } from './download/staging/staging-lease.js';
-import { writeStagingMeta } from './download/staging/staging-meta.js';
+import { afterFailedAttempt } from './fetch-job/after-failure.js';
+import { asModelFetchError, jobError } from './fetch-job/job-errors.js';
+import { evictAfterUnknownSize, makeRoom } from './fetch-job/make-room.js';
 import { formatBytes, jobLog } from './job-log.js';
 
 export interface ProcessorDeps {
@@ -46,17 +47,6 @@ export interface ProcessorDeps {
   logger: Logger;
   /** Aborted when the worker's shutdown grace time runs out. */
   shutdownSignal: AbortSignal;
-}
-
-/** Error thrown to BullMQ for a retryable failure; the backoff strategy reads retryAfterMs. */
-export class RetryableJobError extends Error {
-  override readonly name = 'RetryableJobError';
-  constructor(
-    message: string,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-  }
 }
 
 /** Redis keys scoped to the volume (shared by every deployment that mounts it). */
@@ -346,54 +336,20 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         if (stillOurs ?? true) await rename(completePath, staging.partPath).catch(() => {});
         else await rm(completePath, { force: true });
       }
-      const failure = asModelFetchError(err);
-      if (failure.code === 'LOCK_LOST') {
-        // Another worker owns the job (and its staging file) now: touch nothing.
-        log.warn({ code: failure.code }, failure.message);
-        note(`stopped: ${failure.toReason()}`);
-        throw new RetryableJobError(failure.toReason());
-      }
-      if (failure.code === 'SHUTDOWN' && token) {
-        // Cut off by shutdown: back to the queue without spending an attempt; the staging file stays for resume.
-        const staged = await staging.size();
-        log.warn({ staged }, 'download cut off by shutdown; job returned to the queue');
-        note(`cut off by shutdown with ${formatBytes(staged)} staged; back to the queue, to be resumed`);
-        await job.moveToWait(token);
-        throw new WaitingError();
-      }
-      const attempts = job.opts.attempts ?? 1;
-      const attemptsLeft = job.attemptsMade + 1 < attempts;
-      // Which source the next attempt uses. A source that failed in a way retrying cannot fix is
-      // dead; one that failed retryably is left for the next live source (wrapping around), unless
-      // it made progress (resume it) or its redirect target expired (resolve it again).
-      const dead = new Set(meta?.deadSources ?? []);
-      const sourceFault = failure.httpKind === 'NOT_FOUND' || SOURCE_FAULTS.has(failure.code) || (failure.code === 'HASH_MISMATCH' && !failure.retryable);
-      if (sourceFault) dead.add(sourceIndex);
-      const progressed = (await staging.size()) > sizeBefore;
-      const stay = failure.retryable && (progressed || failure.httpKind === 'EXPIRED_REDIRECT' || failure.code === 'HASH_MISMATCH');
-      const next = stay ? sourceIndex : nextLiveSource(sources.length, sourceIndex, dead, failure.retryable);
-      const retryable = next !== null && (failure.retryable || sourceFault);
-      const final = !retryable || !attemptsLeft;
-      if (final) await staging.remove();
-      else if (next !== sourceIndex || failure.code === 'HASH_MISMATCH') {
-        // Another source, or a fresh start after a hash mismatch on resumed bytes: from byte 0.
-        await staging.remove();
-        await writeStagingMeta(staging, { url: sources[next!]!, sourceIndex: next!, deadSources: [...dead] });
-      }
-      log[final ? 'error' : 'warn'](
-        {
-          code: failure.code,
-          status: failure.status,
-          attempt: job.attemptsMade + 1,
-          of: attempts,
-          url: source,
-          staged: final ? 0 : await staging.size(),
-        },
-        `download failed: ${failure.message}`,
-      );
-      note(`attempt ${job.attemptsMade + 1} failed: ${failure.toReason()}${final ? '' : '; will retry'}`);
-      if (final) await recordDownload(redis, config.QUEUE_PREFIX, { kind: ref.kind, outcome: 'failed' });
-      throw jobError(failure, retryable);
+      // Awaited here, so the lease and the reservation are released after it (finally), not before.
+      return await afterFailedAttempt({
+        job,
+        token,
+        failure: asModelFetchError(err),
+        staging,
+        sources,
+        sourceIndex,
+        deadSources: meta?.deadSources ?? [],
+        sizeBefore,
+        log,
+        note,
+        countFailure: () => recordDownload(redis, config.QUEUE_PREFIX, { kind: ref.kind, outcome: 'failed' }),
+      });
     } finally {
       downloading -= 1;
       if (leaseHeld) await lease?.release();
@@ -401,90 +357,4 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       await disk.release(staging.key);
     }
   };
-}
-
-/**
- * Evicts what quota eviction may (never pinned, leased, young or in-flight models) until the
- * download fits under CACHE_MAX_BYTES and above MIN_FREE_BYTES, then reserves its space. Fails
- * with DISK_FULL only when no eviction can make the room. Twice, since another download may take
- * the space freed for this one before the reservation.
- */
-async function makeRoom(cleanup: VolumeCleanup, disk: DiskSpace, stagingKey: string, remaining: number, log: Logger) {
-  for (let round = 1; ; round++) {
-    const room = await cleanup.makeRoom(remaining, await disk.reservedByOthers(stagingKey));
-    if (room.removed.length > 0) {
-      log.info({ removed: room.removed.map((m) => `${m.kind}/${m.name} (${m.reason})`), freedBytes: room.freedBytes }, 'evicted models to make room');
-    }
-    if (!room.fits) {
-      const kept = room.skipped.map((m) => `${m.kind}/${m.name} (${m.reason})`).join(', ') || 'none';
-      throw new ModelFetchError(
-        'DISK_FULL',
-        `not enough space for ${remaining} bytes within CACHE_MAX_BYTES and MIN_FREE_BYTES, even after evicting every model that may go; kept: ${kept}`,
-        { retryable: false },
-      );
-    }
-    try {
-      await disk.reserve(stagingKey, remaining);
-      return;
-    } catch (err) {
-      if (round >= 2 || !(err instanceof ModelFetchError) || err.code !== 'DISK_FULL') throw err;
-    }
-  }
-}
-
-/**
- * A download without a Content-Length could not make room before writing: once it is published,
- * quota eviction brings the volume back under the limits (sparing this model, which is in flight
- * and young). Never fails the download: the schedule tries again.
- */
-async function evictAfterUnknownSize(cleanup: VolumeCleanup, log: Logger) {
-  try {
-    const report = await cleanup.enforce('download');
-    if (report && report.removed.length > 0) {
-      log.info({ removed: report.removed.map((m) => `${m.kind}/${m.name} (${m.reason})`), freedBytes: report.freedBytes }, 'evicted models to get back under the limits');
-    }
-  } catch (err) {
-    log.warn({ err: (err as Error).message }, 'could not evict after a download of unknown size; the scheduled cleanup will');
-  }
-}
-
-/** Failures that say this source will not serve the model; another mirror may. */
-const SOURCE_FAULTS = new Set(['AUTH_REQUIRED', 'FORBIDDEN', 'NOT_A_MODEL']);
-
-/** The next source not known to be dead, after `current` and wrapping around; `current` itself only if retryable. */
-function nextLiveSource(count: number, current: number, dead: Set<number>, currentRetryable: boolean): number | null {
-  for (let step = 1; step <= count; step++) {
-    const candidate = (current + step) % count;
-    if (candidate === current) return currentRetryable && !dead.has(current) ? current : null;
-    if (!dead.has(candidate)) return candidate;
-  }
-  return null;
-}
-
-/** Exponential backoff with jitter (0.5x-1.5x), never shorter than the origin's Retry-After. */
-export function backoffDelay(baseMs: number, attemptsMade: number, err?: Error): number {
-  const exponential = baseMs * 2 ** Math.max(0, attemptsMade - 1);
-  const jittered = Math.round(exponential * (0.5 + Math.random()));
-  const retryAfter = (err as RetryableJobError | undefined)?.retryAfterMs ?? 0;
-  return Math.max(jittered, retryAfter);
-}
-
-/**
- * The error BullMQ gets: retried (with the origin's Retry-After) or failed at once. Its stack is
- * the reason alone, since the dashboard shows the stack and a worker's call stack tells an
- * operator nothing.
- */
-function jobError(failure: ModelFetchError, retryable: boolean): Error {
-  const thrown = retryable ? new RetryableJobError(failure.toReason(), failure.retryAfterMs) : new UnrecoverableError(failure.toReason());
-  thrown.stack = failure.toReason();
-  return thrown;
-}
-
-/** Any error as a ModelFetchError: file-system errors (a registry write, a rename) get their own codes. */
-function asModelFetchError(err: unknown): ModelFetchError {
-  if (err instanceof ModelFetchError) return err;
-  const e = err as NodeJS.ErrnoException;
-  // A file-system error: the same DISK_FULL / WRITE_ERROR the download itself reports.
-  if (e?.code && /^E[A-Z]+$/.test(e.code)) return fileError(err, e.path ?? 'the volume');
-  return new ModelFetchError('INTERNAL', e?.message ?? String(err), { retryable: true });
 }
