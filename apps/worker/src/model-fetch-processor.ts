@@ -159,6 +159,20 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     return model;
   }
 
+  /**
+   * Removes what an earlier attempt of the job staged, once the model is there without a
+   * download (a cache hit, the same bytes linked): otherwise it would hold disk until the
+   * sweeper's grace ran out. Never fails the job.
+   */
+  async function dropStaged(jobId: string, log: Logger) {
+    try {
+      await assertInsideVolume(config.modelsDir, incoming);
+      await new StagingFile(incoming, StagingFile.keyFor(config.QUEUE_PREFIX, jobId)).remove();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not remove the staging file of an earlier attempt; the sweeper will');
+    }
+  }
+
   return async function processFetchModel(job: Job, token?: string, jobSignal?: AbortSignal): Promise<Model> {
     const parsed = fetchModelJobSchema.safeParse(job.data);
     if (!parsed.success) {
@@ -177,6 +191,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     }
     if (cached.hit) {
       waitingForContent.delete(job.id!);
+      await dropStaged(job.id!, log);
       log.info('already on the volume; nothing to download');
       note(`cache hit: already on the volume at ${cached.model.path}; nothing downloaded`);
       return cached.model;
@@ -191,6 +206,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     }
     if (twin) {
       waitingForContent.delete(job.id!);
+      await dropStaged(job.id!, log);
       return twin;
     }
 
