@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, link, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { Dispatcher } from 'undici';
 import {
   ModelFetchError,
   QUEUE_NAME,
   STAGING_DIR,
   fetchModelJobSchema,
   modelFilePath,
-  nowSeconds,
   PICKLE_EXTENSIONS,
   kindDir,
   pickExtension,
@@ -18,36 +16,25 @@ import {
   urlTokenKey,
   volumeKeyBase,
   withUrlToken,
-  type Config,
-  type FetchModelJobData,
   type Logger,
   type Model,
-  type RedisClient,
 } from '@model-manager/core';
-import { Registry, VolumeCleanup, assertInsideVolume, sectionOf, syncDir, toModel, volumeId, type RegistryEntry } from '@model-manager/registry';
+import { assertInsideVolume, volumeId } from '@model-manager/registry';
 import { authorizationFor, type AuthRules } from './download/auth.js';
 import { checkSafetensors } from './download/content-checks.js';
 import { ContentClaim } from './download/content-claim.js';
 import { DiskSpace } from './download/disk-space.js';
 import { downloadToFile } from './download/download-to-file.js';
-import { StagingFile, escapePart } from './download/staging/staging-file.js';
+import { StagingFile } from './download/staging/staging-file.js';
 import { StagingLease } from './download/staging/staging-lease.js';
 import { afterFailedAttempt } from './fetch-job/after-failure.js';
 import { asModelFetchError, jobError } from './fetch-job/job-errors.js';
+import { linkSameContent } from './fetch-job/link-same-content.js';
 import { evictAfterUnknownSize, makeRoom } from './fetch-job/make-room.js';
+import type { ProcessorDeps } from './fetch-job/processor-deps.js';
+import { newEntry, publishModel } from './fetch-job/publish-model.js';
 import { formatBytes, jobLog } from './job-log.js';
 
-export interface ProcessorDeps {
-  config: Config;
-  registry: Registry;
-  /** Quota eviction, run to make room for a download that would not fit. */
-  cleanup: VolumeCleanup;
-  redis: RedisClient;
-  dispatcher: Dispatcher;
-  logger: Logger;
-  /** Aborted when the worker's shutdown grace time runs out. */
-  shutdownSignal: AbortSignal;
-}
 
 /** Redis keys scoped to the volume (shared by every deployment that mounts it). */
 export function volumeKeys(volume: string, cluster = false) {
@@ -73,91 +60,6 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
   let downloading = 0;
   // Jobs this worker has delayed because another job was downloading their bytes (see ContentClaim).
   const waitingForContent = new Set<string>();
-
-  /**
-   * Publishes a verified file and its registry entry together, under the registry lease: the new
-   * registry is made durable first, then the file is moved into place, then the registry file is
-   * replaced. A failure before the last step leaves neither; after it, both.
-   */
-  async function publish(
-    ref: FetchModelJobData,
-    source: string,
-    finalPath: string,
-    entry: RegistryEntry,
-    place: () => Promise<void>,
-    unplace: () => Promise<void>,
-  ) {
-    let placed = false;
-    let replaced: string | null = null;
-    try {
-      await registry.update(
-        (data) => {
-          const section = data[sectionOf(ref.kind)];
-          const previous = section[ref.name];
-          if (previous && typeof previous.path === 'string') {
-            const old = registry.localPath(ref.kind, previous as RegistryEntry);
-            if (old && old !== finalPath) replaced = old;
-            entry.usage_count = typeof previous.usage_count === 'number' ? previous.usage_count : 0;
-          }
-          entry.url = source;
-          section[ref.name] = entry;
-        },
-        {
-          beforeCommit: async (held) => {
-            await held.assertHeld();
-            await place();
-            placed = true;
-            await syncDir(path.dirname(finalPath));
-          },
-        },
-      );
-    } catch (err) {
-      if (placed) await unplace().catch(() => {});
-      throw err;
-    }
-    // The same model under another extension: its old file is no longer listed anywhere.
-    if (replaced) await rm(replaced, { force: true });
-    return toModel(ref.kind, ref.name, entry, finalPath);
-  }
-
-  function newEntry(finalPath: string, hash: string, size: number): RegistryEntry {
-    const now = nowSeconds();
-    return { url: '', path: finalPath, hash, downloaded_at: now, last_used: now, usage_count: 0, file_size: size };
-  }
-
-  /** The same bytes are on the volume under another name: link them (copy where links are impossible). */
-  async function fromTwin(ref: FetchModelJobData, log: Logger, note: (line: string) => void): Promise<Model | null> {
-    if (!ref.sha256) return null;
-    const twin = await registry.findByHash(ref.sha256);
-    if (!twin) return null;
-    const ext = path.extname(twin.path).toLowerCase();
-    const finalPath = modelFilePath(config.modelsDir, ref.kind, ref.name, ext);
-    if (finalPath === twin.path) return null;
-    const tmp = path.join(incoming, `${escapePart(config.QUEUE_PREFIX)}.tmp-link-${randomBytes(6).toString('hex')}`);
-    let how = 'hard link';
-    try {
-      await link(twin.path, tmp);
-    } catch {
-      how = 'copy';
-      await copyFile(twin.path, tmp);
-    }
-    const model = await publish(
-      ref,
-      ref.url,
-      finalPath,
-      newEntry(finalPath, ref.sha256, twin.size),
-      () => rename(tmp, finalPath),
-      () => rm(finalPath, { force: true }),
-    ).catch(async (err: unknown) => {
-      await rm(tmp, { force: true });
-      throw err;
-    });
-    log.info({ from: `${twin.kind}/${twin.name}`, how }, 'same content already on the volume: no download');
-    note(`same content as ${twin.kind}/${twin.name} (sha256 ${ref.sha256}): ${how} of ${twin.path}; nothing downloaded`);
-    note(`published: ${finalPath}`);
-    await recordDownload(redis, config.QUEUE_PREFIX, { kind: ref.kind, outcome: 'linked' });
-    return model;
-  }
 
   /**
    * Removes what an earlier attempt of the job staged, once the model is there without a
@@ -198,7 +100,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     }
     let twin: Model | null;
     try {
-      twin = await fromTwin(ref, log, note);
+      twin = await linkSameContent(deps, ref, log, note);
     } catch (err) {
       const failure = asModelFetchError(err);
       log.warn({ code: failure.code }, `linking the same content failed: ${failure.message}`);
@@ -322,7 +224,8 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       completePath = `${staging.partPath}.${randomBytes(4).toString('hex')}.done`;
       await rename(staging.partPath, completePath);
       const complete = completePath;
-      const model = await publish(
+      const model = await publishModel(
+        registry,
         ref,
         source,
         finalPath,
