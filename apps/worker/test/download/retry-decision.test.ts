@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decideRetry, type AttemptFailure, type AttemptState, type RetryDecision } from '../src/download/retry-decision.js';
+import { decideRetry, type AttemptFailure, type AttemptState, type RetryDecision } from '../../src/download/retry-decision.js';
 
 // The retry decision as a table whose rows are README.md's "When things go wrong": each README
 // row is either decided here (one or more cases) or named below with where it is handled.
@@ -88,8 +88,8 @@ const decided: Record<string, Case[]> = {
 
 /** README rows that are not a decision of a failed attempt, and where they are handled and tested. */
 const elsewhere: Record<string, string> = {
-  'Worker killed': 'no attempt fails: BullMQ hands the stalled job over; resume is tested in test/download/resume.test.ts and test/e2e/crash.test.ts',
-  'On a resume, the ETag': 'no failure: downloadToFile starts over (test/download/resume.test.ts)',
+  'Worker killed': 'no attempt fails: BullMQ hands the stalled job over; resume is tested in apps/worker/test/download/resume.test.ts and test/e2e/crash.test.ts',
+  'On a resume, the ETag': 'no failure: downloadToFile starts over (apps/worker/test/download/resume.test.ts)',
   "The job's workers died more than 3 times": "BullMQ's stalled-job limit (test/e2e/crash.test.ts)",
   'Redis restarts or is unreachable': 'no failure (test/e2e/redis-outage.test.ts)',
 };
@@ -107,7 +107,7 @@ describe('the retry decision, row by row of the failure table', () => {
 });
 
 describe('README.md and this table agree', () => {
-  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
   const section = readme.slice(readme.indexOf('## When things go wrong'));
   const rows = section
     .slice(0, section.indexOf('\n\n', section.indexOf('| --- |')))

@@ -6,13 +6,13 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FETCH_MODEL_JOB, QUEUE_NAME, STAGING_DIR, createRedis, fetchJobData, loadConfig, type ModelRef } from '@model-manager/core';
 import { Registry, VolumeCleanup, prepareVolume } from '@model-manager/registry';
-import { stopHashThread } from '../src/download/file-hasher.js';
-import { StagingFile } from '../src/download/staging/staging-file.js';
-import { writeStagingMeta } from '../src/download/staging/staging-meta.js';
-import { createModelFetchProcessor } from '../src/model-fetch-processor.js';
-import { TestOrigin } from '../../../test/support/origin.js';
-import { REDIS_URL, dropPrefix, tempModelsDir, uniquePrefix } from '../../../test/support/service.js';
-import { dropVolumeKeys } from '../../../test/support/volume-keys.js';
+import { stopHashThread } from '../../src/download/file-hasher.js';
+import { StagingFile } from '../../src/download/staging/staging-file.js';
+import { writeStagingMeta } from '../../src/download/staging/staging-meta.js';
+import { createModelFetchProcessor } from '../../src/model-fetch-processor.js';
+import { TestOrigin } from '../../../../test/support/origin.js';
+import { REDIS_URL, dropPrefix, tempModelsDir, uniquePrefix } from '../../../../test/support/service.js';
+import { dropVolumeKeys } from '../../../../test/support/volume-keys.js';
 
 // A job whose retry finds the model already there (a cache hit, or the same bytes under
 // another name) must not leave the earlier attempt's staging file behind in .incoming/.
