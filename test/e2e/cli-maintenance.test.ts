@@ -139,7 +139,7 @@ describe('the model-manager CLI: events-driven --wait, pins, verify, scan (real 
 
     const run = await runCli(['scan', '--wait'], env);
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^adopted 1, dropped \d+, size drift 0$/m);
+    expect(run.stdout).toMatch(/^adopted 1, dropped \d+, size drift 0, skipped 0$/m);
     expect(run.stdout).toContain(`adopted:\n  lora/cli-handcopied  96.0 KiB  ${target}`);
     expect(run.stderr).toMatch(/^scan: job scan-\S+ running/m);
 
@@ -152,6 +152,16 @@ describe('the model-manager CLI: events-driven --wait, pins, verify, scan (real 
     const status = await runCli(['status', jobId], env);
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(new RegExp(`^job ${jobId} {2}scan {2}(queued|active|completed)`, 'm'));
+  });
+
+  it('scan --wait right after a copy says which file it left alone and why, rather than adopting nothing silently', async () => {
+    const target = path.join(svc.modelsDir, 'loras', 'cli-just-copied.safetensors');
+    writeFileSync(target, origin.addFile('cli-just-copied.safetensors', 8 * KiB).body);
+
+    const run = await runCli(['scan', '--wait'], env);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^adopted 0, dropped \d+, size drift 0, skipped 1$/m);
+    expect(run.stdout).toMatch(/^skipped \(not adopted\):\n {2}lora\/cli-just-copied\.safetensors {2}modified \d+ s ago, still being copied\?/m);
   });
 });
 

@@ -8,7 +8,7 @@ import { servicePerSuite } from '../support/service-per-suite.js';
 const KiB = 1024;
 
 /**
- * The client over the real event streams, pins and leases (issue 5), against the real API and
+ * The client over the real event streams, pins and leases, against the real API and
  * worker. Requests go through Node's own fetch; the client is only handed a wrapper that records
  * which routes it asked for, so a test can tell the events stream from the polling fallback.
  */

@@ -39,6 +39,8 @@ describe('model fetch, end to end through the real API and worker processes', ()
     const entry = registryOf(svc).checkpoints['base model'];
     expect(entry).toMatchObject({ path: model.path, hash: file.sha256, file_size: file.body.length, url: ref.url });
     expect(typeof entry.downloaded_at).toBe('number');
+    // The download is the first use, as the Python module counts it.
+    expect(entry).toMatchObject({ usage_count: 1, last_used: entry.downloaded_at });
     expect(filesIn(path.join(svc.modelsDir, '.incoming'))).toEqual([]);
 
     const hitsBefore = origin.hitCount('/files/base.bin');
@@ -48,7 +50,7 @@ describe('model fetch, end to end through the real API and worker processes', ()
     expect(origin.hitCount('/files/base.bin')).toBe(hitsBefore);
 
     // The hit reaches the registry file within a few seconds (batched).
-    await expect.poll(() => registryOf(svc).checkpoints['base model'].usage_count, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => registryOf(svc).checkpoints['base model'].usage_count, { timeout: 10_000 }).toBe(2);
   });
 
   it('makes one origin download for 20 simultaneous requests of one model', async () => {
@@ -210,7 +212,7 @@ describe('model fetch, end to end through the real API and worker processes', ()
     expect(list.body.models.every((m: { kind: string }) => m.kind === 'lora')).toBe(true);
 
     const shown = await call(svc.apiUrl, 'GET', '/v1/models/lora/alpha');
-    expect(shown.body).toMatchObject({ kind: 'lora', name: 'alpha', usageCount: 0, path: path.join(svc.modelsDir, 'loras', 'alpha.safetensors') });
+    expect(shown.body).toMatchObject({ kind: 'lora', name: 'alpha', usageCount: 1, path: path.join(svc.modelsDir, 'loras', 'alpha.safetensors') });
 
     const del = await call(svc.apiUrl, 'DELETE', '/v1/models/lora/alpha');
     expect(del.status).toBe(204);
@@ -241,7 +243,7 @@ describe('model fetch, end to end through the real API and worker processes', ()
   it('cleans up by the old rule: dry run lists, real run deletes all but the most popular', async () => {
     // Make one model clearly the most used.
     for (let i = 0; i < 3; i++) await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name: 'iota', url: `${origin.url}/files/iota.safetensors` });
-    await expect.poll(() => registryOf(svc).loras.iota.usage_count, { timeout: 10_000 }).toBe(3);
+    await expect.poll(() => registryOf(svc).loras.iota.usage_count, { timeout: 10_000 }).toBe(4);
 
     const before = registryOf(svc);
     const total = ['checkpoints', 'loras', 'embeddings'].reduce((n, s) => n + Object.keys(before[s]).length, 0);

@@ -23,7 +23,7 @@ async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number):
 const SECTION: Record<ModelKind, string> = { checkpoint: 'checkpoints', lora: 'loras', embedding: 'embeddings' };
 
 /**
- * The deployment issue 6 describes: several worker processes (each its own WORKER_NAME) and two
+ * A fleet as deployments run it: several worker processes (each its own WORKER_NAME) and two
  * API processes sharing one volume, one Redis and one QUEUE_PREFIX, as pods on different hosts would.
  */
 describe('a fleet: 3 workers and 2 APIs on one volume and one queue', () => {

@@ -32,7 +32,7 @@ async function age(modelsDir: string, changes: Record<string, Partial<RegistryEn
   }
 }
 
-/** Model files and entries put on the volume the way the old module did, under the registry lease. */
+/** Model files and entries written straight to the volume in the registry's format, under the registry lease (as the Python module does). */
 async function register(modelsDir: string, models: Array<{ name: string; bytes: number; daysAgo: number }>): Promise<void> {
   const redis = new Redis(REDIS_URL);
   const registry = new Registry({ modelsDir, redis, logger: createLogger({ level: 'silent', name: 'test' }) });
@@ -247,7 +247,7 @@ describe('the scheduled cleanup', () => {
       await expect.poll(async () => (await queue.getJobSchedulers()).map((s) => [s.key, s.pattern, s.name]), { timeout: 10_000 }).toEqual([
         ['cleanup-schedule', '* * * * * *', 'cleanup'],
       ]);
-      // Two models registered as the old module did, together over the quota: the staler one goes.
+      // Two models registered by another writer (as the Python module registers them), together over the quota: the staler one goes.
       const file = path.join(svc.modelsDir, 'loras', 'handmade.safetensors');
       await register(svc.modelsDir, [
         { name: 'handmade', bytes: 150 * KiB, daysAgo: 9 },

@@ -61,7 +61,7 @@ describe('npm start (scripts/start.mjs)', () => {
       expect(await queue.getJobState(inflight.body.jobId)).toMatch(/^(waiting|prioritized)$/);
       await queue.close();
       const registry = JSON.parse(readFileSync(path.join(volume.dir, 'cache_registry.json'), 'utf8'));
-      expect(registry.loras.started.usage_count).toBe(1); // the API flushed its batched hit on the way out
+      expect(registry.loras.started.usage_count).toBe(2); // the download, and the API flushed its batched hit on the way out
       await expect(fetch(`${apiUrl}/healthz`)).rejects.toThrow();
     } finally {
       if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');

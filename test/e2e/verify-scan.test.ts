@@ -183,11 +183,11 @@ describe('a volume the old Python module wrote', () => {
       const result = (await runJob(svc, '/v1/verify')).result;
       expect(result).toMatchObject({ checked: 2, ok: 2, mismatched: [], missing: [], quarantined: [] });
       const scan = (await runJob(svc, '/v1/scan')).result;
-      expect(scan).toEqual({ adopted: [], dropped: [], sizeDrift: [] });
+      expect(scan).toEqual({ adopted: [], dropped: [], sizeDrift: [], skipped: [], unreadable: [] });
 
       const hit = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'checkpoint', name: 'old-dreamshaper', url: old.checkpoints['old-dreamshaper'].url, sha256: upper.toLowerCase() });
       expect(hit.body.status).toBe('cached');
-      // The batched hit is the next registry write: the hash goes back lower-case, the rest as the old module wrote it.
+      // The batched hit is the next registry write: the hash goes back lower-case, the rest as the Python module wrote it.
       await expect.poll(() => registryOf(volume.dir).checkpoints['old-dreamshaper'].usage_count, { timeout: 15_000 }).toBe(8);
       const entry = registryOf(volume.dir).checkpoints['old-dreamshaper'];
       expect(entry).toMatchObject({ hash: upper.toLowerCase(), path: '/workspace/models/checkpoints/old-dreamshaper.safetensors', downloaded_at: 1732694400.123456 });

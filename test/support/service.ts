@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { ContractProxy } from './contract-proxy.js';
 import { REDIS_URL } from './redis-url.js';
 import { dropVolumeKeys } from './volume-keys.js';
 
@@ -106,7 +107,10 @@ export function startApp(app: 'api' | 'worker', env: Record<string, string>): Ru
 }
 
 export interface Service {
+  /** The API through the contract proxy: what tests call. */
   apiUrl: string;
+  /** The API's own address (to restart it on the same port behind the proxy). */
+  apiDirectUrl: string;
   api: RunningProcess;
   worker: RunningProcess;
   modelsDir: string;
@@ -138,8 +142,12 @@ export async function startService(label: string, extraEnv: Record<string, strin
   const api = startApp('api', env);
   const worker = startApp('worker', env);
   const [listening] = await Promise.all([api.waitForLog('api listening'), worker.waitForLog('worker ready')]);
+  // Every answer the suite gets is checked against the OpenAPI document on the way.
+  const apiDirectUrl = `http://127.0.0.1:${listening.port as number}`;
+  const contract = await new ContractProxy(apiDirectUrl).start();
   const service: Service = {
-    apiUrl: `http://127.0.0.1:${listening.port as number}`,
+    apiUrl: contract.url,
+    apiDirectUrl,
     api,
     worker,
     modelsDir: volume.dir,
@@ -148,9 +156,13 @@ export async function startService(label: string, extraEnv: Record<string, strin
     async stop() {
       // svc.worker may have been replaced by a test (a restarted worker): stop what is there now.
       await Promise.all([service.api.stop(), service.worker.stop()]);
+      await contract.close();
       await dropVolumeKeys(volume.dir).catch(() => {}); // leases and reservations live outside the prefix
       volume.remove();
       await dropPrefix(prefix);
+      if (contract.violations.length > 0) {
+        throw new Error(`answers the OpenAPI document does not allow (${contract.violations.length}):\n${[...new Set(contract.violations)].slice(0, 20).join('\n')}`);
+      }
     },
   };
   return service;

@@ -19,7 +19,10 @@ async function main(): Promise<void> {
   });
   // Long ?wait= requests must not be cut by Node's default request timeout.
   server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  // Idle keep-alive sockets live longer than the idle timeouts of common clients and load
+  // balancers (60 s): a client then never sends a request on a socket this server is closing.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -130,7 +130,7 @@ const SECRET_KEYS = new Set(['HF_TOKEN', 'CIVITAI_TOKEN', 'AUTH_HEADERS', 'API_T
 
 export type RawConfig = z.infer<typeof configSchema>;
 export interface Config extends RawConfig {
-  /** MODELS_DIR made absolute, so registry paths are absolute as the old module wrote them. */
+  /** MODELS_DIR made absolute: registry entries carry absolute paths (the format the Python module reads). */
   modelsDir: string;
   /** True when REDIS_URL was not set, so `npm start` may start a private redis-server. */
   redisUrlIsDefault: boolean;

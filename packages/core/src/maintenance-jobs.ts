@@ -55,4 +55,8 @@ export interface ScanResult {
   adopted: Array<{ kind: ModelKind; name: string; path: string; sha256: string; fileSize: number }>;
   dropped: Array<{ kind: ModelKind; name: string }>;
   sizeDrift: Array<{ kind: ModelKind; name: string; registered: number; actual: number }>;
+  /** Model files left alone this time, and why (e.g. still being copied in). */
+  skipped: Array<{ kind: ModelKind; file: string; reason: string }>;
+  /** Registry entries that make no sense, treated as absent (kept in the file as written). */
+  unreadable: Array<{ kind: ModelKind; name: string; reason: string }>;
 }

@@ -27,20 +27,29 @@ export const sha256Schema = z
   .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal characters')
   .transform((value) => value.toLowerCase());
 
+/** Scheme, `//` and a host: the form the OpenAPI document states (`https:host/x` is refused, though URL would read it). */
+const HTTP_URL_START = '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+';
+const HTTP_URL_START_RE = new RegExp(HTTP_URL_START);
+
 export const httpUrlSchema = z
   .string()
   .max(8192)
   .refine((value) => {
     try {
       const url = new URL(value);
-      return value === value.trim() && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+      return HTTP_URL_START_RE.test(value) && value === value.trim() && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
     } catch {
       return false;
     }
   }, 'must be an absolute http:// or https:// URL')
   // Stored in its normal form, so the same URL always compares equal.
   .transform((value) => new URL(value).href)
-  .meta({ description: 'An absolute http:// or https:// URL; a ?token= in it is kept apart and never stored.', format: 'uri' });
+  .meta({
+    description: 'An absolute http:// or https:// URL (at most 8192 characters); a ?token= in it is kept apart and never stored.',
+    format: 'uri',
+    pattern: HTTP_URL_START,
+    maxLength: 8192,
+  });
 
 /** What a caller asks for. Unknown fields are refused so a typo (say `sha265`) is not silently ignored. */
 export const modelRefSchema = z.strictObject({

@@ -7,3 +7,8 @@ export * from './registry-file.js';
 export * from './registry.js';
 export * from './volume.js';
 export * from './volume-cleanup.js';
+export * from './registry-schema.js';
+export * from './rebuild-plan.js';
+export * from './restore-plan.js';
+export * from './settled-read.js';
+export * from './last-good.js';

@@ -1,19 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { KIND_DIRS, type ModelKind } from '@model-manager/core';
+import { KIND_DIRS, MODEL_KINDS, type ModelKind } from '@model-manager/core';
+import { describeIssues, registryFileSchema, type RegistryEntry, type UnreadableEntry } from './registry-schema.js';
 
-/** One model in cache_registry.json, in the Python module's format (snake_case, Unix seconds). */
-export interface RegistryEntry {
-  url: string;
-  path: string;
-  hash: string;
-  downloaded_at: number;
-  last_used: number;
-  usage_count: number;
-  file_size: number;
-  [extra: string]: unknown;
-}
+export type { RegistryEntry } from './registry-schema.js';
 
 export type RegistrySection = 'checkpoints' | 'loras' | 'embeddings';
 
@@ -40,9 +31,26 @@ export type ReadResult =
   | { status: 'missing' }
   | { status: 'corrupt'; reason: string };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Entries the schema refused, per registry read; they are written back as they were. */
+const unreadableBySection = new WeakMap<RegistryData, Record<RegistrySection, UnreadableEntry[]>>();
 
-/** Parses the registry text; sections the old module left out are added empty. */
+/** The entries of this read that make no sense (each treated as absent), by kind. */
+export function unreadableEntries(data: RegistryData): Array<{ kind: ModelKind; name: string; reason: string }> {
+  const found = unreadableBySection.get(data);
+  if (!found) return [];
+  return MODEL_KINDS.flatMap((kind) => found[sectionOf(kind)].filter((u) => data[sectionOf(kind)][u.name] === undefined).map(({ name, reason }) => ({ kind, name, reason })));
+}
+
+/** Carries the unreadable entries of one read over to a registry built from it. */
+export function keepUnreadable(from: RegistryData, to: RegistryData): void {
+  const found = unreadableBySection.get(from);
+  if (found) unreadableBySection.set(to, found);
+}
+
+/**
+ * Parses the registry text with the registry schema. Only text that is not JSON, or whose top
+ * level or a section is not an object, is corrupt; an entry that makes no sense is set apart.
+ */
 export function parseRegistry(text: string): ReadResult {
   let parsed: unknown;
   try {
@@ -50,14 +58,24 @@ export function parseRegistry(text: string): ReadResult {
   } catch (err) {
     return { status: 'corrupt', reason: `not JSON: ${(err as Error).message}` };
   }
-  if (!isObject(parsed)) return { status: 'corrupt', reason: 'top level is not an object' };
-  for (const section of SECTIONS) {
-    const value = parsed[section];
-    if (value === undefined) parsed[section] = {};
-    else if (!isObject(value)) return { status: 'corrupt', reason: `"${section}" is not an object` };
+  const result = registryFileSchema.safeParse(parsed);
+  if (!result.success) return { status: 'corrupt', reason: describeIssues(result.error) };
+  const { checkpoints, loras, embeddings, ...rest } = result.data;
+  const data: RegistryData = { ...rest, checkpoints: checkpoints.entries, loras: loras.entries, embeddings: embeddings.entries };
+  unreadableBySection.set(data, { checkpoints: checkpoints.unreadable, loras: loras.unreadable, embeddings: embeddings.unreadable });
+  return { status: 'ok', data };
+}
+
+/** The file's text: entries the schema refused go back as they were, unless a real entry took their name. */
+export function serializeRegistry(data: RegistryData): string {
+  normaliseHashes(data);
+  const found = unreadableBySection.get(data);
+  const out: Record<string, unknown> = { ...data };
+  for (const s of SECTIONS) {
+    const kept = (found?.[s] ?? []).filter((u) => data[s][u.name] === undefined);
+    if (kept.length > 0) out[s] = { ...data[s], ...Object.fromEntries(kept.map((u) => [u.name, u.raw])) };
   }
-  if (typeof parsed.last_updated !== 'number') parsed.last_updated = 0;
-  return { status: 'ok', data: parsed as RegistryData };
+  return `${JSON.stringify(out, null, 2)}\n`;
 }
 
 export async function readRegistryFile(file: string): Promise<ReadResult> {
@@ -71,14 +89,12 @@ export async function readRegistryFile(file: string): Promise<ReadResult> {
   return parseRegistry(text);
 }
 
-/** True when an entry has the fields a cache hit needs, with the types it needs. */
+/**
+ * The sections hold only entries the schema accepted, so this tells a present entry from an
+ * absent one (a lookup by name), nothing more.
+ */
 export function isUsableEntry(entry: unknown): entry is RegistryEntry {
-  return (
-    isObject(entry) &&
-    typeof entry.path === 'string' &&
-    typeof entry.file_size === 'number' &&
-    (typeof entry.hash === 'string' || entry.hash === undefined)
-  );
+  return typeof entry === 'object' && entry !== null;
 }
 
 /**
@@ -88,7 +104,7 @@ export function isUsableEntry(entry: unknown): entry is RegistryEntry {
 export function normaliseHashes(data: RegistryData): void {
   for (const section of SECTIONS) {
     for (const entry of Object.values(data[section])) {
-      if (isObject(entry) && typeof entry.hash === 'string' && entry.hash !== entry.hash.toLowerCase()) entry.hash = entry.hash.toLowerCase();
+      if (typeof entry.hash === 'string' && entry.hash !== entry.hash.toLowerCase()) entry.hash = entry.hash.toLowerCase();
     }
   }
 }
@@ -103,13 +119,22 @@ export async function writeRegistryFile(
   /** Runs once the new registry is durable in its temporary file, just before it replaces the old one. */
   beforeCommit?: () => Promise<void>,
 ): Promise<void> {
-  normaliseHashes(data);
+  await writeFileAtomic(file, serializeRegistry(data), beforeCommit);
+}
+
+/** The write behind writeRegistryFile, for any text. */
+export async function writeFileAtomic(
+  file: string,
+  text: string,
+  beforeCommit?: () => Promise<void>,
+  /** false: replaced atomically, but a power loss may leave the previous version (no fsync). */
+  durable = true,
+): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const text = `${JSON.stringify(data, null, 2)}\n`;
   const fh = await open(tmp, 'w', 0o644);
   try {
     await fh.writeFile(text, 'utf8');
-    await fh.sync();
+    if (durable) await fh.sync();
   } catch (err) {
     await fh.close().catch(() => {});
     await rm(tmp, { force: true });
@@ -123,7 +148,7 @@ export async function writeRegistryFile(
     await rm(tmp, { force: true });
     throw err;
   }
-  await syncDir(path.dirname(file));
+  if (durable) await syncDir(path.dirname(file));
 }
 
 /** fsync a folder so a rename in it survives a crash; some filesystems refuse, which is harmless. */

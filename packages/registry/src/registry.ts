@@ -22,15 +22,20 @@ import {
 import { hashFile, sameHash } from './hashing.js';
 import { RedisLease } from './redis-lease.js';
 import { assertInsideVolume, volumeId } from './volume.js';
+import { LastGoodCopy, WRITE_ID_KEY, lastGoodPath, newWriteId, writeIdOf } from './last-good.js';
+import { rebuildFromLastGood } from './rebuild-plan.js';
 import {
   emptyRegistry,
   isUsableEntry,
-  readRegistryFile,
   sectionOf,
-  writeRegistryFile,
+  serializeRegistry,
+  unreadableEntries,
+  writeFileAtomic,
   type RegistryData,
   type RegistryEntry,
 } from './registry-file.js';
+import { restoreLost } from './restore-lost.js';
+import { readSettledRegistry, type SettleOptions } from './settled-read.js';
 
 export interface RegistryOptions {
   modelsDir: string;
@@ -54,6 +59,8 @@ export interface RegistryOptions {
    * hashing thread, so start-up hashing never holds the event loop its downloads need.
    */
   hashFile?: (filePath: string) => Promise<string>;
+  /** How long a registry that does not parse is read again before it counts as corrupt. */
+  settle?: SettleOptions;
 }
 
 /** One lease per volume, whatever QUEUE_PREFIX the processes sharing it use (volume id hash-tagged on a cluster). */
@@ -105,6 +112,7 @@ export class Registry {
   private flushing: Promise<void> | undefined;
   private closed = false;
   private filling: Promise<number> | undefined;
+  private readonly lastGood: LastGoodCopy;
 
   /** The registry of a service process: its volume, its Redis, the lease under its queue prefix. */
   static forService(
@@ -124,6 +132,7 @@ export class Registry {
 
   constructor(private readonly options: RegistryOptions) {
     this.file = path.join(options.modelsDir, REGISTRY_FILE);
+    this.lastGood = new LastGoodCopy(lastGoodPath(this.file));
     this.lease = new RedisLease(
       options.redis,
       options.lockKey ?? (async () => registryLockKey(await volumeId(options.modelsDir), options.redis.isCluster)),
@@ -169,7 +178,7 @@ export class Registry {
     return this.reading;
   }
 
-  private async readFile(generation: number): Promise<RegistryData> {
+  private async readFile(generation: number, reconcile = true): Promise<RegistryData> {
     // Results of a read that an invalidate() overtook are returned but not kept.
     const keep = (signature: string, data: RegistryData) => {
       if (generation === this.generation) this.cached = { signature, data, checkedAt: Date.now() };
@@ -184,9 +193,18 @@ export class Registry {
       return keep('missing', emptyRegistry());
     }
     if (this.cached?.signature === signature) return keep(signature, this.cached.data);
-    const result = await readRegistryFile(this.file);
+    const result = await readSettledRegistry(this.file, this.options.settle);
     if (result.status === 'missing') return keep('missing', emptyRegistry());
-    if (result.status === 'corrupt') return this.update((data) => data).then(() => this.read());
+    // Corrupt, or rewritten from a copy older than the service's last write: under the lease,
+    // update() rebuilds or restores what was lost (writing only then), and the file is read again.
+    if (reconcile && (result.status === 'corrupt' || writeIdOf(result.data) !== (await this.lastGood.writeId()))) {
+      // A file that just stayed unreadable for the whole settle time is not waited for again.
+      await this.update(() => undefined, { write: () => false, settle: result.status === 'corrupt' ? { settleMs: 0 } : undefined });
+      return this.readFile(generation, false);
+    }
+    if (result.status === 'corrupt') throw new Error(`registry unreadable: ${result.reason}`);
+    const unreadable = unreadableEntries(result.data);
+    if (unreadable.length > 0) this.options.logger.warn({ file: this.file, unreadable }, 'registry entries that make no sense are treated as absent (and kept in the file as they are)');
     return keep(signature, result.data);
   }
 
@@ -270,27 +288,41 @@ export class Registry {
        * it replaces the old one; if it throws, the registry is left as it was.
        */
       beforeCommit?: (held: { assertHeld: () => Promise<void> }) => Promise<void>;
+      /** How a file that does not parse is read again (default: the registry's `settle`). */
+      settle?: SettleOptions;
     } = {},
   ): Promise<T> {
     return this.lease.withLease(async (held) => {
       let data: RegistryData;
-      const result = await readRegistryFile(this.file);
-      // A rebuilt registry is always written, even when the change itself is a no-op.
-      const recovered = result.status === 'corrupt';
-      if (result.status === 'ok') data = result.data;
-      else if (result.status === 'missing') data = emptyRegistry();
+      const result = await readSettledRegistry(this.file, options.settle ?? this.options.settle);
+      // A rebuilt or restored registry is always written, even when the change itself is a no-op.
+      let mustWrite = false;
+      if (result.status === 'ok') {
+        data = result.data;
+        mustWrite = (await restoreLost(data, this.lastGood, this.restoreContext())) > 0;
+      } else if (result.status === 'missing') data = emptyRegistry();
       else {
         data = await this.recoverCorrupt(result.reason);
+        mustWrite = true;
         setImmediate(() => void this.fillPendingHashes());
       }
       const value = await mutate(data, held);
-      if (!recovered && options.write && !options.write(value)) return value;
+      if (!mustWrite && options.write && !options.write(value)) return value;
       data.last_updated = nowSeconds();
+      data[WRITE_ID_KEY] = newWriteId();
       await held.assertHeld();
-      await writeRegistryFile(this.file, data, options.beforeCommit && (() => options.beforeCommit!(held)));
+      const text = serializeRegistry(data);
+      await writeFileAtomic(this.file, text, options.beforeCommit && (() => options.beforeCommit!(held)));
       this.invalidate();
+      // Still under the lease, so the copy is the registry just written. Losing it costs only
+      // what a later rebuild or restore could have used; the registry itself is in place.
+      await this.lastGood.write(text).catch((err: unknown) => this.options.logger.warn({ err, file: this.lastGood.file }, 'could not keep a copy of the registry beside it'));
       return value;
     });
+  }
+
+  private restoreContext() {
+    return { localPath: (kind: ModelKind, entry: RegistryEntry) => this.localPath(kind, entry), logger: this.options.logger };
   }
 
   async put(kind: ModelKind, name: string, entry: RegistryEntry): Promise<void> {
@@ -370,11 +402,11 @@ export class Registry {
     }
     this.options.logger.warn(
       { file: this.file, keptAs: aside, reason },
-      'registry file is unreadable: kept it aside and rebuilding the registry from the model folders',
+      'registry file is unreadable: kept it aside and rebuilding the registry from the last copy the service wrote and the model folders',
     );
-    const data = await this.scanFolders();
+    const { data, known, unknown } = rebuildFromLastGood(await this.lastGood.read(), await this.scanFolders());
     const counts = Object.fromEntries(Object.values(KIND_DIRS).map((s) => [s, Object.keys(data[s]).length]));
-    this.options.logger.warn({ counts }, 'registry rebuilt from the model folders');
+    this.options.logger.warn({ counts, known, unknown }, 'registry rebuilt: known models as the service last wrote them, unknown files to be hashed');
     return data;
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evictionScore, planEviction, type EvictionInput, type RegistryData, type RegistryEntry } from '@model-manager/registry';
+import { evictionScore, parseRegistry, planEviction, type EvictionInput, type RegistryData, type RegistryEntry } from '@model-manager/registry';
 
 const DAY = 86_400;
 const NOW = 1000 * DAY;
@@ -94,8 +94,10 @@ describe('planEviction', () => {
     expect(plan.fits).toBe(false);
   });
 
-  it('leaves out models another rule already removes, and unusable entries', () => {
-    const data = registry({ gone: entry(500, 90), keep: entry(100, 1) }, { broken: { path: 3 } as unknown as RegistryEntry });
+  it('leaves out models another rule already removes, and entries of the file that make no sense', () => {
+    const parsed = parseRegistry(JSON.stringify(registry({ gone: entry(500, 90), keep: entry(100, 1) }, { broken: { path: 3, file_size: 10 ** 9 } as unknown as RegistryEntry })));
+    if (parsed.status !== 'ok') throw new Error(parsed.status);
+    const data = parsed.data;
     const plan = planEviction(data, input({ maxBytes: 100, alreadyRemoved: new Set(['lora/gone']) }));
     expect(plan).toMatchObject({ remove: [], fits: true, totalBytes: 100 });
   });

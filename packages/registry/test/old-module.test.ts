@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@model-manager/core';
-import { Registry, normaliseHashes, parseRegistry, prepareVolume } from '@model-manager/registry';
+import { Registry, parseRegistry, prepareVolume, serializeRegistry } from '@model-manager/registry';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const logger = createLogger({ level: 'silent', name: 'test' });
@@ -46,12 +46,15 @@ describe('a registry the old Python module wrote', () => {
     expect(written.loras['old-detail'].usage_count).toBe(1);
   });
 
-  it('normaliseHashes lower-cases hashes only, leaving entries it cannot read untouched', () => {
-    const result = parseRegistry(JSON.stringify({ checkpoints: { a: { hash: 'ABC', path: '/x', file_size: 1 }, odd: 'not an entry' }, loras: { b: { hash: 5 } } }));
+  it('is written back with hashes lower-cased and nothing else changed, entries it cannot read included', () => {
+    const text = JSON.stringify({ checkpoints: { a: { hash: 'ABC', path: '/x', file_size: 1 }, odd: 'not an entry' }, loras: { b: { hash: 5 } } });
+    const result = parseRegistry(text);
     if (result.status !== 'ok') throw new Error(result.status);
-    normaliseHashes(result.data);
-    expect(result.data.checkpoints).toEqual({ a: { hash: 'abc', path: '/x', file_size: 1 }, odd: 'not an entry' });
-    expect(result.data.loras).toEqual({ b: { hash: 5 } });
-    expect(result.data.embeddings).toEqual({});
+    expect(Object.keys(result.data.checkpoints)).toEqual(['a']);
+    expect(result.data.loras).toEqual({});
+    const written = JSON.parse(serializeRegistry(result.data));
+    expect(written.checkpoints).toEqual({ a: { hash: 'abc', path: '/x', file_size: 1, url: '', downloaded_at: 0, last_used: 0, usage_count: 0 }, odd: 'not an entry' });
+    expect(written.loras).toEqual({ b: { hash: 5 } });
+    expect(written.embeddings).toEqual({});
   });
 });

@@ -171,6 +171,71 @@ describe('a corrupt registry', () => {
     await registry.close();
   });
 
+  it('is read again while another process rewrites it in place, and never taken for corrupt then', async () => {
+    const file = path.join(dir, 'loras', 'a.safetensors');
+    writeFileSync(file, 'abc');
+    const good = { loras: { a: { url: 'https://origin/a', path: file, hash: 'ab'.repeat(32), downloaded_at: 1, last_used: 1, usage_count: 3, file_size: 3 } } };
+    writeFileSync(registryFile(), ''); // truncated, the rest not yet written
+    setTimeout(() => writeFileSync(registryFile(), JSON.stringify(good)), 300);
+    const registry = open();
+    expect(await registry.model('lora', 'a')).toMatchObject({ url: 'https://origin/a', usageCount: 3 });
+    expect(readdirSync(dir).filter((f) => f.includes('.corrupt-'))).toEqual([]);
+    await registry.close();
+  });
+
+  it('when really corrupt, is rebuilt from the last registry the service wrote: known models keep url, hash, pin and counts', async () => {
+    const body = (n: number) => Buffer.alloc(n, 'm');
+    const put = async (registry: Registry, name: string, size: number) => {
+      const file = path.join(dir, 'loras', `${name}.safetensors`);
+      writeFileSync(file, body(size));
+      await registry.put('lora', name, { url: `https://origin/${name}`, path: file, hash: sha(body(size)), downloaded_at: 1, last_used: 1, usage_count: 5, file_size: size, civitai: { id: size } });
+    };
+    const first = open();
+    await put(first, 'known', 10);
+    await put(first, 'deleted', 11);
+    await first.setPinned('lora', 'known', true);
+    await first.close();
+    rmSync(path.join(dir, 'loras', 'deleted.safetensors'));
+    writeFileSync(path.join(dir, 'loras', 'stranger.safetensors'), body(12));
+    writeFileSync(registryFile(), '{"loras": {"known": {"url": "https://origin/kn');
+
+    const registry = open();
+    expect(await registry.model('lora', 'known')).toMatchObject({ url: 'https://origin/known', sha256: sha(body(10)), pinned: true, usageCount: 5 });
+    expect((await registry.get('lora', 'known'))?.civitai).toEqual({ id: 10 });
+    expect(await registry.get('lora', 'deleted')).toBeUndefined();
+    expect(await registry.get('lora', 'stranger')).toMatchObject({ url: '', hash_pending: true });
+    expect(await registry.fillPendingHashes()).toBe(1); // only the unknown file is hashed
+    expect(logs.join('\n')).toContain('"known":1,"unknown":1');
+    await registry.close();
+  });
+
+  it('restores entries a whole-file rewrite from an older copy dropped, while their files are there at their size', async () => {
+    const registry = open();
+    const file = (name: string) => path.join(dir, 'loras', `${name}.safetensors`);
+    const put = async (name: string) => {
+      writeFileSync(file(name), name);
+      await registry.put('lora', name, { url: `https://origin/${name}`, path: file(name), hash: sha(Buffer.from(name)), downloaded_at: 1, last_used: 1, usage_count: 1, file_size: name.length });
+    };
+    await put('old');
+    const olderCopy = readFileSync(registryFile(), 'utf8'); // what another process loaded
+    await put('added');
+    await put('removed-by-hand');
+    await put('rewritten');
+    await registry.setPinned('lora', 'old', true);
+    rmSync(file('removed-by-hand'));
+    writeFileSync(file('rewritten'), 'other bytes entirely');
+    writeFileSync(registryFile(), olderCopy); // its whole-file rewrite, in place
+
+    expect(await registry.model('lora', 'added')).toMatchObject({ url: 'https://origin/added', sha256: sha(Buffer.from('added')) });
+    expect((await registry.model('lora', 'old'))?.pinned).toBe(true);
+    expect(await registry.get('lora', 'removed-by-hand')).toBeUndefined();
+    expect(await registry.get('lora', 'rewritten')).toBeUndefined();
+    const written = JSON.parse(readFileSync(registryFile(), 'utf8'));
+    expect(Object.keys(written.loras).sort()).toEqual(['added', 'old']);
+    expect(logs.join('\n')).toContain('restored what it dropped');
+    await registry.close();
+  });
+
   it('starts empty when the file is missing', async () => {
     const registry = open();
     expect(await registry.list()).toEqual([]);

@@ -37,6 +37,8 @@ export interface JobView {
   attempts: number;
   model?: Model;
   error?: ErrorInfo;
+  /** Why the previous attempt failed, while the job is retried. */
+  lastError?: ErrorInfo;
 }
 
 export function publicStatus(state: string): PublicStatus {
@@ -230,7 +232,7 @@ export class FetchService {
     };
     if (status === 'completed' && job.returnvalue) view.model = job.returnvalue;
     if (status === 'failed') view.error = parseFailedReason(job.failedReason);
-    else if (job.failedReason) (view as JobView & { lastError?: ErrorInfo }).lastError = parseFailedReason(job.failedReason);
+    else if (job.failedReason) view.lastError = parseFailedReason(job.failedReason);
     return view;
   }
 

@@ -2,7 +2,7 @@ import { statfs } from 'node:fs/promises';
 import type { JobType, Queue } from 'bullmq';
 import { Counter, Gauge, Registry as PromRegistry, type Metric } from 'prom-client';
 import { KIND_DIRS, MODEL_KINDS, readCounters, serviceKeys, type CounterSnapshot, type RedisClient } from '@model-manager/core';
-import { summarize, type Registry } from '@model-manager/registry';
+import { summarize, unreadableEntries, type Registry } from '@model-manager/registry';
 
 export interface MetricsSources {
   prefix: string;
@@ -36,6 +36,7 @@ export class MetricsService {
   private readonly lookups: Counter<'result'>;
   private readonly models: Gauge<'kind'>;
   private readonly modelBytes: Gauge<'kind'>;
+  private readonly unreadable: Gauge<'kind'>;
   private readonly freeBytes: Gauge;
   private readonly evictions: Counter<'reason'>;
   private readonly queueJobs: Gauge<'queue' | 'state'>;
@@ -50,6 +51,7 @@ export class MetricsService {
     this.lookups = new Counter({ name: 'model_manager_cache_lookups_total', help: 'Cache lookups by fetch, batch and prepare requests.', labelNames: ['result'], registers });
     this.models = new Gauge({ name: 'model_manager_models', help: 'Models in the registry.', labelNames: ['kind'], registers });
     this.modelBytes = new Gauge({ name: 'model_manager_model_bytes', help: 'Total size of the registered models, in bytes.', labelNames: ['kind'], registers });
+    this.unreadable = new Gauge({ name: 'model_manager_registry_unreadable_entries', help: 'Registry entries that make no sense (treated as absent, kept in the file as written); the scan result and the logs name them.', labelNames: ['kind'], registers });
     this.freeBytes = new Gauge({ name: 'model_manager_volume_free_bytes', help: 'Bytes an unprivileged user can still write on the volume holding MODELS_DIR.', registers });
     this.evictions = new Counter({ name: 'model_manager_evictions_total', help: 'Models removed by eviction or cleanup, by reason.', labelNames: ['reason'], registers });
     this.queueJobs = new Gauge({ name: 'model_manager_queue_jobs', help: 'Jobs per queue and state (waiting includes prioritized and paused).', labelNames: ['queue', 'state'], registers });
@@ -77,9 +79,11 @@ export class MetricsService {
     this.lookups.inc({ result: 'hit' }, counters.cacheHits);
     this.lookups.inc({ result: 'miss' }, counters.cacheMisses);
     const summary = summarize(data);
+    const unreadable = unreadableEntries(data);
     for (const kind of MODEL_KINDS) {
       this.models.set({ kind }, summary[KIND_DIRS[kind]].count);
       this.modelBytes.set({ kind }, summary[KIND_DIRS[kind]].totalSize);
+      this.unreadable.set({ kind }, unreadable.filter((u) => u.kind === kind).length);
     }
     this.freeBytes.set(fs.bavail * fs.bsize);
     for (const { reason, count } of counters.evictions) this.evictions.inc({ reason }, count);

@@ -19,10 +19,13 @@ function describeVerify(r: VerifyResult): { text: string; problems: boolean } {
 
 function describeScan(r: ScanResult): { text: string; problems: boolean } {
   const text = [
-    `adopted ${r.adopted.length}, dropped ${r.dropped.length}, size drift ${r.sizeDrift.length}`,
+    `adopted ${r.adopted.length}, dropped ${r.dropped.length}, size drift ${r.sizeDrift.length}, skipped ${r.skipped?.length ?? 0}`,
     ...list('adopted', r.adopted.map((m) => `${m.kind}/${m.name}  ${formatBytes(m.fileSize)}  ${m.path}`)),
     ...list('dropped (file gone)', r.dropped.map((m) => `${m.kind}/${m.name}`)),
     ...list('size drift', r.sizeDrift.map((m) => `${m.kind}/${m.name}  registered ${m.registered} B, on disk ${m.actual} B`)),
+    // A service older than this CLI leaves these out.
+    ...list('skipped (not adopted)', (r.skipped ?? []).map((m) => `${m.kind}/${m.file}  ${m.reason}`)),
+    ...list('unreadable registry entries (treated as absent)', (r.unreadable ?? []).map((m) => `${m.kind}/${m.name}  ${m.reason}`)),
   ].join('\n');
   return { text, problems: false };
 }

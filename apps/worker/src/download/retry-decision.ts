@@ -39,7 +39,7 @@ export function isSourceFault(failure: AttemptFailure): boolean {
 }
 
 /**
- * The next attempt after a failure, as README.md's "When things go wrong" describes it. A
+ * The next attempt after a failure, as docs/failures.md ("When things go wrong") describes it. A
  * source fault kills the source; a retryable failure stays on the source when it made progress
  * (resume it), its redirect target expired (resolve it again) or the file's hash was wrong after
  * a resume (once more from byte 0); otherwise the next live source is tried, wrapping around.

@@ -53,5 +53,6 @@ export async function publishModel(
 /** The registry entry of a model published now. */
 export function newEntry(finalPath: string, hash: string, size: number): RegistryEntry {
   const now = nowSeconds();
-  return { url: '', path: finalPath, hash, downloaded_at: now, last_used: now, usage_count: 0, file_size: size };
+  // The download is the first use, as the Python module counts it: both rank popularity alike.
+  return { url: '', path: finalPath, hash, downloaded_at: now, last_used: now, usage_count: 1, file_size: size };
 }

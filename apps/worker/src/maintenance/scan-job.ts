@@ -12,7 +12,7 @@ import {
   type ModelKind,
   type ScanResult,
 } from '@model-manager/core';
-import { isUsableEntry, sectionOf, type Registry, type RegistryEntry } from '@model-manager/registry';
+import { isUsableEntry, sectionOf, unreadableEntries, type Registry, type RegistryEntry } from '@model-manager/registry';
 import { currentIdentity, hashAsItIs, sameEntry, sameIdentity, type FileIdentity } from './file-check.js';
 import type { MaintenanceDeps } from './maintenance-deps.js';
 
@@ -30,8 +30,15 @@ export const SCAN_SETTLE_MS = 5000;
  */
 export async function scanJob(job: Job<MaintenanceJobData<'scan'>>, deps: MaintenanceDeps): Promise<ScanResult> {
   const { registry } = deps;
-  const result: ScanResult = { adopted: [], dropped: [], sizeDrift: [] };
   const data = await registry.read();
+  const unreadable = unreadableEntries(data);
+  const result: ScanResult = { adopted: [], dropped: [], sizeDrift: [], skipped: [], unreadable };
+  /** Leaves a file for a later scan, saying why in the job log and the result. */
+  const skip = async (kind: ModelKind, file: string, reason: string) => {
+    result.skipped.push({ kind, file, reason });
+    await job.log(`${kind}/${file}: not adopted, ${reason}`);
+  };
+  for (const u of unreadable) await job.log(`${u.kind}/${u.name}: registry entry makes no sense (${u.reason}); treated as absent`);
   const gone: Array<{ kind: ModelKind; name: string; entry: RegistryEntry }> = [];
   const candidates: Array<{ kind: ModelKind; name: string; filePath: string }> = [];
 
@@ -53,9 +60,20 @@ export async function scanJob(job: Job<MaintenanceJobData<'scan'>>, deps: Mainte
       const filePath = path.join(kindDir(deps.config.modelsDir, kind), fileName);
       const name = fileStem(fileName);
       if (registeredFiles.has(filePath)) continue;
+      const problem = nameProblem(name);
+      if (problem) {
+        await skip(kind, fileName, `its name is not a model name (${problem})`);
+        continue;
+      }
       const holder = section[name];
       if (isUsableEntry(holder) && !gone.some((g) => g.kind === kind && g.name === name)) {
-        await job.log(`${kind}/${fileName}: not adopted, the name "${name}" is registered for ${path.basename(holder.path)}`);
+        await skip(kind, fileName, `the name "${name}" is registered for ${path.basename(holder.path)}`);
+        continue;
+      }
+      // Adopting it would replace what someone wrote there; it is reported until it is fixed.
+      const bad = unreadable.find((u) => u.kind === kind && u.name === name);
+      if (bad) {
+        await skip(kind, fileName, `its registry entry is unreadable (${bad.reason})`);
         continue;
       }
       candidates.push({ kind, name, filePath });
@@ -71,26 +89,31 @@ export async function scanJob(job: Job<MaintenanceJobData<'scan'>>, deps: Mainte
   await job.updateProgress({ checked: 0, total: candidates.length });
   let checked = 0;
   for (const candidate of candidates) {
-    const adopted = await adopt(job, registry, candidate);
-    if (adopted) result.adopted.push(adopted);
+    const adopted = await adopt(registry, candidate, (reason) => skip(candidate.kind, path.basename(candidate.filePath), reason));
+    if (adopted) {
+      result.adopted.push(adopted);
+      await job.log(`${adopted.kind}/${path.basename(adopted.path)}: adopted as ${adopted.kind} "${adopted.name}" (sha256 ${adopted.sha256}, ${adopted.fileSize} bytes)`);
+    }
     checked += 1;
     await job.updateProgress({ checked, total: candidates.length });
   }
-  await job.log(`scan: ${result.adopted.length} adopted, ${result.dropped.length} dropped, ${result.sizeDrift.length} with another size`);
+  await job.log(
+    `scan: ${result.adopted.length} adopted, ${result.dropped.length} dropped, ${result.sizeDrift.length} with another size, ${result.skipped.length} skipped, ${unreadable.length} unreadable entries`,
+  );
   deps.logger.info({ jobId: job.id, ...result }, 'scan finished');
   return result;
 }
 
 /**
- * Names in a kind folder that may be models: regular files with a model extension and a name
- * the API accepts. Hidden files, staging and temporary files (`.part`, `.tmp-…`) are not.
+ * Names in a kind folder that may be models: regular files with a model extension. Hidden
+ * files, staging and temporary files (`.part`, `.tmp-…`) are not.
  */
 async function modelFilesIn(dir: string): Promise<string[]> {
   try {
     return (await readdir(dir, { withFileTypes: true }))
       .filter((d) => d.isFile())
       .map((d) => d.name)
-      .filter((f) => (MODEL_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase()) && nameProblem(fileStem(f)) === null);
+      .filter((f) => !f.startsWith('.') && (MODEL_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase()));
   } catch {
     return [];
   }
@@ -117,20 +140,20 @@ async function dropGone(registry: Registry, gone: ReadonlyArray<{ kind: ModelKin
 }
 
 async function adopt(
-  job: Job,
   registry: Registry,
   { kind, name, filePath }: { kind: ModelKind; name: string; filePath: string },
+  skip: (reason: string) => Promise<void>,
 ): Promise<ScanResult['adopted'][number] | null> {
-  const label = `${kind}/${path.basename(filePath)}`;
   const before = await currentIdentity(filePath);
   if (!before) return null;
-  if (Date.now() - before.mtimeMs < SCAN_SETTLE_MS) {
-    await job.log(`${label}: modified in the last ${SCAN_SETTLE_MS / 1000} s (still being copied?); left for the next scan`);
+  const age = Date.now() - before.mtimeMs;
+  if (age < SCAN_SETTLE_MS) {
+    await skip(`modified ${Math.max(0, Math.round(age / 1000))} s ago, still being copied? Left for the next scan`);
     return null;
   }
   const hashed = await hashAsItIs(filePath);
   if (hashed.status !== 'hashed') {
-    await job.log(`${label}: ${hashed.status === 'missing' ? 'gone' : 'changed while it was read'}; not adopted`);
+    await skip(hashed.status === 'missing' ? 'gone while it was read' : 'changed while it was read; left for the next scan');
     return null;
   }
   const adopted = await registry.update(
@@ -145,10 +168,9 @@ async function adopt(
     { write: (done) => done },
   );
   if (!adopted) {
-    await job.log(`${label}: registered or changed meanwhile; not adopted`);
+    await skip('registered or changed meanwhile');
     return null;
   }
-  await job.log(`${label}: adopted as ${kind} "${name}" (sha256 ${hashed.hash}, ${hashed.file.size} bytes)`);
   return { kind, name, path: filePath, sha256: hashed.hash, fileSize: hashed.file.size };
 }
 

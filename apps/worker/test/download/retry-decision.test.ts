@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decideRetry, type AttemptFailure, type AttemptState, type RetryDecision } from '../../src/download/retry-decision.js';
 
-// The retry decision as a table whose rows are README.md's "When things go wrong": each README
-// row is either decided here (one or more cases) or named below with where it is handled.
+// The retry decision as a table whose rows are the failure table (docs/failures.md, "When things
+// go wrong"): each of its rows is either decided here (one or more cases) or named below with
+// where it is handled.
 
 const one: AttemptState = { sourceIndex: 0, sourceCount: 1, deadSources: [], progressed: false, attemptsLeft: true, canRequeue: true };
 const withMirror: AttemptState = { ...one, sourceCount: 2 };
@@ -19,7 +20,7 @@ interface Case {
   then: RetryDecision;
 }
 
-/** README row (the start of its first cell) → its cases; the first case is the row's plain one, which the README's "Retried?" column describes. */
+/** Failure-table row (the start of its first cell) → its cases; the first case is the row's plain one, which the table's "Retried?" column describes. */
 const decided: Record<string, Case[]> = {
   'Connection reset mid-body': [
     { when: 'bytes arrived: resume them', failure: f('SIZE_MISMATCH', true), state: { ...withMirror, progressed: true }, then: resume },
@@ -86,7 +87,7 @@ const decided: Record<string, Case[]> = {
   "The worker lost the job's lock": [{ when: 'hands off', failure: f('LOCK_LOST', true), state: { ...one, progressed: true }, then: { kind: 'hands-off' } }],
 };
 
-/** README rows that are not a decision of a failed attempt, and where they are handled and tested. */
+/** Failure-table rows that are not a decision of a failed attempt, and where they are handled and tested. */
 const elsewhere: Record<string, string> = {
   'Worker killed': 'no attempt fails: BullMQ hands the stalled job over; resume is tested in apps/worker/test/download/resume.test.ts and test/e2e/crash.test.ts',
   'On a resume, the ETag': 'no failure: downloadToFile starts over (apps/worker/test/download/resume.test.ts)',
@@ -106,8 +107,8 @@ describe('the retry decision, row by row of the failure table', () => {
   });
 });
 
-describe('README.md and this table agree', () => {
-  const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
+describe('docs/failures.md and this table agree', () => {
+  const readme = readFileSync(new URL('../../../../docs/failures.md', import.meta.url), 'utf8');
   const section = readme.slice(readme.indexOf('## When things go wrong'));
   const rows = section
     .slice(0, section.indexOf('\n\n', section.indexOf('| --- |')))
@@ -116,7 +117,7 @@ describe('README.md and this table agree', () => {
     .map((line) => line.split(' | ').map((cell) => cell.replace(/^\| | \|$/g, '')));
   const keyOf = (first: string) => [...Object.keys(decided), ...Object.keys(elsewhere)].filter((key) => first.startsWith(key));
 
-  it('every README row is in the table exactly once, and every table row is in the README', () => {
+  it('every row of docs/failures.md is in this table exactly once, and every row here is in docs/failures.md', () => {
     expect(rows.length).toBeGreaterThan(20);
     for (const [first] of rows) expect(keyOf(first!), first).toHaveLength(1);
     const matched = rows.flatMap(([first]) => keyOf(first!));
@@ -138,7 +139,7 @@ describe('README.md and this table agree', () => {
       }
       expect(says, first).toBe(answer(plain));
       const mirrorCase = decided[key!]!.find((c) => c.state.sourceCount > 1 && c.then.kind === 'retry' && c.then.source !== c.state.sourceIndex);
-      if (says === 'No') expect(/mirror/.test(retried!), `${first}: a mirror is tried, and the README should say so`).toBe(!!mirrorCase);
+      if (says === 'No') expect(/mirror/.test(retried!), `${first}: a mirror is tried, and docs/failures.md should say so`).toBe(!!mirrorCase);
     }
   });
 });
