@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelLeases } from '@model-manager/registry';
-import { StagingLease } from '../../apps/worker/src/download/staging-lease.js';
+import { StagingLease } from '../../apps/worker/src/download/staging/staging-lease.js';
 import { TestOrigin } from '../support/origin.js';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster.js';
 import { call, startService, tempModelsDir, type Service } from '../support/service.js';

@@ -7,10 +7,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { ContractProxy } from './contract-proxy.js';
+import { REDIS_URL } from './redis-url.js';
 import { dropVolumeKeys } from './volume-keys.js';
 
+export { REDIS_URL };
+
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A queue prefix of its own per test file, so runs and files never see each other's jobs. */
 export function uniquePrefix(label: string): string {

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { volumeKeyBase } from '@model-manager/core';
 import { volumeId } from '@model-manager/registry';
-import { REDIS_URL } from './service.js';
+import { REDIS_URL } from './redis-url.js';
 
 /**
  * Volume-wide keys (leases, reservations) are not under QUEUE_PREFIX, so dropPrefix misses them:

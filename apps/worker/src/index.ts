@@ -1,4 +1,5 @@
 export { createModelFetchWorker, type ModelFetchWorker } from './worker.js';
 export { createModelFetchProcessor } from './model-fetch-processor.js';
-export { downloadToFile, type DownloadRequest, type DownloadResult } from './download/http-download.js';
+export { downloadToFile } from './download/download-to-file.js';
+export type { DownloadRequest, DownloadResult } from './download/download-request.js';
 export { createDownloadAgent } from './download/agent.js';

@@ -2,7 +2,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { QUEUE_NAME, STAGING_DIR, type Config, type Logger, type RedisClient } from '@model-manager/core';
-import { escapePart } from './download/staging.js';
+import { escapePart } from './download/staging/staging-file.js';
 
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 

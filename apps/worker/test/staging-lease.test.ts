@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { StagingLease } from '../src/download/staging-lease.js';
+import { StagingLease } from '../src/download/staging/staging-lease.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 afterAll(() => redis.disconnect());

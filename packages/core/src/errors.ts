@@ -29,32 +29,44 @@ export interface ErrorInfo {
   status?: number;
 }
 
+/**
+ * What an HTTP_ERROR means for the job, beyond its status. The public code stays HTTP_ERROR
+ * (with `status`); the processor reads the sub-kind to choose the next source.
+ *   NOT_FOUND         404 or 410: this source does not have the file; another mirror may.
+ *   EXPIRED_REDIRECT  403 from a host a redirect led to (a signed URL that expired): the same
+ *                     source, asked again, resolves a fresh URL.
+ */
+export const HTTP_ERROR_KINDS = ['NOT_FOUND', 'EXPIRED_REDIRECT'] as const;
+export type HttpErrorKind = (typeof HTTP_ERROR_KINDS)[number];
+
 export interface ModelFetchErrorOptions {
+  /** Whether another attempt could succeed. */
+  retryable: boolean;
+  /** The origin's HTTP status, for HTTP_ERROR, AUTH_REQUIRED and FORBIDDEN. */
+  status?: number;
   /** The origin asked to wait this long (Retry-After) before the next attempt. */
   retryAfterMs?: number;
-  /** 404 or 410: this source does not have the file, another mirror may. */
-  notFound?: boolean;
-  /** 403 from a host a redirect led to: retry the same source, which resolves a fresh URL. */
-  expiredRedirect?: boolean;
+  /** Only with HTTP_ERROR: see HTTP_ERROR_KINDS. */
+  httpKind?: HttpErrorKind;
 }
 
-/** A model-fetch failure. `retryable` says whether another attempt could succeed. */
+/** A model-fetch failure: a stable code, a message for people, and what another attempt could do. */
 export class ModelFetchError extends Error {
   override readonly name = 'ModelFetchError';
+  readonly retryable: boolean;
+  readonly status?: number;
   readonly retryAfterMs?: number;
-  readonly notFound: boolean;
-  readonly expiredRedirect: boolean;
+  readonly httpKind?: HttpErrorKind;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly retryable: boolean,
-    readonly status?: number,
-    options: ModelFetchErrorOptions = {},
+    options: ModelFetchErrorOptions,
   ) {
     super(message);
+    this.retryable = options.retryable;
+    this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
-    this.notFound = options.notFound ?? false;
-    this.expiredRedirect = options.expiredRedirect ?? false;
+    this.httpKind = options.httpKind;
   }
 
   /** The form stored as the job's failedReason (and shown in Bull Board): `CODE: message`. */

@@ -113,7 +113,7 @@ describe('secrets and error codes', () => {
     expect(red).toContain('civitai.example/api/download/1');
   });
   it('round-trips a failure reason with its code and HTTP status', () => {
-    const err = new ModelFetchError('HTTP_ERROR', 'HTTP 403 from https://h/x', false, 403);
+    const err = new ModelFetchError('HTTP_ERROR', 'HTTP 403 from https://h/x', { retryable: false, status: 403 });
     expect(parseFailedReason(err.toReason())).toEqual({ code: 'HTTP_ERROR', message: 'HTTP 403 from https://h/x', status: 403 });
     expect(parseFailedReason('something odd')).toEqual({ code: 'INTERNAL', message: 'something odd' });
     expect(parseFailedReason('job stalled more than allowable limit').code).toBe('STALLED');

@@ -24,7 +24,7 @@ export async function checkSafetensors(file: string): Promise<void> {
   try {
     const { size } = await fh.stat();
     const refuse = (why: string): never => {
-      throw new ModelFetchError('NOT_A_MODEL', `not a valid .safetensors file: ${why}`, false);
+      throw new ModelFetchError('NOT_A_MODEL', `not a valid .safetensors file: ${why}`, { retryable: false });
     };
     if (size < 8) refuse(`only ${size} bytes`);
     const lengthBuf = Buffer.alloc(8);

@@ -55,7 +55,7 @@ export class DiskSpace {
         'DISK_FULL',
         `not enough space on the volume: ${remaining} bytes to write, ${free} free, ${reserved} reserved by other downloads, ` +
           `${this.minFreeBytes} kept free (MIN_FREE_BYTES)`,
-        false,
+        { retryable: false },
       );
     }
   }

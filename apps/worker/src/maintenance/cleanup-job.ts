@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { MaintenanceJobData } from '@model-manager/core';
 import type { CleanupReport } from '@model-manager/registry';
-import type { MaintenanceDeps } from './maintenance-worker.js';
+import type { MaintenanceDeps } from './maintenance-deps.js';
 
 /**
  * A `cleanup` job (the CLEANUP_CRON schedule, or one added by hand): quota eviction. What it

@@ -1,26 +1,9 @@
 import { Worker, type Job } from 'bullmq';
-import {
-  MAINTENANCE_QUEUE,
-  maintenanceJobCatalog,
-  type Config,
-  type Logger,
-  type MaintenanceJobName,
-  type RedisClient,
-} from '@model-manager/core';
-import type { Registry, VolumeCleanup } from '@model-manager/registry';
+import { MAINTENANCE_QUEUE, maintenanceJobCatalog, type MaintenanceJobName } from '@model-manager/core';
 import { processCleanupJob } from './cleanup-job.js';
+import type { MaintenanceDeps } from './maintenance-deps.js';
 import { scanJob } from './scan-job.js';
 import { verifyJob } from './verify-job.js';
-
-export interface MaintenanceDeps {
-  config: Config;
-  registry: Registry;
-  cleanup: VolumeCleanup;
-  redis: RedisClient;
-  logger: Logger;
-  /** The worker's identity (WORKER_NAME), so its maintenance jobs and connection say which worker too. */
-  workerName: string;
-}
 
 type MaintenanceProcessor = (job: Job, deps: MaintenanceDeps) => Promise<unknown>;
 

@@ -14,7 +14,7 @@ import {
 } from '@model-manager/core';
 import { isUsableEntry, sectionOf, unreadableEntries, type Registry, type RegistryEntry } from '@model-manager/registry';
 import { currentIdentity, hashAsItIs, sameEntry, sameIdentity, type FileIdentity } from './file-check.js';
-import type { MaintenanceDeps } from './maintenance-worker.js';
+import type { MaintenanceDeps } from './maintenance-deps.js';
 
 /**
  * A file modified this recently may still be being copied in: it is left for the next scan

@@ -14,7 +14,7 @@ import {
 } from '@model-manager/core';
 import { isUsableEntry, sameHash, sectionOf, type Registry, type RegistryEntry } from '@model-manager/registry';
 import { currentIdentity, hashAsItIs, sameEntry, sameIdentity, type FileIdentity } from './file-check.js';
-import type { MaintenanceDeps } from './maintenance-worker.js';
+import type { MaintenanceDeps } from './maintenance-deps.js';
 import { moveToQuarantine } from './quarantine.js';
 
 type VerifyJobData = MaintenanceJobData<'verify'>;

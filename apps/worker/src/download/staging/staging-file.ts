@@ -85,6 +85,7 @@ export class StagingFile {
     }
   }
 
+  /** Replaces the metadata file atomically. Written through writeStagingMeta, which keeps what every write must carry. */
   async writeMeta(meta: StagingMeta): Promise<void> {
     const tmp = `${this.metaPath}.${randomBytes(4).toString('hex')}`;
     await writeFile(tmp, JSON.stringify(meta));

@@ -51,12 +51,12 @@ export class StagingLease {
         this.timer.unref();
         return;
       }
-      if (result === -1) throw new ModelFetchError('LOCK_LOST', 'this worker no longer holds the job', true);
+      if (result === -1) throw new ModelFetchError('LOCK_LOST', 'this worker no longer holds the job', { retryable: true });
       if (signal?.aborted) {
         const reason = signal.reason as unknown;
-        throw reason instanceof ModelFetchError ? reason : new ModelFetchError('SHUTDOWN', 'stopped while waiting for the staging file', true);
+        throw reason instanceof ModelFetchError ? reason : new ModelFetchError('SHUTDOWN', 'stopped while waiting for the staging file', { retryable: true });
       }
-      if (Date.now() > deadline) throw new ModelFetchError('LOCK_LOST', 'another worker is still writing this staging file', true);
+      if (Date.now() > deadline) throw new ModelFetchError('LOCK_LOST', 'another worker is still writing this staging file', { retryable: true });
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -98,15 +98,15 @@ export class StagingLease {
     const [lease, job] = await Promise.all([this.redis.get(this.key), this.redis.get(this.jobLockKey)]);
     if (lease !== this.token || job !== this.jobToken) {
       this.lost = 'the job passed to another worker before publishing';
-      throw new ModelFetchError('LOCK_LOST', `not publishing: ${this.lost}`, true);
+      throw new ModelFetchError('LOCK_LOST', `not publishing: ${this.lost}`, { retryable: true });
     }
     this.assertValid();
   }
 
   /** Throws when writing must stop: checked before every write. */
   assertValid(): void {
-    if (this.lost) throw new ModelFetchError('LOCK_LOST', `stopped writing: ${this.lost}`, true);
-    if (Date.now() >= this.validUntil) throw new ModelFetchError('LOCK_LOST', 'stopped writing: the staging lease could not be renewed', true);
+    if (this.lost) throw new ModelFetchError('LOCK_LOST', `stopped writing: ${this.lost}`, { retryable: true });
+    if (Date.now() >= this.validUntil) throw new ModelFetchError('LOCK_LOST', 'stopped writing: the staging lease could not be renewed', { retryable: true });
   }
 
   async release(): Promise<void> {
