@@ -77,9 +77,10 @@ export interface Model {
   pinned: boolean;
 }
 
-/* ---------- job catalog: one schema per job name, shared by producer and worker ---------- */
+/* ---------- the download queue: its one job, shared by producer and worker ---------- */
 
 export const QUEUE_NAME = 'model-fetch';
+export const FETCH_MODEL_JOB = 'fetch-model';
 
 export const fetchModelJobSchema = modelRefSchema.extend({
   /** Unix ms when the API accepted the request. */
@@ -89,12 +90,6 @@ export const fetchModelJobSchema = modelRefSchema.extend({
 });
 export type FetchModelJobData = z.infer<typeof fetchModelJobSchema>;
 
-export const jobCatalog = {
-  'fetch-model': fetchModelJobSchema,
-} as const;
-export type JobName = keyof typeof jobCatalog;
-export type JobData<N extends JobName> = z.infer<(typeof jobCatalog)[N]>;
-export const FETCH_MODEL_JOB: JobName = 'fetch-model';
 
 /* ---------- HTTP request bodies ---------- */
 

@@ -2,16 +2,16 @@ import { Worker, type Job } from 'bullmq';
 import { MAINTENANCE_QUEUE, maintenanceJobCatalog, type MaintenanceJobName } from '@model-manager/core';
 import { processCleanupJob } from './cleanup-job.js';
 import type { MaintenanceDeps } from './maintenance-deps.js';
-import { scanJob } from './scan-job.js';
-import { verifyJob } from './verify-job.js';
+import { processScanJob } from './scan-job.js';
+import { processVerifyJob } from './verify-job.js';
 
 type MaintenanceProcessor = (job: Job, deps: MaintenanceDeps) => Promise<unknown>;
 
 /** One processor per maintenance job name, each in its own file beside this one. */
 const processors: Partial<Record<MaintenanceJobName, MaintenanceProcessor>> = {
   cleanup: processCleanupJob,
-  verify: verifyJob,
-  scan: scanJob,
+  verify: processVerifyJob,
+  scan: processScanJob,
 };
 
 /**

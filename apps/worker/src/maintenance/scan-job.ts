@@ -28,7 +28,7 @@ export const SCAN_SETTLE_MS = 5000;
  * whether the file is corrupt); model files nobody registered (copied in by hand) are hashed
  * and adopted with `url: ""` and `adopted: true`.
  */
-export async function scanJob(job: Job<MaintenanceJobData<'scan'>>, deps: MaintenanceDeps): Promise<ScanResult> {
+export async function processScanJob(job: Job<MaintenanceJobData<'scan'>>, deps: MaintenanceDeps): Promise<ScanResult> {
   const { registry } = deps;
   const data = await registry.read();
   const unreadable = unreadableEntries(data);

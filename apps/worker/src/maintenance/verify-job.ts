@@ -31,7 +31,7 @@ export interface Target {
  * the quarantine folder and its entry dropped, and with `refetch` downloaded again from its URL.
  * Entries without a hash (adopted by a rebuild) get theirs recorded instead.
  */
-export async function verifyJob(job: Job<VerifyJobData>, deps: MaintenanceDeps): Promise<VerifyResult> {
+export async function processVerifyJob(job: Job<VerifyJobData>, deps: MaintenanceDeps): Promise<VerifyResult> {
   const { kind, name, refetch } = job.data;
   const { registry, config } = deps;
   const data = await registry.read();
