@@ -59,9 +59,10 @@ export class ConflictError extends ApiError {
   }
 }
 
-/** The producer side: cache checks, one job per model, job views. */
+/** What splitUrlTokens returns for a ref without a token: nothing to keep. */
 const noTokens = async (): Promise<void> => {};
 
+/** The producer side: cache checks, one job per model, job views. */
 export class FetchService {
   private readonly keys;
   /** Cache lookups counted in memory: a Redis round trip per hit would cost the hot path dearly. */
