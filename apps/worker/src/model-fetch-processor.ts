@@ -7,7 +7,6 @@ import {
   QUEUE_NAME,
   STAGING_DIR,
   fetchModelJobSchema,
-  modelFilePath,
   PICKLE_EXTENSIONS,
   kindDir,
   pickExtension,
@@ -19,7 +18,7 @@ import {
   type Logger,
   type Model,
 } from '@model-manager/core';
-import { assertInsideVolume, volumeId } from '@model-manager/registry';
+import { assertInsideVolume, publishModel, volumeId } from '@model-manager/registry';
 import { authorizationFor, type AuthRules } from './download/auth.js';
 import { checkSafetensors } from './download/content-checks.js';
 import { ContentClaim } from './download/content-claim.js';
@@ -32,7 +31,6 @@ import { asModelFetchError, jobError } from './fetch-job/job-errors.js';
 import { linkSameContent } from './fetch-job/link-same-content.js';
 import { evictAfterUnknownSize, makeRoom } from './fetch-job/make-room.js';
 import type { ProcessorDeps } from './fetch-job/processor-deps.js';
-import { newEntry, publishModel } from './fetch-job/publish-model.js';
 import { formatBytes, jobLog } from './job-log.js';
 
 
@@ -217,32 +215,31 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       note(ref.sha256 ? `sha256 verified: ${result.sha256}` : `sha256 ${result.sha256} (no expected hash given)`);
       const ext = pickExtension([result.finalUrl, source], result.contentDisposition);
       if (ext === '.safetensors') await checkSafetensors(staging.partPath);
-      const finalPath = modelFilePath(config.modelsDir, ref.kind, ref.name, ext);
       // Out of the staging name first, while the lease is ours: a worker that takes the job over
       // while this one waits for the registry can never rewrite the file about to be published.
       lease?.assertValid();
       completePath = `${staging.partPath}.${randomBytes(4).toString('hex')}.done`;
       await rename(staging.partPath, completePath);
       const complete = completePath;
-      const model = await publishModel(
-        registry,
-        ref,
-        source,
-        finalPath,
-        newEntry(finalPath, result.sha256, result.bytes),
-        async () => {
+      const model = await publishModel(registry, {
+        kind: ref.kind,
+        name: ref.name,
+        url: source,
+        file: complete,
+        ext,
+        sha256: result.sha256,
+        size: result.bytes,
+        beforePlace: async () => {
           await lease?.confirm(); // asked of Redis, right before the file appears
-          await rename(complete, finalPath);
         },
-        () => rename(finalPath, complete),
-      );
+      });
       completePath = undefined;
       await staging.remove();
-      note(`published: ${finalPath}`);
+      note(`published: ${model.path}`);
       await recordDownload(redis, config.QUEUE_PREFIX, { kind: ref.kind, outcome: 'completed', bytes: result.bytes - result.resumedFrom, seconds });
       if (!roomMade) await evictAfterUnknownSize(deps.cleanup, log);
       log.info(
-        { bytes: result.bytes, resumedFrom: result.resumedFrom, seconds, path: finalPath, url: result.finalUrl },
+        { bytes: result.bytes, resumedFrom: result.resumedFrom, seconds, path: model.path, url: result.finalUrl },
         'download completed',
       );
       return model;

@@ -12,3 +12,4 @@ export * from './rebuild-plan.js';
 export * from './restore-plan.js';
 export * from './settled-read.js';
 export * from './last-good.js';
+export * from './publish.js';

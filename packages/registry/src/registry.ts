@@ -142,6 +142,11 @@ export class Registry {
     this.flushTimer.unref();
   }
 
+  /** The volume this registry describes. */
+  get modelsDir(): string {
+    return this.options.modelsDir;
+  }
+
   /**
    * Where an entry's file lives on this host. Entries keep the absolute path they were written
    * with (the old module always wrote /workspace/models/...); the volume may be mounted elsewhere
