@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, readCounters, type ModelKind } from '@model-manager/core';
+import { createLogger, readCounters, serviceKeys, type ModelKind } from '@model-manager/core';
 import { Registry, type RegistryEntry } from '@model-manager/registry';
 import { TestOrigin, safetensorsOf } from '../support/origin.js';
 import { REDIS_URL, call, dropPrefix, startApp, startService, type Service } from '../support/service.js';
@@ -133,7 +133,8 @@ describe('quota eviction and what it never removes', () => {
     expect(readdirSync(path.join(svc.modelsDir, '.incoming'))).toEqual([]);
     const counter = new Redis(REDIS_URL);
     try {
-      expect(readCounters(await counter.hgetall(`${svc.prefix}:model-manager:stats`)).evictions).toContainEqual({ reason: 'max-bytes', count: 4 });
+      const counters = readCounters(await counter.hgetall(serviceKeys(svc.prefix).stats));
+      expect(counters.evictions).toContainEqual({ reason: 'max-bytes', count: 4 });
     } finally {
       counter.disconnect();
     }

@@ -2,6 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  MAINTENANCE_QUEUE,
+  QUEUE_NAME,
+  bullKeys,
+  serviceKeys,
+  urlTokenKey,
+  volumeKeyBase,
+  volumeKeys,
+} from '@model-manager/core';
 import { ModelLeases } from '@model-manager/registry';
 import { StagingLease } from '../../apps/worker/src/download/staging/staging-lease.js';
 import { TestOrigin } from '../support/origin.js';
@@ -28,6 +37,7 @@ describe('against a Redis Cluster (redis+cluster://), end to end', () => {
   const tag = `mmtest-cluster-${randomBytes(4).toString('hex')}`;
   const prefix = `{${tag}}`;
   const jobIds: string[] = [];
+  let batchId = '';
 
   beforeAll(async () => {
     await origin.start();
@@ -82,6 +92,7 @@ describe('against a Redis Cluster (redis+cluster://), end to end', () => {
     });
     expect(created.status).toBe(202);
     expect(created.body.jobs[0].status).toBe('cached');
+    batchId = created.body.batchId;
     const done = await call(svc.apiUrl, 'GET', `/v1/batches/${created.body.batchId}?wait=60`);
     expect(done.status).toBe(200);
     expect(done.body.done).toBe(true);
@@ -155,23 +166,27 @@ describe('against a Redis Cluster (redis+cluster://), end to end', () => {
     const volumeSlot = Number(await client.call('CLUSTER', 'KEYSLOT', `{${volume}}`));
     const keys = await cluster.allKeys();
     const queueKeys = keys.filter((k) => k.key.startsWith(`${prefix}:`));
-    const volumeKeys = keys.filter((k) => k.key.startsWith(`model-manager:volume:{${volume}}:`));
+    const ofVolume = keys.filter((k) => k.key.startsWith(`${volumeKeyBase(volume, true)}:`));
     // Nothing else: no untagged BullMQ keys, no keys of ours outside both groups.
-    expect(keys.filter((k) => !queueKeys.includes(k) && !volumeKeys.includes(k))).toEqual([]);
+    expect(keys.filter((k) => !queueKeys.includes(k) && !ofVolume.includes(k))).toEqual([]);
     expect(new Set(queueKeys.map((k) => k.slot))).toEqual(new Set([prefixSlot]));
-    expect(new Set(volumeKeys.map((k) => k.slot))).toEqual(new Set([volumeSlot]));
+    expect(new Set(ofVolume.map((k) => k.slot))).toEqual(new Set([volumeSlot]));
     expect(new Set(queueKeys.map((k) => k.port)).size).toBe(1);
 
     const names = queueKeys.map((k) => k.key);
     // Both BullMQ queues, and each kind of key of ours.
-    expect(names).toContain(`${prefix}:model-fetch:meta`);
-    expect(names).toContain(`${prefix}:model-maintenance:meta`);
-    expect(names).toContain(`${prefix}:model-manager:stats`);
-    expect(names.some((n) => n.startsWith(`${prefix}:model-manager:batch:`))).toBe(true);
-    expect(names.some((n) => n.startsWith(`${prefix}:model-manager:url-token:`))).toBe(true);
-    expect(names).toContain(`${prefix}:model-fetch:${jobIds[0]}`);
-    expect(volumeKeys.map((k) => k.key)).toContain(`model-manager:volume:{${volume}}:leases`);
-    expect(volumeKeys.some((k) => k.key.startsWith(`model-manager:volume:{${volume}}:lease:`))).toBe(true);
+    const fetchKeys = bullKeys(prefix, QUEUE_NAME);
+    const ours = serviceKeys(prefix);
+    const volumeNames = ofVolume.map((k) => k.key);
+    expect(names).toContain(fetchKeys.meta);
+    expect(names).toContain(bullKeys(prefix, MAINTENANCE_QUEUE).meta);
+    expect(names).toContain(ours.stats);
+    expect(names).toContain(ours.batch(batchId));
+    expect(names).toContain(urlTokenKey(prefix, `${origin.url}/files/cluster-a.safetensors`));
+    expect(names).toContain(fetchKeys.job(jobIds[0]!));
+    expect(volumeNames).toContain(volumeKeys(volume, true).modelLeaseIndex);
+    const leasePrefix = volumeKeys(volume, true).modelLease('');
+    expect(volumeNames.some((n) => n.startsWith(leasePrefix))).toBe(true);
 
     // Best-effort writes (counters, releases) swallow their errors: the logs must not show any
     // the cluster raised either (a key in another slot, a script touching two slots).
@@ -198,8 +213,8 @@ describe('cross-slot pieces on the cluster', () => {
 
   it('fences a staging file with a lease in the volume slot and the job lock in the queue slot', async () => {
     const redis = cluster.client();
-    const lease = `model-manager:volume:{${volume}}:staging-lease:${prefix}.1`;
-    const jobLock = `${prefix}:model-fetch:1:lock`;
+    const lease = volumeKeys(volume, true).stagingLease(`${prefix}.1`);
+    const jobLock = bullKeys(prefix, QUEUE_NAME).jobLock('1');
     const slots = await Promise.all([lease, jobLock].map(async (k) => Number(await redis.call('CLUSTER', 'KEYSLOT', k))));
     expect(slots[0]).not.toBe(slots[1]);
 

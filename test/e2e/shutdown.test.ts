@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, loadConfig } from '@model-manager/core';
+import { QUEUE_NAME, bullKeys, createLogger, loadConfig } from '@model-manager/core';
 import { createModelFetchWorker } from '@model-manager/worker';
 import { TestOrigin } from '../support/origin.js';
 import { startInProcessApi } from '../support/in-process-api.js';
@@ -58,7 +58,7 @@ describe('graceful shutdown of the real processes', () => {
 
     // No worker runs: the job stays queued and the request keeps waiting until the API stops.
     const waiting = call(url, 'POST', '/v1/fetch?wait=60', { kind: 'lora', name: 'held', url: `${origin.url}/files/held.safetensors` });
-    await expect.poll(() => observer.exists(`${prefix}:model-fetch:1`), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => observer.exists(bullKeys(prefix, QUEUE_NAME).job('1')), { timeout: 10_000 }).toBe(1);
 
     const exited = api.stop('SIGTERM');
     const answer = await waiting;

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { volumeKeyBase } from '@model-manager/core';
+import { volumeKeys } from '@model-manager/core';
 import { volumeId } from '@model-manager/registry';
 import { REDIS_URL } from './redis-url.js';
 
@@ -13,7 +13,7 @@ export async function dropVolumeKeys(modelsDir: string): Promise<void> {
   try {
     const id = await volumeId(modelsDir);
     for (const cluster of [false, true]) {
-      const keys = await redis.keys(`${volumeKeyBase(id, cluster)}:*`);
+      const keys = await redis.keys(volumeKeys(id, cluster).pattern);
       if (keys.length > 0) await redis.unlink(...keys);
     }
   } finally {

@@ -12,8 +12,9 @@ import {
   pickExtension,
   recordDownload,
   redactUrl,
+  bullKeys,
   urlTokenKey,
-  volumeKeyBase,
+  volumeKeys,
   withUrlToken,
   type Logger,
   type Model,
@@ -34,16 +35,6 @@ import type { ProcessorDeps } from './fetch-job/processor-deps.js';
 import { formatBytes, jobLog } from './job-log.js';
 
 
-/** Redis keys scoped to the volume (shared by every deployment that mounts it). */
-export function volumeKeys(volume: string, cluster = false) {
-  const base = volumeKeyBase(volume, cluster);
-  return {
-    reservations: `${base}:reservations`,
-    stagingLease: (key: string) => `${base}:staging-lease:${key}`,
-    contentClaim: (sha256: string) => `${base}:content:${sha256.toLowerCase()}`,
-  };
-}
-
 /** How long a job whose content another job is downloading waits before it looks again. */
 const CONTENT_WAIT_MS = 1000;
 
@@ -53,7 +44,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
   const incoming = path.join(config.modelsDir, STAGING_DIR);
   const auth: AuthRules = { hfToken: config.HF_TOKEN, civitaiToken: config.CIVITAI_TOKEN, hostHeaders: config.AUTH_HEADERS };
   const volume = volumeId(config.modelsDir);
-  const jobLockKey = (jobId: string) => `${config.QUEUE_PREFIX}:${QUEUE_NAME}:${jobId}:lock`;
+  const queueKeys = bullKeys(config.QUEUE_PREFIX, QUEUE_NAME);
   // SEGMENTS is this worker's budget of connections: downloads running together share it.
   let downloading = 0;
   // Jobs this worker has delayed because another job was downloading their bytes (see ContentClaim).
@@ -134,7 +125,9 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     const signal = AbortSignal.any([cancel.signal, deps.shutdownSignal, lockLost.signal]);
     // Shorter than the job lock, so a dead holder's lease is gone before its job is handed over.
     const leaseTtl = (config.JOB_LOCK_SECONDS * 1000) / 2;
-    const lease = token ? new StagingLease(redis, vkeys.stagingLease(staging.key), jobLockKey(job.id!), token, leaseTtl) : undefined;
+    const lease = token
+      ? new StagingLease(redis, vkeys.stagingLease(staging.key), queueKeys.jobLock(job.id!), token, leaseTtl)
+      : undefined;
     const sizeBefore = await staging.size();
     const started = Date.now();
     let lastReservation = 0;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '@model-manager/core';
+import { createLogger, volumeKeys } from '@model-manager/core';
 import { Registry, prepareVolume, type RegistryEntry } from '@model-manager/registry';
 import { stopHashThread } from '../src/download/file-hasher.js';
 import { hashAsItIs } from '../src/maintenance/file-check.js';
@@ -20,7 +20,7 @@ let registry: Registry;
 
 beforeEach(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'mm-quarantine-'));
-  lockKey = `mmtest-quarantine-${randomBytes(4).toString('hex')}:lock`;
+  lockKey = volumeKeys(`mmtest-quarantine-${randomBytes(4).toString('hex')}`, false).registryLock;
   await prepareVolume(dir);
   registry = new Registry({ modelsDir: dir, redis, lockKey, logger });
 });

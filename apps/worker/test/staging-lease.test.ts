@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { QUEUE_NAME, bullKeys, volumeKeys } from '@model-manager/core';
 import { StagingLease } from '../src/download/staging/staging-lease.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -8,7 +9,10 @@ afterAll(() => redis.disconnect());
 
 const keys = () => {
   const id = randomBytes(4).toString('hex');
-  return { lease: `mmtest-lease-${id}:staging`, jobLock: `mmtest-lease-${id}:job:lock` };
+  return {
+    lease: volumeKeys(`mmtest-lease-${id}`, false).stagingLease('job'),
+    jobLock: bullKeys(`mmtest-lease-${id}`, QUEUE_NAME).jobLock('job'),
+  };
 };
 
 describe('staging-file fencing against real Redis', () => {

@@ -1,5 +1,5 @@
 import type { Logger } from './logger.js';
-import type { RedisClient } from './queue.js';
+import type { RedisClient } from './redis-connection.js';
 
 const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|Connection is closed|Stream isn't writeable/;
 

@@ -1,6 +1,6 @@
-import type { RedisClient } from './queue.js';
+import type { RedisClient } from './redis-connection.js';
 import { MODEL_KINDS, type ModelKind } from './volume-layout.js';
-import { serviceKeys } from './queue.js';
+import { serviceKeys } from './redis-keys.js';
 
 /**
  * Service counters live in one Redis hash per QUEUE_PREFIX (the one GET /v1/stats reads), so they

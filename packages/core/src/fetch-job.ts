@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
-import { modelKey } from './queue.js';
+import { modelKey } from './redis-keys.js';
 import type { FetchModelJobData, ModelRef } from './schemas.js';
 
 /**

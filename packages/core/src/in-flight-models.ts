@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { modelKey } from './queue.js';
+import { modelKey } from './redis-keys.js';
 
 /** Job states in which a fetch may still write its model (queued, backing off or downloading). */
 const LIVE_STATES = ['active', 'waiting', 'prioritized', 'delayed', 'waiting-children', 'paused'] as const;

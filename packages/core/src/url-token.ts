@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto';
-
 /** Query parameters that carry a credential (Civitai's `?token=`). */
 const TOKEN_PARAMS = new Set(['token']);
 
 /**
  * Splits a credential out of a URL: the URL without it (what is stored in jobs, the registry,
- * logs and answers) and the token itself (kept apart, see urlTokenKey).
+ * logs and answers) and the token itself (kept apart, see urlTokenKey in redis-keys).
  */
 export function splitUrlToken(raw: string): { url: string; token?: string } {
   let url: URL;
@@ -52,9 +50,4 @@ export function withUrlToken(stripped: string, token: string | null | undefined)
   // Appended to the raw query: the other parameters go out exactly as given.
   url.search = `${url.search ? `${url.search}&` : '?'}token=${encodeURIComponent(token)}`;
   return url.toString();
-}
-
-/** The Redis key where the API leaves a URL's token for the worker (never in the job's data). */
-export function urlTokenKey(prefix: string, strippedUrl: string): string {
-  return `${prefix}:model-manager:url-token:${createHash('sha256').update(strippedUrl).digest('hex')}`;
 }

@@ -1,6 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createRedis, hashTag, loadConfig, parseRedisTarget, volumeKeyBase } from '@model-manager/core';
+import { ConfigError, createRedis, hashTag, loadConfig, parseRedisTarget } from '@model-manager/core';
 
 describe('REDIS_URL: one server or a cluster', () => {
   it('reads redis:// and rediss:// as one server, unchanged', () => {
@@ -89,12 +89,5 @@ describe('QUEUE_PREFIX on a cluster', () => {
     expect(hashTag('{}a{b}')).toBeUndefined(); // the first { has an empty tag: the whole key is hashed
     expect(hashTag('a}{b')).toBeUndefined();
     expect(hashTag('plain')).toBeUndefined();
-  });
-});
-
-describe('volume keys', () => {
-  it('keep their old names on one server and tag the volume id on a cluster', () => {
-    expect(volumeKeyBase('0b7c', false)).toBe('model-manager:volume:0b7c');
-    expect(volumeKeyBase('0b7c', true)).toBe('model-manager:volume:{0b7c}');
   });
 });

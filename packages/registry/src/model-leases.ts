@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { modelKey, volumeKeyBase, type ModelKind, type RedisClient } from '@model-manager/core';
+import { modelKey, volumeKeys, type ModelKind, type RedisClient } from '@model-manager/core';
 import { volumeId } from './volume.js';
 
 export interface ModelLease {
@@ -66,7 +66,7 @@ const EVICTING_MARK_MS = 60_000;
  * to finish and then finds the model gone (and fetches it again).
  */
 export class ModelLeases {
-  private keysOf: Promise<{ base: string; index: string; evicting: string }> | undefined;
+  private keysOf: Promise<ReturnType<typeof volumeKeys>> | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -75,12 +75,9 @@ export class ModelLeases {
   ) {}
 
   private keys() {
-    this.keysOf ??= volumeId(this.modelsDir).then((volume) => {
-      // Create, extend and release touch the lease, the index and the eviction marks in one
-      // script: on a cluster the volume id is their hash tag, so all three share a slot.
-      const base = volumeKeyBase(volume, this.redis.isCluster);
-      return { base, index: `${base}:leases`, evicting: `${base}:evicting` };
-    });
+    // Create, extend and release touch the lease, the index and the eviction marks in one
+    // script: on a cluster the volume id is their hash tag, so all three share a slot.
+    this.keysOf ??= volumeId(this.modelsDir).then((volume) => volumeKeys(volume, this.redis.isCluster));
     return this.keysOf;
   }
 
@@ -98,8 +95,8 @@ export class ModelLeases {
     const evicting = (await this.redis.eval(
       CREATE,
       3,
-      `${k.base}:lease:${leaseId}`,
-      k.index,
+      k.modelLease(leaseId),
+      k.modelLeaseIndex,
       k.evicting,
       JSON.stringify({ models: memberKeys }),
       String(seconds * 1000),
@@ -116,7 +113,8 @@ export class ModelLeases {
   async extend(leaseId: string, seconds = this.defaultSeconds): Promise<ModelLease | null> {
     const k = await this.keys();
     const expires = Date.now() + seconds * 1000;
-    const value = (await this.redis.eval(EXTEND, 2, `${k.base}:lease:${leaseId}`, k.index, String(seconds * 1000), String(expires), leaseId)) as string | null;
+    const ttl = [String(seconds * 1000), String(expires), leaseId];
+    const value = (await this.redis.eval(EXTEND, 2, k.modelLease(leaseId), k.modelLeaseIndex, ...ttl)) as string | null;
     if (!value) return null;
     const models = (JSON.parse(value) as { models: string[] }).models.map((key) => {
       const slash = key.indexOf('/');
@@ -128,13 +126,13 @@ export class ModelLeases {
   /** Ends a lease; false when it was unknown or had expired. */
   async release(leaseId: string): Promise<boolean> {
     const k = await this.keys();
-    return (await this.redis.eval(RELEASE, 2, `${k.base}:lease:${leaseId}`, k.index, leaseId)) === 1;
+    return (await this.redis.eval(RELEASE, 2, k.modelLease(leaseId), k.modelLeaseIndex, leaseId)) === 1;
   }
 
   /** `kind/name` of every model under a live lease. */
   async leased(): Promise<Set<string>> {
     const k = await this.keys();
-    const members = await this.redis.zrangebyscore(k.index, `(${Date.now()}`, '+inf');
+    const members = await this.redis.zrangebyscore(k.modelLeaseIndex, `(${Date.now()}`, '+inf');
     return new Set(members.map((m) => m.slice(m.indexOf('|') + 1)));
   }
 
@@ -143,7 +141,8 @@ export class ModelLeases {
     if (keys.length === 0) return [];
     const k = await this.keys();
     const now = Date.now();
-    return (await this.redis.eval(MARK_EVICTING, 2, k.index, k.evicting, String(now), String(now + EVICTING_MARK_MS), ...keys)) as string[];
+    const window = [String(now), String(now + EVICTING_MARK_MS)];
+    return (await this.redis.eval(MARK_EVICTING, 2, k.modelLeaseIndex, k.evicting, ...window, ...keys)) as string[];
   }
 
   async unmarkEvicting(keys: readonly string[]): Promise<void> {

@@ -12,7 +12,7 @@ import {
   nameProblem,
   nowSeconds,
   secondsToIso,
-  volumeKeyBase,
+  volumeKeys,
   type Config,
   type Logger,
   type Model,
@@ -61,11 +61,6 @@ export interface RegistryOptions {
   hashFile?: (filePath: string) => Promise<string>;
   /** How long a registry that does not parse is read again before it counts as corrupt. */
   settle?: SettleOptions;
-}
-
-/** One lease per volume, whatever QUEUE_PREFIX the processes sharing it use (volume id hash-tagged on a cluster). */
-export function registryLockKey(volume: string, cluster = false): string {
-  return `${volumeKeyBase(volume, cluster)}:registry-lock`;
 }
 
 export type CacheCheck =
@@ -135,7 +130,9 @@ export class Registry {
     this.lastGood = new LastGoodCopy(lastGoodPath(this.file));
     this.lease = new RedisLease(
       options.redis,
-      options.lockKey ?? (async () => registryLockKey(await volumeId(options.modelsDir), options.redis.isCluster)),
+      // One lease per volume, whatever QUEUE_PREFIX the processes sharing it use.
+      options.lockKey ??
+        (async () => volumeKeys(await volumeId(options.modelsDir), options.redis.isCluster).registryLock),
       { ttlMs: options.leaseTtlMs ?? 15_000 },
     );
     this.flushTimer = setInterval(() => void this.flushHits().catch(() => {}), options.hitFlushMs ?? 2000);

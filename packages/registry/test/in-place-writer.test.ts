@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '@model-manager/core';
+import { createLogger, volumeKeys } from '@model-manager/core';
 import { Registry, prepareVolume } from '@model-manager/registry';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -19,7 +19,7 @@ let lockKey: string;
 
 beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'mm-in-place-'));
-  lockKey = `mmtest-in-place-${randomBytes(4).toString('hex')}:lock`;
+  lockKey = volumeKeys(`mmtest-in-place-${randomBytes(4).toString('hex')}`, false).registryLock;
   await prepareVolume(dir);
 });
 afterEach(async () => {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { volumeKeys } from '@model-manager/core';
 import { ModelLeases, prepareVolume, volumeId } from '@model-manager/registry';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -15,7 +16,7 @@ beforeEach(async () => {
   leases = new ModelLeases(redis, dir, 900);
 });
 afterEach(async () => {
-  const keys = await redis.keys(`model-manager:volume:${await volumeId(dir)}:*`);
+  const keys = await redis.keys(volumeKeys(await volumeId(dir), false).pattern);
   if (keys.length > 0) await redis.unlink(...keys);
   rmSync(dir, { recursive: true, force: true });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '@model-manager/core';
+import { createLogger, volumeKeys } from '@model-manager/core';
 import { Registry, parseRegistry, prepareVolume, serializeRegistry } from '@model-manager/registry';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -18,7 +18,7 @@ let lockKey: string;
 
 beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'mm-old-module-'));
-  lockKey = `mmtest-old-module-${randomBytes(4).toString('hex')}:lock`;
+  lockKey = volumeKeys(`mmtest-old-module-${randomBytes(4).toString('hex')}`, false).registryLock;
   await prepareVolume(dir);
   writeFileSync(path.join(dir, 'checkpoints', 'old-dreamshaper.safetensors'), Buffer.alloc(4096, 'a'));
   writeFileSync(path.join(dir, 'loras', 'old-detail.safetensors'), Buffer.alloc(2048, 'b'));

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '@model-manager/core';
+import { createLogger, volumeKeys } from '@model-manager/core';
 import { Registry, planCleanup, prepareVolume, volumeId, type RegistryData } from '@model-manager/registry';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -26,7 +26,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'mm-registry-'));
-  lockKey = `mmtest-registry-${randomBytes(4).toString('hex')}:lock`;
+  lockKey = volumeKeys(`mmtest-registry-${randomBytes(4).toString('hex')}`, false).registryLock;
   await prepareVolume(dir);
 });
 afterEach(() => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '@model-manager/core';
+import { createLogger, volumeKeys } from '@model-manager/core';
 import { Registry, prepareVolume } from '@model-manager/registry';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -15,7 +15,8 @@ const registryText = () => readFileSync(path.join(dir, 'cache_registry.json'), '
 beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'mm-removal-'));
   await prepareVolume(dir);
-  registry = new Registry({ modelsDir: dir, redis, lockKey: `mmtest-removal-${randomBytes(4).toString('hex')}:lock`, logger: createLogger({ level: 'silent', name: 'test' }) });
+  const lockKey = volumeKeys(`mmtest-removal-${randomBytes(4).toString('hex')}`, false).registryLock;
+  registry = new Registry({ modelsDir: dir, redis, lockKey, logger: createLogger({ level: 'silent', name: 'test' }) });
   for (const name of ['a', 'b']) {
     const file = path.join(dir, 'loras', `${name}.safetensors`);
     writeFileSync(file, name);

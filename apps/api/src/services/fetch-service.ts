@@ -1,6 +1,8 @@
 import { Job, type Queue } from 'bullmq';
 import {
   FETCH_MODEL_JOB,
+  QUEUE_NAME,
+  bullKeys,
   fetchJobData,
   fetchJobOptions,
   modelKey,
@@ -189,7 +191,8 @@ export class FetchService {
     priority: number,
   ): Promise<Array<PublicStatus | ConflictError>> {
     const pipeline = this.redis.pipeline();
-    for (const { jobId } of entries) pipeline.hget(this.queue.toKey(jobId), 'data');
+    const jobKey = bullKeys(this.config.QUEUE_PREFIX, QUEUE_NAME).job;
+    for (const { jobId } of entries) pipeline.hget(jobKey(jobId), 'data');
     const stored = (await pipeline.exec()) ?? [];
     return Promise.all(
       entries.map(async ({ ref, data, jobId }, i) => {

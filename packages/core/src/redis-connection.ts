@@ -1,40 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'bullmq';
 import { parseRedisTarget } from './redis-target.js';
-import type { ModelKind } from './volume-layout.js';
-
-/**
- * Awaited requests (a handler waiting to generate) run before prefetch batches.
- * BullMQ runs lower priority numbers first.
- */
-export const PRIORITY = { awaited: 1, single: 5, batch: 10 } as const;
-
-/** One job per model at a time: the deduplication id BullMQ keys in-flight jobs by. */
-export function modelKey(kind: ModelKind, name: string): string {
-  return `${kind}/${name}`;
-}
-
-/** Redis keys of our own, under the same prefix as the queue so test runs and deployments never collide. */
-export function serviceKeys(prefix: string) {
-  const base = `${prefix}:model-manager`;
-  return {
-    stats: `${base}:stats`,
-    batch: (id: string) => `${base}:batch:${id}`,
-    /** Requests of one caller in one minute window (RATE_LIMIT_PER_MINUTE). */
-    rate: (caller: string, window: number) => `${base}:rate:${caller}:${window}`,
-  };
-}
-
-/**
- * Start of every Redis key scoped to a volume (registry lease, model leases, disk reservations,
- * staging leases): shared by every process that mounts the volume, whatever its QUEUE_PREFIX.
- * On a cluster the volume id is a hash tag, so a volume's keys share one slot and the scripts
- * that touch several of them (model leases) may run; on one server the names stay as they
- * always were, so processes of an older version on the same volume still take the same leases.
- */
-export function volumeKeyBase(volume: string, cluster: boolean): string {
-  return `model-manager:volume:${cluster ? `{${volume}}` : volume}`;
-}
 
 export type RedisRole = 'queue' | 'worker';
 
