@@ -72,7 +72,7 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
   /**
    * Everything one generation needs, fetched in parallel, waiting up to `waitSeconds` (default 600,
    * as the API); what failed or did not finish is listed in `failed`. The answer carries a lease
-   * over the models it returns (issue 5 API): see `lease()`.
+   * over the models it returns (from an API with leases): see `lease()`.
    */
   prepare(request: PrepareRequest, options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<PrepareResult> {
     return prepareInSlices(

@@ -41,7 +41,7 @@ export interface BatchRequest {
   items: ModelRefInput[];
 }
 
-/** `quota` is new with issue 5 (quota eviction); an API without it refuses the field, so it is only sent when given. */
+/** `quota` asks for quota eviction too; an older API without it refuses the field, so it is only sent when given. */
 export interface CleanupRequest {
   maxAgeDays?: number | undefined;
   keepPopular?: number | undefined;
@@ -143,12 +143,12 @@ export interface Stats {
 
 export type EvictionReason = 'age' | 'max-bytes' | 'min-free';
 
-/** Before issue 5 the removed entries are `{kind, name, fileSize}`; after it, whole models with a `reason`. */
+/** An API without quota eviction lists removed entries as `{kind, name, fileSize}`; one with it, whole models with a `reason`. */
 export interface CleanupResult {
   removed: Array<Pick<Model, 'kind' | 'name' | 'fileSize'> & Partial<Model> & { reason?: EvictionReason }>;
   freedBytes: number;
   dryRun: boolean;
-  /** Models quota eviction had to keep while over a limit, and why (absent before issue 5). */
+  /** Models quota eviction had to keep while over a limit, and why (absent from an API without quota eviction). */
   skipped?: Array<{ kind: ModelKind; name: string; reason: KeepReason }>;
   /** With `quota`: whether both limits hold afterwards. */
   fits?: boolean;

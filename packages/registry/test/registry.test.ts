@@ -118,7 +118,7 @@ describe('cache checks', () => {
     await Promise.all([api.close(), worker.close()]);
   });
 
-  it('reads a registry the old module wrote at /workspace/models, mounted elsewhere', async () => {
+  it('reads a registry written at /workspace/models (as the Python module writes it), mounted elsewhere', async () => {
     const body = randomBytes(100);
     writeFileSync(path.join(dir, 'loras', 'old.safetensors'), body);
     writeFileSync(
