@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadToFile } from '../../src/download/download-to-file.js';
 import { stopHashThread } from '../../src/download/file-hasher.js';
@@ -88,3 +89,16 @@ describe('resume from a partial file', () => {
     expect(requestsTo('?n=mirror')[0]!.headers.range).toBeUndefined();
   });
 });
+
+describe('what a partial download leaves on the volume', () => {
+  it('keeps no token of the URL in the staging metadata, and still resumes', async () => {
+    const query = `?resetAt=${2 * MiB}&token=civitai-secret-123`;
+    const { staging, kept, result } = await twoAttempts(query);
+    expect(kept).toBeGreaterThan(0);
+    const meta = await readFile(staging.metaPath, 'utf8');
+    expect(meta).toContain('"finalUrl"');
+    expect(meta).not.toContain('civitai-secret-123');
+    expect(await result).toMatchObject({ sha256: file().sha256, resumedFrom: kept });
+  });
+});
+

@@ -22,6 +22,9 @@ export function writeStagingMeta(staging: StagingFile, from: StagingSource, prog
     sourceIndex: from.sourceIndex,
     ...(from.deadSources.length > 0 ? { deadSources: [...from.deadSources] } : {}),
     ...progress,
+    // The URL the origin answered from may carry the caller's ?token=: the volume keeps none.
+    // It only names the file's extension and the log line, so its path is all a resume needs.
+    ...(progress.finalUrl ? { finalUrl: redactUrl(progress.finalUrl) } : {}),
     updatedAt: Date.now(),
   });
 }
