@@ -70,7 +70,18 @@ async function startPrivateRedis() {
   say(`no Redis at ${config.REDIS_URL}: starting a private redis-server (data in ${dataDir})`);
   redis = spawn(
     'redis-server',
-    ['--port', port || '6379', '--bind', '127.0.0.1', '--dir', dataDir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction'],
+    [
+      '--port',
+      port || '6379',
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dataDir,
+      '--appendonly',
+      'yes',
+      '--maxmemory-policy',
+      'noeviction',
+    ],
     // Its own process group: Ctrl-C reaches only this script, which stops Redis last.
     { stdio: ['ignore', 'ignore', 'inherit'], detached: true },
   );
@@ -106,7 +117,9 @@ function run(name, script) {
         const { address: url, dashboard } = JSON.parse(line);
         say(`API:       ${url}`);
         say(`Dashboard: ${dashboard}`);
-        say(`Try:       curl -s -XPOST '${url}/v1/fetch?wait=60' -H 'content-type: application/json' -d '{"kind":"lora","name":"my-lora","url":"https://..."}'`);
+        say(
+          `Try:       curl -s -XPOST '${url}/v1/fetch?wait=60' -H 'content-type: application/json' -d '{"kind":"lora","name":"my-lora","url":"https://..."}'`,
+        );
       } catch {
         /* a log line we do not know: printed above anyway */
       }
@@ -148,7 +161,9 @@ process.on('SIGTERM', () => stop(0));
 
 if (!(await redisAnswers(config.REDIS_URL))) {
   if (!config.redisUrlIsDefault) {
-    say(`nothing answers at REDIS_URL=${config.REDIS_URL.replace(/\/\/[^@]*@/, '//***@')}; start that Redis or unset REDIS_URL to let npm start run a private one`);
+    say(
+      `nothing answers at REDIS_URL=${config.REDIS_URL.replace(/\/\/[^@]*@/, '//***@')}; start that Redis or unset REDIS_URL to let npm start run a private one`,
+    );
     process.exit(1);
   }
   await startPrivateRedis();

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
 import { makeFile, sha256Of } from './files.mjs';
-import { startNginx, freePort } from './origin.mjs';
+import { startNginx } from './origin.mjs';
 import { REDIS_URL, ProjectWorkers, benchPrefix, dropPrefix, startApp } from './project.mjs';
 import { timed } from './timed.mjs';
 import { ensureTools, machineInfo } from './tools.mjs';
@@ -91,7 +91,11 @@ async function downloadScenario({ name, url, sha256, sourceFile, outDir, contend
         return { wall: r.wall, cpu: r.cpu, rssMiB: project.peakRss() };
       },
     },
-    'curl -o': { name: 'curl -o', run: () => timed('curl', ['-s', '-o', out('curl.bin'), url]), after: () => rmSync(out('curl.bin'), { force: true }) },
+    'curl -o': {
+      name: 'curl -o',
+      run: () => timed('curl', ['-s', '-o', out('curl.bin'), url]),
+      after: () => rmSync(out('curl.bin'), { force: true }),
+    },
     'curl -o; sync FILE': {
       // curl -o leaves the file in the page cache; the project fsyncs before publishing. This is
       // curl made as durable, for a like-for-like floor on a real disk.
@@ -118,7 +122,20 @@ async function downloadScenario({ name, url, sha256, sourceFile, outDir, contend
     },
     'aria2c -x8 -s8': {
       name: 'aria2c -x8 -s8',
-      run: () => timed('aria2c', ['-q', '-x8', '-s8', '--allow-overwrite=true', '--file-allocation=none', '--auto-file-renaming=false', '-d', outDir, '-o', 'aria.bin', url]),
+      run: () =>
+        timed('aria2c', [
+          '-q',
+          '-x8',
+          '-s8',
+          '--allow-overwrite=true',
+          '--file-allocation=none',
+          '--auto-file-renaming=false',
+          '-d',
+          outDir,
+          '-o',
+          'aria.bin',
+          url,
+        ]),
       after: () => rmSync(out('aria.bin'), { force: true }),
     },
   };
@@ -189,17 +206,28 @@ async function hotPathScenario(origin) {
   const env = { REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: modelsDir, PORT: '0', MIN_FREE_BYTES: '0' };
   const api = startApp('api', env, 'api listening');
   const worker = startApp('worker', env, 'worker ready');
-  const bare = spawn(process.execPath, [path.join(root, 'scripts', 'bench', 'bare-express.mjs')], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PORT: '0' } });
+  const bare = spawn(process.execPath, [path.join(root, 'scripts', 'bench', 'bare-express.mjs')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, PORT: '0' },
+  });
   try {
     const [listening] = await Promise.all([api.ready, worker.ready]);
     const apiUrl = `http://127.0.0.1:${listening.port}`;
     const bareUrl = `http://127.0.0.1:${(await waitLine(bare, 'bare listening')).port}`;
     const ref = { kind: 'lora', name: 'hot', url: `${origin}/plain/small.bin` };
-    const seeded = await fetch(`${apiUrl}/v1/fetch?wait=60`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ref) }).then((r) => r.json());
-    if (seeded.status !== 'completed' && seeded.status !== 'cached') throw new Error(`could not seed the hot model: ${JSON.stringify(seeded)}`);
+    const seeded = await fetch(`${apiUrl}/v1/fetch?wait=60`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ref),
+    }).then((r) => r.json());
+    if (seeded.status !== 'completed' && seeded.status !== 'cached')
+      throw new Error(`could not seed the hot model: ${JSON.stringify(seeded)}`);
     const results = { project: [], 'bare express': [] };
     for (let round = 0; round < 2; round++) {
-      for (const [name, url] of [['bare express', bareUrl], ['project', apiUrl]]) {
+      for (const [name, url] of [
+        ['bare express', bareUrl],
+        ['project', apiUrl],
+      ]) {
         const r = await cannon(`${url}/v1/fetch`, ref);
         if (r.non2xx > 0 || r.errors > 0) throw new Error(`${name}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
         results[name].push({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 });
@@ -238,7 +266,8 @@ async function enqueueScenario(origin) {
   const api = startApp('api', env, 'api listening'); // no worker: the jobs only queue
   const queue = new Queue('model-fetch', { connection: { url: REDIS_URL }, prefix: barePrefix });
   let n = 0;
-  const items = () => Array.from({ length: 1000 }, () => ({ kind: 'lora', name: `e-${++n}`, url: `${origin}/capped/small.bin?i=${n}` }));
+  const items = () =>
+    Array.from({ length: 1000 }, () => ({ kind: 'lora', name: `e-${++n}`, url: `${origin}/capped/small.bin?i=${n}` }));
   try {
     const apiUrl = `http://127.0.0.1:${(await api.ready).port}`;
     const results = await alternate([
@@ -247,7 +276,11 @@ async function enqueueScenario(origin) {
         run: async () => {
           const body = JSON.stringify({ items: items() });
           const t = process.hrtime.bigint();
-          const res = await fetch(`${apiUrl}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          const res = await fetch(`${apiUrl}/v1/batches`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          });
           await res.json();
           if (res.status !== 202) throw new Error(`batch answered ${res.status}`);
           return { wall: Number(process.hrtime.bigint() - t) / 1e9, cpu: 0 };
@@ -259,7 +292,12 @@ async function enqueueScenario(origin) {
           const jobs = items().map((ref) => ({
             name: 'fetch-model',
             data: { ...ref, requestedAt: Date.now() },
-            opts: { deduplication: { id: `${ref.kind}/${ref.name}` }, priority: 10, attempts: 6, backoff: { type: 'model-fetch', delay: 2000 } },
+            opts: {
+              deduplication: { id: `${ref.kind}/${ref.name}` },
+              priority: 10,
+              attempts: 6,
+              backoff: { type: 'model-fetch', delay: 2000 },
+            },
           }));
           const t = process.hrtime.bigint();
           await queue.addBulk(jobs);
@@ -290,13 +328,29 @@ async function enqueueScenario(origin) {
 async function scalingScenario(origin, files) {
   log('scaling: 256 MiB files from the capped origin (100 MB/s per connection)');
   const run = async (label, workers, concurrency, count) => {
-    const w = new ProjectWorkers({ modelsDir: path.join(shm, `scale-${workers}-${concurrency}`), workers, concurrency });
+    const w = new ProjectWorkers({
+      modelsDir: path.join(shm, `scale-${workers}-${concurrency}`),
+      workers,
+      concurrency,
+    });
     await w.start();
     try {
-      const r = await w.fetchAll(files.slice(0, count).map((f) => ({ url: `${origin}/capped/${f.name}`, sha256: f.sha256 })));
+      const r = await w.fetchAll(
+        files.slice(0, count).map((f) => ({ url: `${origin}/capped/${f.name}`, sha256: f.sha256 })),
+      );
       for (const m of r.models) rmSync(m.path, { force: true });
       const bytes = count * 256 * MiB;
-      rows.push({ scenario: 'scaling (capped origin)', contender: label, wall: r.wall, mbps: bytes / MiB / r.wall, cpuPerGiB: r.cpu / (bytes / GiB), rssMiB: w.peakRss(), ratio: '', target: '', met: '' });
+      rows.push({
+        scenario: 'scaling (capped origin)',
+        contender: label,
+        wall: r.wall,
+        mbps: bytes / MiB / r.wall,
+        cpuPerGiB: r.cpu / (bytes / GiB),
+        rssMiB: w.peakRss(),
+        ratio: '',
+        target: '',
+        met: '',
+      });
     } finally {
       await w.stop();
     }
@@ -341,7 +395,11 @@ async function main() {
       scaleFiles.push({ name, sha256: await sha256Of(path.join(shm, 'origin', name)) });
     }
   }
-  const nginx = await startNginx({ root: path.join(shm, 'origin'), workDir: path.join(shm, 'nginx'), capBytesPerSec: '100m' });
+  const nginx = await startNginx({
+    root: path.join(shm, 'origin'),
+    workDir: path.join(shm, 'nginx'),
+    capBytesPerSec: '100m',
+  });
   const plain = `${nginx.url}/plain/big.bin`;
   const capped = `${nginx.url}/capped/big.bin`;
   try {
@@ -361,7 +419,14 @@ async function main() {
       // The second target reads the other way round: project ≤ 0.8 × curl | tee | sha256sum.
       const project = rows.find((x) => x.scenario === r.scenario && x.contender === 'project');
       const tee = rows.find((x) => x.scenario === r.scenario && x.contender === 'curl | tee | sha256sum');
-      rows.push({ scenario: r.scenario, contender: 'project vs curl | tee | sha256sum', wall: null, ratio: `${(project.wall / tee.wall).toFixed(2)}×`, target: '≤ 0.8×', met: project.wall / tee.wall <= 0.8 ? 'yes' : 'no' });
+      rows.push({
+        scenario: r.scenario,
+        contender: 'project vs curl | tee | sha256sum',
+        wall: null,
+        ratio: `${(project.wall / tee.wall).toFixed(2)}×`,
+        target: '≤ 0.8×',
+        met: project.wall / tee.wall <= 0.8 ? 'yes' : 'no',
+      });
     }
     if (want('disk')) {
       await downloadScenario({
@@ -377,7 +442,14 @@ async function main() {
       const r = rows.at(-1);
       const project = rows.find((x) => x.scenario === r.scenario && x.contender === 'project');
       const durable = rows.find((x) => x.scenario === r.scenario && x.contender === 'curl -o; sync FILE');
-      rows.push({ scenario: r.scenario, contender: 'project vs curl -o; sync FILE', wall: null, ratio: `${(project.wall / durable.wall).toFixed(2)}×`, target: '(like for like: both durable)', met: '' });
+      rows.push({
+        scenario: r.scenario,
+        contender: 'project vs curl -o; sync FILE',
+        wall: null,
+        ratio: `${(project.wall / durable.wall).toFixed(2)}×`,
+        target: '(like for like: both durable)',
+        met: '',
+      });
     }
     if (want('capped')) {
       await downloadScenario({
@@ -406,7 +478,10 @@ async function main() {
   if (WRITE_DOCS) {
     const docs = path.join(root, 'docs', 'benchmarks.md');
     const text = readFileSync(docs, 'utf8');
-    const next = text.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${md}\n<!-- bench:end -->`);
+    const next = text.replace(
+      /<!-- bench:start -->[\s\S]*<!-- bench:end -->/,
+      `<!-- bench:start -->\n${md}\n<!-- bench:end -->`,
+    );
     writeFileSync(docs, next);
     log(`table written to ${docs}`);
   }

@@ -22,7 +22,11 @@ const file = path.join(shm, 'origin', 'big.bin');
 makeFile(file, size);
 const sha256 = await sha256Of(file);
 
-const nginx = await startNginx({ root: path.join(shm, 'origin'), workDir: path.join(shm, 'nginx'), capBytesPerSec: '100m' });
+const nginx = await startNginx({
+  root: path.join(shm, 'origin'),
+  workDir: path.join(shm, 'nginx'),
+  capBytesPerSec: '100m',
+});
 const workers = new ProjectWorkers({
   modelsDir: path.join(shm, 'out'),
   extraEnv: process.env.SEGMENTS ? { SEGMENTS: process.env.SEGMENTS } : {},

@@ -60,7 +60,14 @@ export async function dropPrefix(prefix) {
 export class ProjectWorkers {
   constructor({ modelsDir, workers = 1, concurrency = 1, extraEnv = {} }) {
     this.prefix = benchPrefix('worker');
-    this.env = { REDIS_URL, QUEUE_PREFIX: this.prefix, MODELS_DIR: modelsDir, WORKER_CONCURRENCY: String(concurrency), MIN_FREE_BYTES: '0', ...extraEnv };
+    this.env = {
+      REDIS_URL,
+      QUEUE_PREFIX: this.prefix,
+      MODELS_DIR: modelsDir,
+      WORKER_CONCURRENCY: String(concurrency),
+      MIN_FREE_BYTES: '0',
+      ...extraEnv,
+    };
     this.count = workers;
     this.seq = 0;
   }

@@ -4,12 +4,15 @@ import { readFileSync } from 'node:fs';
 
 export function timed(command, args) {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '@@ %e %U %S %M', command, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '@@ %e %U %S %M', command, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('exit', (code) => {
       const m = /@@ ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(err);
-      if (code !== 0 || !m) return reject(new Error(`${command} ${args.join(' ')} failed (${code}): ${err.slice(-500)}`));
+      if (code !== 0 || !m)
+        return reject(new Error(`${command} ${args.join(' ')} failed (${code}): ${err.slice(-500)}`));
       resolve({ wall: Number(m[1]), cpu: Number(m[2]) + Number(m[3]), rssMiB: Number(m[4]) / 1024 });
     });
   });

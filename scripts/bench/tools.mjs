@@ -14,13 +14,19 @@ export function ensureTools(log) {
     ['sha256sum', 'coreutils'],
     ['/usr/bin/time', 'time'],
   ];
-  const missing = wanted.filter(([cmd]) => !(cmd.startsWith('/') ? spawnSync('test', ['-x', cmd]).status === 0 : has(cmd)));
+  const missing = wanted.filter(
+    ([cmd]) => !(cmd.startsWith('/') ? spawnSync('test', ['-x', cmd]).status === 0 : has(cmd)),
+  );
   if (missing.length === 0) return;
   const packages = missing.map(([, pkg]) => pkg);
   log(`installing ${packages.join(', ')} with apt-get`);
-  if (process.getuid?.() !== 0) throw new Error(`missing ${packages.join(', ')}: install them (apt-get install ${packages.join(' ')})`);
+  if (process.getuid?.() !== 0)
+    throw new Error(`missing ${packages.join(', ')}: install them (apt-get install ${packages.join(' ')})`);
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...packages], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 
 /** First line a tool prints about itself, on stdout or stderr (nginx -v uses stderr). */

@@ -31,17 +31,21 @@ type Compose = { services: Record<string, Service>; volumes: Record<string, unkn
 /** Compose's interpolation with nothing set: `${VAR:-default}` and `${VAR-default}` give the default, `${VAR}` nothing. */
 function interpolate(value: unknown, env: Record<string, string> = {}): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g, (whole, name?: string, op?: string, arg?: string) => {
-      if (whole === '$$') return '$';
-      const set = env[name!];
-      if (op?.endsWith('?')) throw new Error(`${name} is required: ${arg}`);
-      if (op === ':-') return set ? set : (arg ?? '');
-      if (op === '-') return set ?? arg ?? '';
-      return set ?? '';
-    });
+    return value.replace(
+      /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g,
+      (whole, name?: string, op?: string, arg?: string) => {
+        if (whole === '$$') return '$';
+        const set = env[name!];
+        if (op?.endsWith('?')) throw new Error(`${name} is required: ${arg}`);
+        if (op === ':-') return set ? set : (arg ?? '');
+        if (op === '-') return set ?? arg ?? '';
+        return set ?? '';
+      },
+    );
   }
   if (Array.isArray(value)) return value.map((v) => interpolate(v, env));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env)]));
   return value;
 }
 
@@ -83,7 +87,12 @@ describe('docker-compose.yml against the Compose Specification schema', () => {
   it('is valid as written and with its variables interpolated', () => {
     expect(validate(raw), errorsOf(validate.errors)).toBe(true);
     expect(validate(compose), errorsOf(validate.errors)).toBe(true);
-    const withEnv = interpolate(raw, { WORKER_REPLICAS: '6', API_BIND_ADDRESS: '0.0.0.0', API_PORT: '8080', REDIS_URL: 'rediss://r.example:6380' });
+    const withEnv = interpolate(raw, {
+      WORKER_REPLICAS: '6',
+      API_BIND_ADDRESS: '0.0.0.0',
+      API_PORT: '8080',
+      REDIS_URL: 'rediss://r.example:6380',
+    });
     expect(validate(withEnv), errorsOf(validate.errors)).toBe(true);
   });
 
@@ -133,11 +142,20 @@ describe('docker-compose.yml: what a deployment relies on', () => {
       expect(workerKeys).toContain(key);
       expect(apiKeys).not.toContain(key);
     }
-    for (const key of ['API_TOKEN', 'API_TOKENS_READONLY', 'METRICS_PUBLIC', 'TRUST_PROXY', 'RATE_LIMIT_PER_MINUTE', 'PORT', 'HOST']) {
+    for (const key of [
+      'API_TOKEN',
+      'API_TOKENS_READONLY',
+      'METRICS_PUBLIC',
+      'TRUST_PROXY',
+      'RATE_LIMIT_PER_MINUTE',
+      'PORT',
+      'HOST',
+    ]) {
       expect(apiKeys).toContain(key);
       expect(workerKeys).not.toContain(key);
     }
-    for (const key of ['WORKER_CONCURRENCY', 'SEGMENTS', 'DOWNLOAD_IDLE_TIMEOUT', 'STAGING_GRACE_SECONDS']) expect(apiKeys).not.toContain(key);
+    for (const key of ['WORKER_CONCURRENCY', 'SEGMENTS', 'DOWNLOAD_IDLE_TIMEOUT', 'STAGING_GRACE_SECONDS'])
+      expect(apiKeys).not.toContain(key);
     // Nothing reaches a container wholesale: no env_file, so a new secret in .env goes nowhere unlisted.
     for (const service of [api, worker, redis]) expect(service.env_file).toBeUndefined();
     // Every setting the service has reaches the process that reads it, except the ones this
@@ -164,7 +182,8 @@ describe('docker-compose.yml: what a deployment relies on', () => {
   });
 
   it('starts the api and the workers once redis is healthy', () => {
-    for (const service of [api, worker]) expect(service.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
+    for (const service of [api, worker])
+      expect(service.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
   });
 
   it('waits longer than SHUTDOWN_GRACE_SECONDS before killing the api or a worker', () => {
@@ -178,7 +197,8 @@ describe('docker-compose.yml: what a deployment relies on', () => {
   it('holds no secret value: secrets are only passed on from .env', () => {
     for (const [name, service] of Object.entries(raw.services)) {
       for (const [key, value] of Object.entries(service.environment ?? {})) {
-        if (SECRET_NAME.test(key) && value !== `\${${key}:-}`) expect.fail(`${name}.environment.${key} is set in the file; it belongs in .env, passed on as \${${key}:-}`);
+        if (SECRET_NAME.test(key) && value !== `\${${key}:-}`)
+          expect.fail(`${name}.environment.${key} is set in the file; it belongs in .env, passed on as \${${key}:-}`);
       }
     }
     // Nothing that looks like a credential anywhere in the text: HF/Civitai-style tokens, long hex, user:password@.
@@ -198,7 +218,9 @@ describe('.env.example and the files that keep .env out of git and images', () =
 
   it('leaves every secret empty', () => {
     const secrets = entries.filter((e) => SECRET_NAME.test(e.key));
-    expect(secrets.map((e) => e.key)).toEqual(expect.arrayContaining(['API_TOKEN', 'HF_TOKEN', 'CIVITAI_TOKEN', 'AUTH_HEADERS']));
+    expect(secrets.map((e) => e.key)).toEqual(
+      expect.arrayContaining(['API_TOKEN', 'HF_TOKEN', 'CIVITAI_TOKEN', 'AUTH_HEADERS']),
+    );
     for (const e of secrets) expect(e.value, e.key).toBe('');
     expect(entries.find((e) => e.key === 'ALLOW_UNAUTHENTICATED')).toBeUndefined();
   });

@@ -87,13 +87,24 @@ const manifests = new Map(
 function workspaceClosure(name: string, seen = new Set<string>()): Set<string> {
   if (seen.has(name)) return seen;
   seen.add(name);
-  for (const dep of Object.keys(manifests.get(name)!.manifest.dependencies ?? {})) if (manifests.has(dep)) workspaceClosure(dep, seen);
+  for (const dep of Object.keys(manifests.get(name)!.manifest.dependencies ?? {}))
+    if (manifests.has(dep)) workspaceClosure(dep, seen);
   return seen;
 }
 
 const APPS = [
-  { target: 'api', packages: ['@model-manager/api', '@model-manager/cli'], main: 'apps/api/dist/main.js', healthcheck: /\/healthz/ },
-  { target: 'worker', packages: ['@model-manager/worker'], main: 'apps/worker/dist/main.js', healthcheck: /apps\/worker\/dist\/healthcheck\.js/ },
+  {
+    target: 'api',
+    packages: ['@model-manager/api', '@model-manager/cli'],
+    main: 'apps/api/dist/main.js',
+    healthcheck: /\/healthz/,
+  },
+  {
+    target: 'worker',
+    packages: ['@model-manager/worker'],
+    main: 'apps/worker/dist/main.js',
+    healthcheck: /apps\/worker\/dist\/healthcheck\.js/,
+  },
 ] as const;
 
 describe('Dockerfile', () => {
@@ -106,7 +117,9 @@ describe('Dockerfile', () => {
   });
 
   it('prunes the workspace per app with turbo prune --docker, for packages that exist', () => {
-    const runs = all('RUN', stage('prune').instructions).map((i) => i.args).join(' && ');
+    const runs = all('RUN', stage('prune').instructions)
+      .map((i) => i.args)
+      .join(' && ');
     const prunes = [...runs.matchAll(/turbo prune ((?:@[\w-]+\/[\w-]+\s+)+)--docker --out-dir (\S+)/g)];
     expect(prunes).toHaveLength(APPS.length);
     for (const app of APPS) {
@@ -116,7 +129,9 @@ describe('Dockerfile', () => {
       for (const pkg of app.packages) expect(manifests.has(pkg), pkg).toBe(true);
     }
     // turbo as pinned by the lockfile, so the prune matches the repository's own turbo.
-    const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+    const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version: string }>;
+    };
     expect(runs).toContain(`turbo@${lock.packages['node_modules/turbo']!.version}`);
   });
 
@@ -130,13 +145,21 @@ describe('Dockerfile', () => {
         expect(all('RUN', deps.instructions).map((i) => i.args.replace(NPM_MOUNTS, ''))).toEqual([
           'npm ci --omit=dev && rm -rf node_modules/typescript node_modules/.bin/tsc node_modules/.bin/tsserver',
         ]);
-        expect(all('COPY', own).map((i) => i.args)).toEqual([`--from=${app.target}-deps /app/ ./`, `--from=${app.target}-build /dist/ ./`]);
+        expect(all('COPY', own).map((i) => i.args)).toEqual([
+          `--from=${app.target}-deps /app/ ./`,
+          `--from=${app.target}-build /dist/ ./`,
+        ]);
         // What /dist holds: each pruned package's dist/ (and bin/), by the same relative path.
         const build = all('RUN', stage(`${app.target}-build`).instructions).map((i) => i.args);
-        expect(build.at(-1)).toMatch(/^npx turbo run build && mkdir \/dist && find apps packages -mindepth 2 -maxdepth 2 \\\( -name dist -o -name bin \\\) -exec cp -r --parents \{\} \/dist\/ \\;$/);
+        expect(build.at(-1)).toMatch(
+          /^npx turbo run build && mkdir \/dist && find apps packages -mindepth 2 -maxdepth 2 \\\( -name dist -o -name bin \\\) -exec cp -r --parents \{\} \/dist\/ \\;$/,
+        );
         // The build stage works on the pruned workspace of this app.
         const copies = all('COPY', stage(`${app.target}-build`).instructions).map((i) => i.args);
-        expect(copies).toEqual([`--from=prune /out/${app.target}/json/ ./`, `--from=prune /out/${app.target}/full/ ./`]);
+        expect(copies).toEqual([
+          `--from=prune /out/${app.target}/json/ ./`,
+          `--from=prune /out/${app.target}/full/ ./`,
+        ]);
       });
 
       it('starts an entry point that the build makes', () => {
@@ -145,7 +168,9 @@ describe('Dockerfile', () => {
         expect(app.main).toMatch(/^(apps|packages)\/[\w-]+\/dist\//);
         expect(existsSync(path.join(root, app.main)), `${app.main} (built by npm test's turbo run build)`).toBe(true);
         // Every workspace package the app imports at run time is in its prune (turbo prune follows dependencies).
-        for (const pkg of app.packages) for (const dep of workspaceClosure(pkg)) expect(existsSync(path.join(root, manifests.get(dep)!.dir, 'dist')), dep).toBe(true);
+        for (const pkg of app.packages)
+          for (const dep of workspaceClosure(pkg))
+            expect(existsSync(path.join(root, manifests.get(dep)!.dir, 'dist')), dep).toBe(true);
       });
 
       it('runs as a non-root user', () => {
@@ -173,7 +198,9 @@ describe('Dockerfile', () => {
       });
 
       it('keeps the model volume at /workspace/models, owned by the runtime user', () => {
-        const env = all('ENV', inherited).map((i) => i.args).join(' ');
+        const env = all('ENV', inherited)
+          .map((i) => i.args)
+          .join(' ');
         expect(env).toMatch(/MODELS_DIR=\/workspace\/models/);
         expect(all('RUN', inherited).some((i) => /chown node:node \/workspace\/models/.test(i.args))).toBe(true);
       });
@@ -182,12 +209,15 @@ describe('Dockerfile', () => {
 
   it('builds on Node.js 24, with no `# syntax=` line (that would fetch a frontend image)', () => {
     expect(globalArgs.map((a) => a.args)).toContain('NODE_IMAGE=node:24-bookworm-slim');
-    for (const s of stages.filter((s) => !stages.some((p) => p.name === s.from.toLowerCase()))) expect(s.from).toBe('${NODE_IMAGE}');
+    for (const s of stages.filter((s) => !stages.some((p) => p.name === s.from.toLowerCase())))
+      expect(s.from).toBe('${NODE_IMAGE}');
     expect(dockerfile).not.toMatch(/^#\s*syntax=/m);
   });
 
   it('gives every npm run the optional CA bundle and the shared npm cache, so it works behind a re-signing proxy', () => {
-    const npmRuns = stages.flatMap((s) => all('RUN', s.instructions)).filter((i) => /\bnpm (ci|install)\b/.test(i.args));
+    const npmRuns = stages
+      .flatMap((s) => all('RUN', s.instructions))
+      .filter((i) => /\bnpm (ci|install)\b/.test(i.args));
     expect(npmRuns.length).toBe(5);
     for (const run of npmRuns) expect(run.args.startsWith(NPM_MOUNTS), `line ${run.line}`).toBe(true);
   });
@@ -198,13 +228,17 @@ describe('Dockerfile', () => {
     for (const ins of everything.filter((i) => i.keyword === 'ENV' || i.keyword === 'ARG')) {
       expect(ins.args, `line ${ins.line}`).not.toMatch(secret);
     }
-    for (const ins of all('COPY', everything).concat(all('ADD', everything))) expect(ins.args, `line ${ins.line}`).not.toMatch(/\.env\b|\.npmrc/);
+    for (const ins of all('COPY', everything).concat(all('ADD', everything)))
+      expect(ins.args, `line ${ins.line}`).not.toMatch(/\.env\b|\.npmrc/);
     // And nothing opens the API without a token.
-    for (const ins of everything.filter((i) => i.keyword === 'ENV')) expect(ins.args).not.toMatch(/ALLOW_UNAUTHENTICATED/);
+    for (const ins of everything.filter((i) => i.keyword === 'ENV'))
+      expect(ins.args).not.toMatch(/ALLOW_UNAUTHENTICATED/);
   });
 
   it('serves the API on 0.0.0.0:3000 inside the container, which the API allows only with API_TOKEN', () => {
-    const env = all('ENV', stage('api').instructions).map((i) => i.args).join(' ');
+    const env = all('ENV', stage('api').instructions)
+      .map((i) => i.args)
+      .join(' ');
     expect(env).toMatch(/HOST=0\.0\.0\.0/);
     expect(env).toMatch(/PORT=3000/);
     expect(all('EXPOSE', stage('api').instructions).map((i) => i.args)).toEqual(['3000']);

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_URL, call, dropPrefix, startApp, startService, tempModelsDir, uniquePrefix, type Service } from '../support/service.js';
+import {
+  REDIS_URL,
+  dropPrefix,
+  startApp,
+  startService,
+  tempModelsDir,
+  uniquePrefix,
+  type Service,
+} from '../support/service.js';
 
 const TOKEN = 'full-access-token-0123456789';
 const READ_ONLY = 'read-only-token-0123456789';
@@ -22,14 +30,24 @@ describe('who may do what (API_TOKEN, API_TOKENS_READONLY)', () => {
   const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
   beforeAll(async () => {
-    svc = await startService('auth', { API_TOKEN: TOKEN, API_TOKENS_READONLY: `${READ_ONLY},second-read-only-token-01` });
+    svc = await startService('auth', {
+      API_TOKEN: TOKEN,
+      API_TOKENS_READONLY: `${READ_ONLY},second-read-only-token-01`,
+    });
   });
   afterAll(() => svc?.stop());
 
   it('keeps the health probes open and asks for a token everywhere else', async () => {
     expect((await send(svc.apiUrl, 'GET', '/healthz')).status).toBe(200);
     expect((await send(svc.apiUrl, 'GET', '/readyz')).status).toBe(200);
-    for (const [method, route] of [['GET', '/v1/models'], ['POST', '/v1/fetch'], ['GET', '/v1/stats'], ['POST', '/v1/cleanup'], ['GET', '/admin/queues/api/queues'], ['GET', '/metrics']]) {
+    for (const [method, route] of [
+      ['GET', '/v1/models'],
+      ['POST', '/v1/fetch'],
+      ['GET', '/v1/stats'],
+      ['POST', '/v1/cleanup'],
+      ['GET', '/admin/queues/api/queues'],
+      ['GET', '/metrics'],
+    ]) {
       const res = await send(svc.apiUrl, method!, route!);
       expect(res.status, `${method} ${route}`).toBe(401);
       expect(res.json.error.code).toBe('UNAUTHORIZED');
@@ -44,12 +62,30 @@ describe('who may do what (API_TOKEN, API_TOKENS_READONLY)', () => {
   it('lets a read-only token read, and nothing else', async () => {
     expect((await send(svc.apiUrl, 'GET', '/v1/models', bearer(READ_ONLY))).status).toBe(200);
     expect((await send(svc.apiUrl, 'GET', '/v1/stats', bearer('second-read-only-token-01'))).status).toBe(200);
-    const write = await send(svc.apiUrl, 'POST', '/v1/cleanup', { ...bearer(READ_ONLY), 'content-type': 'application/json' }, '{"dryRun":true}');
+    const write = await send(
+      svc.apiUrl,
+      'POST',
+      '/v1/cleanup',
+      { ...bearer(READ_ONLY), 'content-type': 'application/json' },
+      '{"dryRun":true}',
+    );
     expect(write.status).toBe(403);
     expect(write.json.error.code).toBe('READ_ONLY_TOKEN');
     expect((await send(svc.apiUrl, 'DELETE', '/v1/models/lora/x', bearer(READ_ONLY))).status).toBe(403);
-    expect((await send(svc.apiUrl, 'PUT', '/admin/queues/api/queues/model-fetch/pause', bearer(READ_ONLY))).status).toBe(403);
-    expect((await send(svc.apiUrl, 'POST', '/v1/cleanup', { ...bearer(TOKEN), 'content-type': 'application/json' }, '{"dryRun":true}')).status).toBe(200);
+    expect(
+      (await send(svc.apiUrl, 'PUT', '/admin/queues/api/queues/model-fetch/pause', bearer(READ_ONLY))).status,
+    ).toBe(403);
+    expect(
+      (
+        await send(
+          svc.apiUrl,
+          'POST',
+          '/v1/cleanup',
+          { ...bearer(TOKEN), 'content-type': 'application/json' },
+          '{"dryRun":true}',
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it('lets a browser into the dashboard through a login that sets an HttpOnly, SameSite=Strict cookie', async () => {
@@ -76,7 +112,9 @@ describe('who may do what (API_TOKEN, API_TOKENS_READONLY)', () => {
     const readOnly = await send(svc.apiUrl, 'POST', '/admin/queues/login', form, `token=${READ_ONLY}`);
     const readSession = readOnly.headers.get('set-cookie')!.split(';')[0]!;
     expect((await send(svc.apiUrl, 'GET', '/admin/queues/api/queues', { cookie: readSession })).status).toBe(200);
-    expect((await send(svc.apiUrl, 'PUT', '/admin/queues/api/queues/model-fetch/pause', { cookie: readSession })).status).toBe(403);
+    expect(
+      (await send(svc.apiUrl, 'PUT', '/admin/queues/api/queues/model-fetch/pause', { cookie: readSession })).status,
+    ).toBe(403);
   });
 
   it('never writes a token to its logs', async () => {
@@ -90,7 +128,11 @@ describe('who may do what (API_TOKEN, API_TOKENS_READONLY)', () => {
 describe('rate limit (RATE_LIMIT_PER_MINUTE)', () => {
   let svc: Service;
   beforeAll(async () => {
-    svc = await startService('ratelimit', { API_TOKEN: TOKEN, API_TOKENS_READONLY: READ_ONLY, RATE_LIMIT_PER_MINUTE: '5' });
+    svc = await startService('ratelimit', {
+      API_TOKEN: TOKEN,
+      API_TOKENS_READONLY: READ_ONLY,
+      RATE_LIMIT_PER_MINUTE: '5',
+    });
   });
   afterAll(() => svc?.stop());
 
@@ -99,7 +141,8 @@ describe('rate limit (RATE_LIMIT_PER_MINUTE)', () => {
     const intoMinute = Date.now() % 60_000;
     if (intoMinute > 50_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 100));
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await send(svc.apiUrl, 'GET', '/v1/models', { authorization: `Bearer ${TOKEN}` })).status);
+    for (let i = 0; i < 5; i++)
+      statuses.push((await send(svc.apiUrl, 'GET', '/v1/models', { authorization: `Bearer ${TOKEN}` })).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200]);
     const limited = await send(svc.apiUrl, 'GET', '/v1/models', { authorization: `Bearer ${TOKEN}` });
     expect(limited.status).toBe(429);
@@ -117,11 +160,22 @@ describe('rate limit (RATE_LIMIT_PER_MINUTE)', () => {
     if (intoMinute > 50_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 100));
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
     const failures: number[] = [];
-    for (let i = 0; i < 3; i++) failures.push((await send(svc.apiUrl, 'GET', '/v1/models', { authorization: `Bearer guess-${i}-0123456789abcdef` })).status);
-    for (let i = 0; i < 2; i++) failures.push((await send(svc.apiUrl, 'POST', '/admin/queues/login', form, `token=guess-${i}-0123456789abcdef`)).status);
+    for (let i = 0; i < 3; i++)
+      failures.push(
+        (await send(svc.apiUrl, 'GET', '/v1/models', { authorization: `Bearer guess-${i}-0123456789abcdef` })).status,
+      );
+    for (let i = 0; i < 2; i++)
+      failures.push(
+        (await send(svc.apiUrl, 'POST', '/admin/queues/login', form, `token=guess-${i}-0123456789abcdef`)).status,
+      );
     expect(failures).toEqual([401, 401, 401, 401, 401]);
     // Counting is asynchronous: the sixth guess is refused once the five are in.
-    await expect.poll(async () => (await send(svc.apiUrl, 'GET', '/v1/models', { authorization: 'Bearer guess-6-0123456789abcdef' })).status).toBe(429);
+    await expect
+      .poll(
+        async () =>
+          (await send(svc.apiUrl, 'GET', '/v1/models', { authorization: 'Bearer guess-6-0123456789abcdef' })).status,
+      )
+      .toBe(429);
     const blocked = await send(svc.apiUrl, 'POST', '/admin/queues/login', form, `token=${TOKEN}`);
     expect(blocked.status).toBe(429);
     expect(blocked.json.error.code).toBe('RATE_LIMITED');

@@ -43,15 +43,23 @@ describe('the model-manager CLI: events-driven --wait, pins, verify, scan (real 
     const moving = lines.filter((l) => !l.includes('  done  '));
     expect(moving.length).toBeGreaterThan(0);
     // The stream's progress carries the worker's speed, so even the first line has speed and ETA.
-    for (const line of moving) expect(line).toMatch(/^checkpoint\/cli-sse {2}[\d.]+ (B|KiB|MiB) \/ 2\.0 MiB {2}\d+% {2}[\d.]+ (B|KiB|MiB)\/s {2}ETA [\dhms]+$/);
+    for (const line of moving)
+      expect(line).toMatch(
+        /^checkpoint\/cli-sse {2}[\d.]+ (B|KiB|MiB) \/ 2\.0 MiB {2}\d+% {2}[\d.]+ (B|KiB|MiB)\/s {2}ETA [\dhms]+$/,
+      );
     expect(lines.at(-1)).toMatch(/^checkpoint\/cli-sse {2}done {2}2\.0 MiB in \d+s$/);
     expect(run.stderr).not.toContain('\x1b[');
 
     const modelPath = path.join(svc.modelsDir, 'checkpoints', 'cli-sse.safetensors');
-    expect(run.stdout).toBe(`STATUS     MODEL               PATH OR ERROR\ncompleted  checkpoint/cli-sse  ${modelPath}\n1 model: 1 completed\n`);
+    expect(run.stdout).toBe(
+      `STATUS     MODEL               PATH OR ERROR\ncompleted  checkpoint/cli-sse  ${modelPath}\n1 model: 1 completed\n`,
+    );
 
     // The stream's access line is written when the stream ends, which may be just after the CLI exits.
-    const jobRoutes = () => requestedPaths(svc).slice(before).filter((r) => r.startsWith('GET /v1/jobs/'));
+    const jobRoutes = () =>
+      requestedPaths(svc)
+        .slice(before)
+        .filter((r) => r.startsWith('GET /v1/jobs/'));
     await expect.poll(jobRoutes).toHaveLength(1);
     expect(jobRoutes()[0]).toMatch(/^GET \/v1\/jobs\/[^/]+\/events$/);
   });
@@ -87,14 +95,19 @@ describe('the model-manager CLI: events-driven --wait, pins, verify, scan (real 
 
     const unpin = await runCli(['unpin', 'lora', 'cli-pinned'], env);
     expect(unpin.stdout).toBe('unpinned  lora/cli-pinned\n');
-    expect((await runCli(['ls', '--kind', 'lora'], env)).stdout).toMatch(/^lora +cli-pinned +64\.0 KiB +\d+ +\d{4}-\d\d-\d\d \d\d:\d\d +[0-9a-f]{12} +\//m);
+    expect((await runCli(['ls', '--kind', 'lora'], env)).stdout).toMatch(
+      /^lora +cli-pinned +64\.0 KiB +\d+ +\d{4}-\d\d-\d\d \d\d:\d\d +[0-9a-f]{12} +\//m,
+    );
     const gcJson = await runCli(['gc', '--max-age-days', '0', '--keep-popular', '0', '--json'], env);
     expect(JSON.parse(gcJson.stdout).removed.map((m: { name: string }) => m.name)).toContain('cli-pinned');
   });
 
   it('verify --wait exits 0 on a clean volume, 1 after a flipped byte (mismatched and quarantined); status shows the result', async () => {
     const file = origin.addFile('cli-verify.safetensors', 256 * KiB + 7);
-    const fetched = await runCli(['fetch', 'embedding', 'cli-verify', fileUrl('cli-verify'), '--sha256', file.sha256, '--wait', '--json'], env);
+    const fetched = await runCli(
+      ['fetch', 'embedding', 'cli-verify', fileUrl('cli-verify'), '--sha256', file.sha256, '--wait', '--json'],
+      env,
+    );
     expect(fetched.code, fetched.stderr).toBe(0);
     const modelPath = JSON.parse(fetched.stdout).model.path as string;
 
@@ -106,9 +119,16 @@ describe('the model-manager CLI: events-driven --wait, pins, verify, scan (real 
     const dirty = await runCli(['verify', '--kind', 'embedding', '--wait'], env);
     expect(dirty.code, dirty.stdout + dirty.stderr).toBe(1);
     expect(dirty.stdout).toMatch(/^checked 1: 0 ok, 1 mismatched, 0 missing$/m);
-    expect(dirty.stdout).toMatch(new RegExp(`^mismatched:\\n {2}embedding/cli-verify {2}expected ${file.sha256} {2}got [0-9a-f]{64}$`, 'm'));
+    expect(dirty.stdout).toMatch(
+      new RegExp(`^mismatched:\\n {2}embedding/cli-verify {2}expected ${file.sha256} {2}got [0-9a-f]{64}$`, 'm'),
+    );
     const quarantine = path.join(svc.modelsDir, '.quarantine', 'embeddings');
-    expect(dirty.stdout).toMatch(new RegExp(`^quarantined:\\n {2}embedding/cli-verify {2}${quarantine}/cli-verify\\.safetensors\\.\\d{8}T\\d{6}Z$`, 'm'));
+    expect(dirty.stdout).toMatch(
+      new RegExp(
+        `^quarantined:\\n {2}embedding/cli-verify {2}${quarantine}/cli-verify\\.safetensors\\.\\d{8}T\\d{6}Z$`,
+        'm',
+      ),
+    );
     expect(readdirSync(quarantine)).toHaveLength(1);
     expect(existsSync(modelPath)).toBe(false);
 
@@ -118,7 +138,11 @@ describe('the model-manager CLI: events-driven --wait, pins, verify, scan (real 
     const jobId = /queued as job (verify-\S+)/.exec(queued.stdout)?.[1];
     expect(jobId, queued.stdout).toBeDefined();
     const waited = await runCli(['verify', '--kind', 'lora', '--wait', '--json'], env);
-    expect(JSON.parse(waited.stdout)).toMatchObject({ job: 'verify', status: 'completed', result: { mismatched: [], missing: [] } });
+    expect(JSON.parse(waited.stdout)).toMatchObject({
+      job: 'verify',
+      status: 'completed',
+      result: { mismatched: [], missing: [] },
+    });
     const dirtyJson = await runCli(['verify', '--kind', 'embedding', '--wait', '--json'], env);
     expect(dirtyJson.code).toBe(0); // the corrupt file is gone now: nothing left to find
     const status = await runCli(['status', jobId!], env);
@@ -126,7 +150,12 @@ describe('the model-manager CLI: events-driven --wait, pins, verify, scan (real 
     expect(status.stdout).toMatch(new RegExp(`^job ${jobId} {2}verify lora {2}completed`, 'm'));
     expect(status.stdout).toContain('checked');
     const statusJson = await runCli(['status', jobId!, '--json'], env);
-    expect(JSON.parse(statusJson.stdout)).toMatchObject({ jobId, job: 'verify', status: 'completed', result: { checked: expect.any(Number), mismatched: [] } });
+    expect(JSON.parse(statusJson.stdout)).toMatchObject({
+      jobId,
+      job: 'verify',
+      status: 'completed',
+      result: { checked: expect.any(Number), mismatched: [] },
+    });
   });
 
   it('scan --wait adopts a hand-copied file; status of the scan job shows what it adopted', async () => {
@@ -144,7 +173,11 @@ describe('the model-manager CLI: events-driven --wait, pins, verify, scan (real 
     expect(run.stderr).toMatch(/^scan: job scan-\S+ running/m);
 
     const ls = await runCli(['ls', '--kind', 'lora', '--json'], env);
-    expect(JSON.parse(ls.stdout).models).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'cli-handcopied', sha256: copied.sha256, path: target })]));
+    expect(JSON.parse(ls.stdout).models).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'cli-handcopied', sha256: copied.sha256, path: target }),
+      ]),
+    );
 
     const queued = await runCli(['scan', '--json'], env);
     const { jobId } = JSON.parse(queued.stdout) as { jobId: string };
@@ -161,7 +194,9 @@ describe('the model-manager CLI: events-driven --wait, pins, verify, scan (real 
     const run = await runCli(['scan', '--wait'], env);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^adopted 0, dropped \d+, size drift 0, skipped 1$/m);
-    expect(run.stdout).toMatch(/^skipped \(not adopted\):\n {2}lora\/cli-just-copied\.safetensors {2}modified \d+ s ago, still being copied\?/m);
+    expect(run.stdout).toMatch(
+      /^skipped \(not adopted\):\n {2}lora\/cli-just-copied\.safetensors {2}modified \d+ s ago, still being copied\?/m,
+    );
   });
 });
 
@@ -174,12 +209,19 @@ describe('the model-manager CLI: gc --quota', () => {
     // Fetched in this order, so q-old is the least recently used and q-new the most.
     for (const name of ['q-old', 'q-mid', 'q-new']) {
       origin.addFile(`${name}.safetensors`, 64 * KiB);
-      const fetched = await runCli(['fetch', 'lora', name, `${origin.url}/files/${name}.safetensors`, '--wait'], { API_URL: svc.apiUrl });
+      const fetched = await runCli(['fetch', 'lora', name, `${origin.url}/files/${name}.safetensors`, '--wait'], {
+        API_URL: svc.apiUrl,
+      });
       expect(fetched.code, fetched.stderr).toBe(0);
     }
     expect((await runCli(['pin', 'lora', 'q-old'], { API_URL: svc.apiUrl })).code).toBe(0);
     // A job holds q-new, as a handler would with fetch({ lease: true }).
-    const held = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name: 'q-new', url: `${origin.url}/files/q-new.safetensors`, lease: true });
+    const held = await call(svc.apiUrl, 'POST', '/v1/fetch', {
+      kind: 'lora',
+      name: 'q-new',
+      url: `${origin.url}/files/q-new.safetensors`,
+      lease: true,
+    });
     expect(held.body).toMatchObject({ status: 'cached', leaseId: expect.any(String) });
 
     // The same volume under a quota of one model and a half, without the grace period for young
@@ -205,7 +247,14 @@ describe('the model-manager CLI: gc --quota', () => {
       ].join('\n'),
     );
     const dryJson = JSON.parse((await runCli(['gc', '--quota', '--dry-run', '--json'], env)).stdout);
-    expect(dryJson).toMatchObject({ dryRun: true, fits: false, skipped: [{ name: 'q-old', reason: 'pinned' }, { name: 'q-new', reason: 'leased' }] });
+    expect(dryJson).toMatchObject({
+      dryRun: true,
+      fits: false,
+      skipped: [
+        { name: 'q-old', reason: 'pinned' },
+        { name: 'q-new', reason: 'leased' },
+      ],
+    });
 
     // The job is done with q-new: both unpinned models go, least recently used first.
     expect((await call(svc.apiUrl, 'DELETE', `/v1/leases/${held.body.leaseId}`)).status).toBe(204);

@@ -42,17 +42,29 @@ describe('the model-manager CLI as a child process against the real API and work
     // Again: a cache hit, answered at once.
     const again = await runCli(['fetch', 'lora', 'cli-slow', url, '--wait', '--json'], env);
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ status: 'cached', model: { path: modelPath, sha256: file.sha256 } });
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      status: 'cached',
+      model: { path: modelPath, sha256: file.sha256 },
+    });
   });
 
   it('fetch --wait exits 1 for the origin 404 (--json: one document) and for a wrong sha256', async () => {
-    const missing = await runCli(['fetch', 'checkpoint', 'cli-missing', `${origin.url}/files/nothing.safetensors`, '--wait', '--json'], env);
+    const missing = await runCli(
+      ['fetch', 'checkpoint', 'cli-missing', `${origin.url}/files/nothing.safetensors`, '--wait', '--json'],
+      env,
+    );
     expect(missing.code).toBe(1);
-    expect(JSON.parse(missing.stdout), missing.stdout).toMatchObject({ status: 'failed', error: { code: 'HTTP_ERROR', status: 404 } });
+    expect(JSON.parse(missing.stdout), missing.stdout).toMatchObject({
+      status: 'failed',
+      error: { code: 'HTTP_ERROR', status: 404 },
+    });
     expect(missing.stderr).toMatch(/^checkpoint\/cli-missing {2}failed {2}HTTP_ERROR: HTTP 404/m);
 
     origin.addFile('cli-wrong.safetensors', 100_000);
-    const wrong = await runCli(['fetch', 'lora', 'cli-wrong', `${origin.url}/files/cli-wrong.safetensors`, '--sha256', 'd'.repeat(64), '--wait'], env);
+    const wrong = await runCli(
+      ['fetch', 'lora', 'cli-wrong', `${origin.url}/files/cli-wrong.safetensors`, '--sha256', 'd'.repeat(64), '--wait'],
+      env,
+    );
     expect(wrong.code).toBe(1);
     expect(wrong.stdout).toMatch(/^FAILED {2}lora\/cli-wrong {2}HASH_MISMATCH: /m);
     expect(wrong.stdout).toMatch(/^1 model: 1 failed$/m);
@@ -67,7 +79,10 @@ describe('the model-manager CLI as a child process against the real API and work
 
   it('fetch without --wait answers with the job, and status --json shows it', async () => {
     origin.addFile('cli-nowait.safetensors', 50_000);
-    const run = await runCli(['fetch', 'embedding', 'cli-nowait', `${origin.url}/files/cli-nowait.safetensors`, '--json'], env);
+    const run = await runCli(
+      ['fetch', 'embedding', 'cli-nowait', `${origin.url}/files/cli-nowait.safetensors`, '--json'],
+      env,
+    );
     expect(run.code).toBe(0);
     const answer = JSON.parse(run.stdout);
     expect(['queued', 'active']).toContain(answer.status);
@@ -75,7 +90,10 @@ describe('the model-manager CLI as a child process against the real API and work
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ jobId: answer.jobId, kind: 'embedding', name: 'cli-nowait' });
     // The same request with --wait joins the job (or finds it cached).
-    const joined = await runCli(['fetch', 'embedding', 'cli-nowait', `${origin.url}/files/cli-nowait.safetensors`, '--wait'], env);
+    const joined = await runCli(
+      ['fetch', 'embedding', 'cli-nowait', `${origin.url}/files/cli-nowait.safetensors`, '--wait'],
+      env,
+    );
     expect(joined.code).toBe(0);
   });
 
@@ -86,7 +104,12 @@ describe('the model-manager CLI as a child process against the real API and work
     writeFileSync(
       listFile,
       JSON.stringify([
-        { kind: 'checkpoint', name: 'cli-batch-a', url: `${origin.url}/files/cli-batch-a.safetensors`, sha256: a.sha256 },
+        {
+          kind: 'checkpoint',
+          name: 'cli-batch-a',
+          url: `${origin.url}/files/cli-batch-a.safetensors`,
+          sha256: a.sha256,
+        },
         { kind: 'lora', name: 'cli-batch-b', url: `${origin.url}/files/cli-batch-b.safetensors` },
         { kind: 'lora', name: 'cli-batch-gone', url: `${origin.url}/files/gone.safetensors` },
       ]),
@@ -100,7 +123,12 @@ describe('the model-manager CLI as a child process against the real API and work
 
     // The {"items": [...]} form, everything cached now: exit 0, one JSON document.
     const itemsFile = path.join(workDir, 'items.json');
-    writeFileSync(itemsFile, JSON.stringify({ items: [{ kind: 'checkpoint', name: 'cli-batch-a', url: `${origin.url}/files/cli-batch-a.safetensors` }] }));
+    writeFileSync(
+      itemsFile,
+      JSON.stringify({
+        items: [{ kind: 'checkpoint', name: 'cli-batch-a', url: `${origin.url}/files/cli-batch-a.safetensors` }],
+      }),
+    );
     const cached = await runCli(['prefetch', itemsFile, '--wait', '--json'], env);
     expect(cached.code).toBe(0);
     expect(JSON.parse(cached.stdout)).toMatchObject({ jobs: [{ name: 'cli-batch-a', status: 'cached' }] });
@@ -115,7 +143,9 @@ describe('the model-manager CLI as a child process against the real API and work
 
     const lsJson = await runCli(['ls', '--kind', 'lora', '--json'], env);
     expect(lsJson.code).toBe(0);
-    const names = (JSON.parse(lsJson.stdout).models as Array<{ kind: string; name: string }>).map((m) => `${m.kind}/${m.name}`).sort();
+    const names = (JSON.parse(lsJson.stdout).models as Array<{ kind: string; name: string }>)
+      .map((m) => `${m.kind}/${m.name}`)
+      .sort();
     expect(names).toEqual(['lora/cli-batch-b', 'lora/cli-slow']);
 
     const stats = await runCli(['stats'], env);

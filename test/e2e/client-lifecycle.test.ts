@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ModelManagerClient, NotFoundError, type BatchView, type JobProgress, type JobView } from '@model-manager/client';
+import {
+  ModelManagerClient,
+  NotFoundError,
+  type BatchView,
+  type JobProgress,
+  type JobView,
+} from '@model-manager/client';
 import type { Service } from '../support/service.js';
 import { servicePerSuite } from '../support/service-per-suite.js';
 
@@ -25,7 +31,8 @@ describe('@model-manager/client: event streams, pins and leases against the real
     requested.push(`${init?.method ?? 'GET'} ${url.pathname}${url.search}`);
     return globalThis.fetch(input, init);
   };
-  const slowUrl = (name: string, ms: number, chunk: number) => `${origin.url}/slow/${name}.safetensors?ms=${ms}&chunk=${chunk}`;
+  const slowUrl = (name: string, ms: number, chunk: number) =>
+    `${origin.url}/slow/${name}.safetensors?ms=${ms}&chunk=${chunk}`;
   const fileUrl = (name: string) => `${origin.url}/files/${name}.safetensors`;
   /** Everything but pins and leases may go: the rules under test are the only reason a model stays. */
   const cleanEverything = () => client.cleanup({ maxAgeDays: 0, keepPopular: 0 });
@@ -38,19 +45,33 @@ describe('@model-manager/client: event streams, pins and leases against the real
   it('waitFor() follows GET /v1/jobs/:id/events: progress with a speed for a slow download, and no polling', async () => {
     const file = origin.addFile('sse-slow.safetensors', 1024 * KiB);
     // 32 pieces 60 ms apart: about 2 s, several of the worker's progress reports.
-    const queued = await client.fetch({ kind: 'lora', name: 'sse-slow', url: slowUrl('sse-slow', 60, 32 * KiB), sha256: file.sha256 });
-    if (queued.status !== 'queued' && queued.status !== 'active') throw new Error(`expected a job, got ${queued.status}`);
+    const queued = await client.fetch({
+      kind: 'lora',
+      name: 'sse-slow',
+      url: slowUrl('sse-slow', 60, 32 * KiB),
+      sha256: file.sha256,
+    });
+    if (queued.status !== 'queued' && queued.status !== 'active')
+      throw new Error(`expected a job, got ${queued.status}`);
     requested.length = 0;
 
     const progress: JobProgress[] = [];
     const settled: JobView[] = [];
-    const job = await client.waitFor(queued.jobId, { onProgress: (p) => progress.push(p), onJobSettled: (j) => settled.push(j) });
-    expect(job).toMatchObject({ jobId: queued.jobId, status: 'completed', model: { kind: 'lora', name: 'sse-slow', sha256: file.sha256 } });
+    const job = await client.waitFor(queued.jobId, {
+      onProgress: (p) => progress.push(p),
+      onJobSettled: (j) => settled.push(j),
+    });
+    expect(job).toMatchObject({
+      jobId: queued.jobId,
+      status: 'completed',
+      model: { kind: 'lora', name: 'sse-slow', sha256: file.sha256 },
+    });
     expect(settled.map((j) => j.jobId)).toEqual([queued.jobId]);
     finished = job;
 
     expect(progress.length).toBeGreaterThan(0);
-    for (const p of progress) expect(p).toMatchObject({ jobId: queued.jobId, kind: 'lora', name: 'sse-slow', totalBytes: file.body.length });
+    for (const p of progress)
+      expect(p).toMatchObject({ jobId: queued.jobId, kind: 'lora', name: 'sse-slow', totalBytes: file.body.length });
     expect(progress.some((p) => typeof p.bytesPerSec === 'number' && p.bytesPerSec > 0)).toBe(true);
     const bytes = progress.map((p) => p.bytes);
     expect(bytes).toEqual([...bytes].sort((a, b) => a - b));
@@ -85,8 +106,15 @@ describe('@model-manager/client: event streams, pins and leases against the real
       onJobSettled: (j) => settled.push(`${j.kind}/${j.name}:${j.status}`),
     });
     expect(view).toMatchObject({ batchId: created.batchId, done: true, counts: { total: 3, completed: 2, failed: 1 } });
-    expect(view.jobs.find((j) => j.name === 'sse-batch-gone')).toMatchObject({ status: 'failed', error: { code: 'HTTP_ERROR', status: 404 } });
-    expect(settled.sort()).toEqual(['checkpoint/sse-batch-a:completed', 'embedding/sse-batch-b:completed', 'lora/sse-batch-gone:failed']);
+    expect(view.jobs.find((j) => j.name === 'sse-batch-gone')).toMatchObject({
+      status: 'failed',
+      error: { code: 'HTTP_ERROR', status: 404 },
+    });
+    expect(settled.sort()).toEqual([
+      'checkpoint/sse-batch-a:completed',
+      'embedding/sse-batch-b:completed',
+      'lora/sse-batch-gone:failed',
+    ]);
     for (const p of progress) expect(['sse-batch-a', 'sse-batch-b']).toContain(p.name);
     expect(progress.some((p) => p.name === 'sse-batch-a' && (p.bytesPerSec ?? 0) > 0)).toBe(true);
 
@@ -99,7 +127,8 @@ describe('@model-manager/client: event streams, pins and leases against the real
     origin.addFile('pin-other.safetensors', 64 * KiB);
     const kept = await client.fetch({ kind: 'lora', name: 'pin-keep', url: fileUrl('pin-keep') }, { waitSeconds: 30 });
     await client.fetch({ kind: 'lora', name: 'pin-other', url: fileUrl('pin-other') }, { waitSeconds: 30 });
-    if (kept.status !== 'completed' && kept.status !== 'cached') throw new Error(`expected the model, got ${kept.status}`);
+    if (kept.status !== 'completed' && kept.status !== 'cached')
+      throw new Error(`expected the model, got ${kept.status}`);
 
     expect(await client.pin('lora', 'pin-keep')).toMatchObject({ kind: 'lora', name: 'pin-keep', pinned: true });
     expect(await client.model('lora', 'pin-keep')).toMatchObject({ pinned: true });
@@ -123,15 +152,26 @@ describe('@model-manager/client: event streams, pins and leases against the real
 
   it('fetch({ lease: true }) carries a lease; lease(answer).renew() extends it, release() lets the model go', async () => {
     const file = origin.addFile('lease-fetch.safetensors', 128 * KiB);
-    const answer = await client.fetch({ kind: 'lora', name: 'lease-fetch', url: fileUrl('lease-fetch'), sha256: file.sha256 }, { lease: true, waitSeconds: 30 });
-    expect(answer).toMatchObject({ status: 'completed', leaseId: expect.any(String), leaseExpiresAt: expect.any(String) });
+    const answer = await client.fetch(
+      { kind: 'lora', name: 'lease-fetch', url: fileUrl('lease-fetch'), sha256: file.sha256 },
+      { lease: true, waitSeconds: 30 },
+    );
+    expect(answer).toMatchObject({
+      status: 'completed',
+      leaseId: expect.any(String),
+      leaseExpiresAt: expect.any(String),
+    });
     if (answer.status !== 'completed') throw new Error('expected the model');
 
     const lease = client.lease(answer);
     expect(lease.leaseId).toBe(answer.leaseId);
     expect(lease.expiresAt).toBe(answer.leaseExpiresAt);
     const renewed = await lease.renew(3600);
-    expect(renewed).toEqual({ leaseId: answer.leaseId, expiresAt: expect.any(String), models: [{ kind: 'lora', name: 'lease-fetch' }] });
+    expect(renewed).toEqual({
+      leaseId: answer.leaseId,
+      expiresAt: expect.any(String),
+      models: [{ kind: 'lora', name: 'lease-fetch' }],
+    });
     expect(Date.parse(renewed.expiresAt)).toBeGreaterThan(Date.parse(answer.leaseExpiresAt!));
     expect(lease.expiresAt).toBe(renewed.expiresAt);
     expect(lease.models).toEqual([{ kind: 'lora', name: 'lease-fetch' }]);
@@ -160,7 +200,11 @@ describe('@model-manager/client: event streams, pins and leases against the real
       },
       { waitSeconds: 60 },
     );
-    expect(prepared).toMatchObject({ failed: [], prompt: '<lora:lease-style:0.5> a harbour', leaseId: expect.any(String) });
+    expect(prepared).toMatchObject({
+      failed: [],
+      prompt: '<lora:lease-style:0.5> a harbour',
+      leaseId: expect.any(String),
+    });
     const paths = [prepared.checkpointPath!, prepared.loras[0]!.path];
     expect(paths.map((p) => path.basename(p))).toEqual(['lease-base.safetensors', 'lease-style.safetensors']);
 
@@ -178,7 +222,10 @@ describe('@model-manager/client: event streams, pins and leases against the real
 
     await lease.release();
     const removed = await cleanEverything();
-    expect(removed.removed.map((m) => `${m.kind}/${m.name}`).sort()).toEqual(['checkpoint/lease-base', 'lora/lease-style']);
+    expect(removed.removed.map((m) => `${m.kind}/${m.name}`).sort()).toEqual([
+      'checkpoint/lease-base',
+      'lora/lease-style',
+    ]);
     for (const p of paths) expect(existsSync(p)).toBe(false);
   });
 
@@ -186,10 +233,21 @@ describe('@model-manager/client: event streams, pins and leases against the real
     requested.length = 0;
     const verify = await client.verify({ kind: 'lora' });
     const verified = await client.waitFor(verify.jobId);
-    expect(verified).toMatchObject({ jobId: verify.jobId, job: 'verify', kind: 'lora', status: 'completed', result: { mismatched: [], missing: [] } });
+    expect(verified).toMatchObject({
+      jobId: verify.jobId,
+      job: 'verify',
+      kind: 'lora',
+      status: 'completed',
+      result: { mismatched: [], missing: [] },
+    });
     const scan = await client.scan();
     const [scanned] = await client.waitFor([scan.jobId]);
-    expect(scanned).toMatchObject({ jobId: scan.jobId, job: 'scan', status: 'completed', result: { adopted: [], dropped: [], sizeDrift: [] } });
+    expect(scanned).toMatchObject({
+      jobId: scan.jobId,
+      job: 'scan',
+      status: 'completed',
+      result: { adopted: [], dropped: [], sizeDrift: [] },
+    });
     expect(requested).toEqual([
       'POST /v1/verify',
       `GET /v1/jobs/${verify.jobId}/events`,

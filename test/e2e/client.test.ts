@@ -29,18 +29,30 @@ describe('@model-manager/client against the real API and worker', () => {
 
   it('fetch() queues, waitFor() follows the job to the verified file, the next fetch() is a cache hit', async () => {
     const file = origin.addFile('client-a.safetensors', 1024 * 1024);
-    const ref = { kind: 'lora' as const, name: 'client-a', url: `${origin.url}/slow/client-a.safetensors?ms=30&chunk=131072`, sha256: file.sha256 };
+    const ref = {
+      kind: 'lora' as const,
+      name: 'client-a',
+      url: `${origin.url}/slow/client-a.safetensors?ms=30&chunk=131072`,
+      sha256: file.sha256,
+    };
     const queued = await client.fetch(ref);
     expect(['queued', 'active']).toContain(queued.status);
     if (queued.status !== 'queued' && queued.status !== 'active') throw new Error('expected a job');
 
     const progress: JobProgress[] = [];
     const job = await client.waitFor(queued.jobId, { onProgress: (p) => progress.push(p), timeoutMs: 60_000 });
-    expect(job).toMatchObject({ jobId: queued.jobId, status: 'completed', model: { kind: 'lora', name: 'client-a', sha256: file.sha256, fileSize: file.body.length } });
+    expect(job).toMatchObject({
+      jobId: queued.jobId,
+      status: 'completed',
+      model: { kind: 'lora', name: 'client-a', sha256: file.sha256, fileSize: file.body.length },
+    });
     expect(existsSync(job.model!.path)).toBe(true);
     for (const p of progress) expect(p).toMatchObject({ jobId: queued.jobId, kind: 'lora', name: 'client-a' });
 
-    expect(await client.fetch(ref, { waitSeconds: 10 })).toMatchObject({ status: 'cached', model: { path: job.model!.path } });
+    expect(await client.fetch(ref, { waitSeconds: 10 })).toMatchObject({
+      status: 'cached',
+      model: { path: job.model!.path },
+    });
     expect((await client.job(queued.jobId)).status).toBe('completed');
     expect(await client.model('lora', 'client-a')).toMatchObject({ sha256: file.sha256 });
   });
@@ -48,7 +60,15 @@ describe('@model-manager/client against the real API and worker', () => {
   it('fetch() with waitSeconds throws a JobFailedError carrying the job error code', async () => {
     origin.addFile('client-wrong.safetensors', 64 * 1024);
     const error = await client
-      .fetch({ kind: 'lora', name: 'client-wrong', url: `${origin.url}/files/client-wrong.safetensors`, sha256: 'c'.repeat(64) }, { waitSeconds: 30 })
+      .fetch(
+        {
+          kind: 'lora',
+          name: 'client-wrong',
+          url: `${origin.url}/files/client-wrong.safetensors`,
+          sha256: 'c'.repeat(64),
+        },
+        { waitSeconds: 30 },
+      )
       .catch((err: unknown) => err);
     expect(error).toBeInstanceOf(JobFailedError);
     expect(error).toMatchObject({ name: 'JobFailedError', code: 'HASH_MISMATCH', status: 502 });
@@ -66,10 +86,16 @@ describe('@model-manager/client against the real API and worker', () => {
     expect(created.jobs.map((j) => j.status)).toEqual(['queued', 'queued', 'queued', 'cached']);
 
     const settled: string[] = [];
-    const view = await client.waitForBatch(created.batchId, { onJobSettled: (j) => settled.push(`${j.name}:${j.status}`), timeoutMs: 60_000 });
+    const view = await client.waitForBatch(created.batchId, {
+      onJobSettled: (j) => settled.push(`${j.name}:${j.status}`),
+      timeoutMs: 60_000,
+    });
     expect(view.done).toBe(true);
     expect(view.counts).toMatchObject({ total: 4, cached: 1, completed: 2, failed: 1 });
-    expect(view.jobs.find((j) => j.name === 'batch-gone')).toMatchObject({ status: 'failed', error: { code: 'HTTP_ERROR', status: 404 } });
+    expect(view.jobs.find((j) => j.name === 'batch-gone')).toMatchObject({
+      status: 'failed',
+      error: { code: 'HTTP_ERROR', status: 404 },
+    });
     expect(settled.sort()).toEqual(['batch-a:completed', 'batch-b:completed', 'batch-gone:failed']);
     expect((await client.batch(created.batchId)).done).toBe(true);
 
@@ -96,17 +122,27 @@ describe('@model-manager/client against the real API and worker', () => {
       { waitSeconds: 60 },
     );
     expect(prepared.checkpointPath).toMatch(/checkpoints\/prep-base\.safetensors$/);
-    expect(prepared.loras).toEqual([{ name: 'prep-style', path: expect.stringMatching(/loras\/prep-style\.safetensors$/), scale: 0.7 }]);
+    expect(prepared.loras).toEqual([
+      { name: 'prep-style', path: expect.stringMatching(/loras\/prep-style\.safetensors$/), scale: 0.7 },
+    ]);
     expect(prepared.prompt).toBe('<lora:prep-style:0.7> a lighthouse');
-    expect(prepared.failed).toEqual([{ kind: 'lora', name: 'prep-gone', error: expect.objectContaining({ code: 'HTTP_ERROR', status: 404 }) }]);
+    expect(prepared.failed).toEqual([
+      { kind: 'lora', name: 'prep-gone', error: expect.objectContaining({ code: 'HTTP_ERROR', status: 404 }) },
+    ]);
   });
 
   it('answers errors as typed classes with the API code, status and details', async () => {
-    const invalid = await client.fetch({ kind: 'vae' as 'lora', name: '../x', url: 'ftp://a/b' }).catch((err: unknown) => err);
+    const invalid = await client
+      .fetch({ kind: 'vae' as 'lora', name: '../x', url: 'ftp://a/b' })
+      .catch((err: unknown) => err);
     expect(invalid).toBeInstanceOf(InvalidRequestError);
     expect(invalid).toMatchObject({ name: 'InvalidRequestError', code: 'INVALID_REQUEST', status: 400 });
     expect((invalid as InvalidRequestError).details).toEqual(
-      expect.arrayContaining([expect.objectContaining({ field: 'kind' }), expect.objectContaining({ field: 'name' }), expect.objectContaining({ field: 'url' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ field: 'kind' }),
+        expect.objectContaining({ field: 'name' }),
+        expect.objectContaining({ field: 'url' }),
+      ]),
     );
 
     const missingJob = await client.job('999999').catch((err: unknown) => err);
@@ -117,7 +153,11 @@ describe('@model-manager/client against the real API and worker', () => {
 
     // A model being fetched cannot be deleted.
     origin.addFile('client-busy.safetensors', 512 * 1024);
-    const busy = await client.fetch({ kind: 'lora', name: 'client-busy', url: `${origin.url}/slow/client-busy.safetensors?ms=100&chunk=32768` });
+    const busy = await client.fetch({
+      kind: 'lora',
+      name: 'client-busy',
+      url: `${origin.url}/slow/client-busy.safetensors?ms=100&chunk=32768`,
+    });
     if (busy.status === 'queued' || busy.status === 'active') {
       const conflict = await client.deleteModel('lora', 'client-busy').catch((err: unknown) => err);
       expect(conflict).toBeInstanceOf(ConflictError);

@@ -31,7 +31,10 @@ describe('a worker killed mid-download', () => {
       sha256: file.sha256,
     });
     await expect
-      .poll(async () => (await call(svc.apiUrl, 'GET', `/v1/jobs/${res.body.jobId}`)).body.progress.bytes, { timeout: 30_000, interval: 50 })
+      .poll(async () => (await call(svc.apiUrl, 'GET', `/v1/jobs/${res.body.jobId}`)).body.progress.bytes, {
+        timeout: 30_000,
+        interval: 50,
+      })
       .toBeGreaterThanOrEqual(size / 2);
     await svc.worker.stop('SIGKILL');
     expect(existsSync(finalPath)).toBe(false);
@@ -52,7 +55,11 @@ describe('leftover staging files', () => {
     const queue = new Queue('model-fetch', { connection: { url: REDIS_URL } as never, prefix: svc.prefix });
     try {
       const incoming = path.join(svc.modelsDir, '.incoming');
-      const live = await queue.add('fetch-model', { kind: 'lora', name: 'later', url: 'http://127.0.0.1:9/x', requestedAt: Date.now() }, { delay: 600_000 });
+      const live = await queue.add(
+        'fetch-model',
+        { kind: 'lora', name: 'later', url: 'http://127.0.0.1:9/x', requestedAt: Date.now() },
+        { delay: 600_000 },
+      );
       const hourAgo = new Date(Date.now() - 3600_000);
       const plant = (name: string, old: boolean) => {
         writeFileSync(path.join(incoming, name), 'partial');
@@ -63,11 +70,13 @@ describe('leftover staging files', () => {
       plant(`${svc.prefix}.${live.id}.part`, true); // job still queued: kept for resume
       plant(`${svc.prefix}.888888.part`, false); // job gone but fresh: kept until old
       plant('another-deployment.5.part', true); // not ours: kept
-      await expect.poll(() => readdirSync(incoming).sort(), { timeout: 10_000 }).toEqual(
-        [`${svc.prefix}.${live.id}.part`, `${svc.prefix}.888888.part`, 'another-deployment.5.part'].sort(),
-      );
+      await expect
+        .poll(() => readdirSync(incoming).sort(), { timeout: 10_000 })
+        .toEqual([`${svc.prefix}.${live.id}.part`, `${svc.prefix}.888888.part`, 'another-deployment.5.part'].sort());
       // The log line follows the unlink and comes through the worker's stdout pipe: it may lag.
-      await expect.poll(() => svc.worker.logs.join('\n'), { timeout: 10_000 }).toContain('swept a leftover staging file');
+      await expect
+        .poll(() => svc.worker.logs.join('\n'), { timeout: 10_000 })
+        .toContain('swept a leftover staging file');
     } finally {
       await queue.close();
       await svc.stop();
@@ -84,7 +93,10 @@ describe('a full disk (a real 8 MiB tmpfs as the volume)', () => {
     // CI and the dev machines run as root and can mount a size-limited tmpfs. Where that is not
     // allowed, the same test runs with ENOSPC injected below the download code instead.
     mounted = volume.mount();
-    if (!mounted) console.warn('cannot mount a tmpfs here (not root?): injecting ENOSPC after 6 MiB below the download code instead');
+    if (!mounted)
+      console.warn(
+        'cannot mount a tmpfs here (not root?): injecting ENOSPC after 6 MiB below the download code instead',
+      );
   });
   afterAll(async () => {
     await origin.close();
@@ -101,12 +113,21 @@ describe('a full disk (a real 8 MiB tmpfs as the volume)', () => {
     });
     try {
       const small = origin.addFile('small.safetensors', 1 * MiB);
-      const first = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'small', url: `${origin.url}/files/small.safetensors`, sha256: small.sha256 });
+      const first = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+        kind: 'lora',
+        name: 'small',
+        url: `${origin.url}/files/small.safetensors`,
+        sha256: small.sha256,
+      });
       expect(first.body.status).toBe('completed');
 
       // No Content-Length: the space check before writing cannot know, so the write hits ENOSPC.
       origin.addFile('big.safetensors', 16 * MiB);
-      const big = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'checkpoint', name: 'big', url: `${origin.url}/files/big.safetensors?noLength=1` });
+      const big = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+        kind: 'checkpoint',
+        name: 'big',
+        url: `${origin.url}/files/big.safetensors?noLength=1`,
+      });
       expect(big.status).toBe(502);
       expect(big.body.error.code).toBe('DISK_FULL');
       expect(readdirSync(path.join(modelsDir, 'checkpoints'))).toEqual([]);
@@ -117,13 +138,22 @@ describe('a full disk (a real 8 MiB tmpfs as the volume)', () => {
 
       // With a Content-Length, it is refused before a byte is written (the real small disk only).
       if (mounted) {
-        const known = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'checkpoint', name: 'known', url: `${origin.url}/files/big.safetensors` });
+        const known = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+          kind: 'checkpoint',
+          name: 'known',
+          url: `${origin.url}/files/big.safetensors`,
+        });
         expect(known.body.error.code).toBe('DISK_FULL');
         expect(known.body.error.message).toMatch(/not enough space/);
       }
 
       const after = origin.addFile('after.safetensors', 1 * MiB);
-      const next = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'after', url: `${origin.url}/files/after.safetensors`, sha256: after.sha256 });
+      const next = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+        kind: 'lora',
+        name: 'after',
+        url: `${origin.url}/files/after.safetensors`,
+        sha256: after.sha256,
+      });
       expect(next.body.status).toBe('completed');
       expect((await call(svc.apiUrl, 'GET', '/v1/models/lora/small')).status).toBe(200);
     } finally {

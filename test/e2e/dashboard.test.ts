@@ -12,9 +12,17 @@ const outputDir = path.resolve(here, '..', 'output', 'dashboard');
 
 /** The system's Chromium (Debian's `chromium` package; .ci/run installs it when missing). */
 function chromiumPath(): string {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+  const candidates = [
+    process.env.CHROMIUM_PATH,
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+    '/usr/bin/google-chrome',
+  ];
   const found = candidates.find((c): c is string => !!c && existsSync(c));
-  if (!found) throw new Error('no Chromium found: install it (apt-get install chromium) or set CHROMIUM_PATH; .ci/run installs it');
+  if (!found)
+    throw new Error(
+      'no Chromium found: install it (apt-get install chromium) or set CHROMIUM_PATH; .ci/run installs it',
+    );
   return found;
 }
 
@@ -27,7 +35,10 @@ describe('the dashboard in a real browser', () => {
     mkdirSync(outputDir, { recursive: true });
     await origin.start();
     svc = await startService('dashboard', { WORKER_CONCURRENCY: '1' });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await chromium.launch({
+      executablePath: chromiumPath(),
+      args: ['--no-sandbox', '--disable-dev-shm-usage'],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -37,12 +48,20 @@ describe('the dashboard in a real browser', () => {
 
   it('shows both queues and a completed fetch job with its data, return value and log lines', async () => {
     const file = origin.addFile('board.safetensors', 200_000);
-    const fetched = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'board-lora', url: `${origin.url}/files/board.safetensors`, sha256: file.sha256 });
+    const fetched = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+      kind: 'lora',
+      name: 'board-lora',
+      url: `${origin.url}/files/board.safetensors`,
+      sha256: file.sha256,
+    });
     expect(fetched.body.status).toBe('completed');
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     // Tests never talk to a public host: the dashboard's web-font link is refused, not fetched.
-    await page.route((url) => url.hostname !== '127.0.0.1' && url.hostname !== 'localhost', (route) => route.abort());
+    await page.route(
+      (url) => url.hostname !== '127.0.0.1' && url.hostname !== 'localhost',
+      (route) => route.abort(),
+    );
     await page.goto(`${svc.apiUrl}/admin/queues`);
     await page.getByText('model-fetch', { exact: true }).first().waitFor();
     await page.getByText('model-maintenance', { exact: true }).first().waitFor();
@@ -59,8 +78,11 @@ describe('the dashboard in a real browser', () => {
     // Its log lines, written by the worker with job.log().
     await page.getByText('Logs', { exact: true }).first().click();
     const logs = page.locator('[class*="jobLogs"]').first();
-    await logs.getByText(/verified/).first().waitFor();
-    expect(await logs.innerText()).toContain(file.sha256);
+    await logs
+      .getByText(/verified/)
+      .first()
+      .waitFor();
+    expect(await logs.textContent()).toContain(file.sha256);
     await page.screenshot({ path: path.join(outputDir, 'job-logs.png') });
     await page.close();
   });
@@ -75,8 +97,16 @@ describe('the dashboard for a read-only token', () => {
 
   beforeAll(async () => {
     await origin.start();
-    svc = await startService('dashboard-ro', { WORKER_CONCURRENCY: '1', API_TOKEN: fullToken, API_TOKENS_READONLY: readToken, DOWNLOAD_ATTEMPTS: '1' });
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    svc = await startService('dashboard-ro', {
+      WORKER_CONCURRENCY: '1',
+      API_TOKEN: fullToken,
+      API_TOKENS_READONLY: readToken,
+      DOWNLOAD_ATTEMPTS: '1',
+    });
+    browser = await chromium.launch({
+      executablePath: chromiumPath(),
+      args: ['--no-sandbox', '--disable-dev-shm-usage'],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -87,7 +117,10 @@ describe('the dashboard for a read-only token', () => {
   /** The failed-jobs page of the model-fetch queue, as someone signed in with `token` sees it. */
   async function failedJobsAs(token: string) {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    await page.route((url) => url.hostname !== '127.0.0.1' && url.hostname !== 'localhost', (route) => route.abort());
+    await page.route(
+      (url) => url.hostname !== '127.0.0.1' && url.hostname !== 'localhost',
+      (route) => route.abort(),
+    );
     await page.goto(`${svc.apiUrl}/admin/queues/login`);
     await page.getByLabel('Token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -115,8 +148,13 @@ describe('the dashboard for a read-only token', () => {
     await asAdmin.close();
 
     // What the board's own API tells its page, per token.
-    for (const [token, readOnly] of [[readToken, true], [fullToken, false]] as const) {
-      const queues = (await (await fetch(`${svc.apiUrl}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${token}` } })).json()) as { queues: Array<{ readOnlyMode: boolean }> };
+    for (const [token, readOnly] of [
+      [readToken, true],
+      [fullToken, false],
+    ] as const) {
+      const queues = (await (
+        await fetch(`${svc.apiUrl}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { queues: Array<{ readOnlyMode: boolean }> };
       expect(queues.queues.map((q) => q.readOnlyMode)).toEqual([readOnly, readOnly]);
     }
   });

@@ -11,7 +11,12 @@ import { repoRoot, startService, type Service } from '../support/service.js';
 
 /** Every ```sh block of README.md and docs/*.md that runs curl, with the JSON block that follows it (what the docs say comes back). */
 function curlExamples(): Array<{ where: string; script: string; shown: string }> {
-  const files = ['README.md', ...readdirSync(path.join(repoRoot, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const files = [
+    'README.md',
+    ...readdirSync(path.join(repoRoot, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
   return files.flatMap((file) => {
     const text = readFileSync(path.join(repoRoot, file), 'utf8');
     const blocks = [...text.matchAll(/```(\w*)\n([\s\S]*?)```/g)];
@@ -36,7 +41,9 @@ function startModelHosts(): Promise<{ url: string; sha256Of: (path: string) => s
   const server = http.createServer((req, res) => {
     const p = new URL(req.url!, 'http://x').pathname;
     if (p.includes('999999999')) return void res.writeHead(404).end('not found');
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bodyOf(p).length }).end(bodyOf(p));
+    res
+      .writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bodyOf(p).length })
+      .end(bodyOf(p));
   });
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () =>
@@ -51,9 +58,14 @@ function startModelHosts(): Promise<{ url: string; sha256Of: (path: string) => s
 
 function bash(script: string, cwd: string, env: Record<string, string>): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    execFile('bash', ['-eo', 'pipefail', '-c', script], { cwd, env: { ...process.env, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: `${stdout}${stderr}` });
-    });
+    execFile(
+      'bash',
+      ['-eo', 'pipefail', '-c', script],
+      { cwd, env: { ...process.env, ...env }, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: `${stdout}${stderr}` });
+      },
+    );
   });
 }
 
@@ -96,9 +108,13 @@ describe('every curl example in the README and docs/ runs against the real servi
         .replaceAll('/home/me/model-manager/data/models', svc.modelsDir)
         .replaceAll('~/Downloads/', `${work}/Downloads/`);
       // A model file copied in by hand, for the examples that start from one.
-      for (const [, file] of script.matchAll(/Downloads\/([^\s/]+\.safetensors)/g)) writeFileSync(path.join(work, 'Downloads', file!), safetensorsOf(32 * 1024));
+      for (const [, file] of script.matchAll(/Downloads\/([^\s/]+\.safetensors)/g))
+        writeFileSync(path.join(work, 'Downloads', file!), safetensorsOf(32 * 1024));
       // A sha256 given with a URL is that file's real one (the docs show the real model's).
-      script = script.replace(/("url":\s*"([^"]+)",\s*"sha256":\s*")[0-9A-Fa-f]{64}"/g, (_, head: string, url: string) => `${head}${hosts.sha256Of(new URL(url).pathname)}"`);
+      script = script.replace(
+        /("url":\s*"([^"]+)",\s*"sha256":\s*")[0-9A-Fa-f]{64}"/g,
+        (_, head: string, url: string) => `${head}${hosts.sha256Of(new URL(url).pathname)}"`,
+      );
       for (const f of readdirSync(path.join(work, 'calls'))) rmSync(path.join(work, 'calls', f));
 
       const run = await bash(script, work, { PATH: `${work}/bin:${process.env.PATH}`, API_TOKEN: '' });

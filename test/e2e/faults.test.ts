@@ -14,14 +14,16 @@ const section = (kind: string) => (kind === 'lora' ? 'loras' : `${kind}s`);
 function expectNothingSaved(svc: Service, kind: string, name: string) {
   const dir = path.join(svc.modelsDir, section(kind));
   expect(readdirSync(dir).filter((f) => f.startsWith(`${name}.`))).toEqual([]);
-  if (existsSync(path.join(svc.modelsDir, 'cache_registry.json'))) expect(registryOf(svc.modelsDir)[section(kind)][name]).toBeUndefined();
+  if (existsSync(path.join(svc.modelsDir, 'cache_registry.json')))
+    expect(registryOf(svc.modelsDir)[section(kind)][name]).toBeUndefined();
   expect(readdirSync(path.join(svc.modelsDir, '.incoming')).filter((f) => f.endsWith('.part'))).toEqual([]);
 }
 
 describe('downloads that survive faults injected by a real origin', () => {
   const origin = new TestOrigin();
   let svc: Service;
-  const fetchModel = (body: Record<string, unknown>, wait = 60) => call(svc.apiUrl, 'POST', `/v1/fetch?wait=${wait}`, body);
+  const fetchModel = (body: Record<string, unknown>, wait = 60) =>
+    call(svc.apiUrl, 'POST', `/v1/fetch?wait=${wait}`, body);
 
   beforeAll(async () => {
     await origin.start();
@@ -43,7 +45,12 @@ describe('downloads that survive faults injected by a real origin', () => {
   it('resumes a 64 MiB download reset at 60%: the origin sends at most 110% and the hash is right', async () => {
     const size = 64 * MiB;
     const file = origin.addFile('reset.safetensors', size);
-    const res = await fetchModel({ kind: 'checkpoint', name: 'reset', url: `${origin.url}/files/reset.safetensors?resetAt=${Math.floor(size * 0.6)}`, sha256: file.sha256 });
+    const res = await fetchModel({
+      kind: 'checkpoint',
+      name: 'reset',
+      url: `${origin.url}/files/reset.safetensors?resetAt=${Math.floor(size * 0.6)}`,
+      sha256: file.sha256,
+    });
     expect(res.body).toMatchObject({ status: 'completed', model: { sha256: file.sha256, fileSize: size } });
     expect(origin.sent('reset.safetensors')).toBeLessThanOrEqual(size * 1.1);
     const second = origin.requests.filter((r) => r.path === '/files/reset.safetensors')[1];
@@ -59,15 +66,25 @@ describe('downloads that survive faults injected by a real origin', () => {
   it('detects a stalled body (no bytes for DOWNLOAD_IDLE_TIMEOUT) and resumes', async () => {
     const size = 4 * MiB;
     const file = origin.addFile('stall.safetensors', size);
-    const res = await fetchModel({ kind: 'lora', name: 'stall', url: `${origin.url}/files/stall.safetensors?stallAt=${size / 2}`, sha256: file.sha256 });
+    const res = await fetchModel({
+      kind: 'lora',
+      name: 'stall',
+      url: `${origin.url}/files/stall.safetensors?stallAt=${size / 2}`,
+      sha256: file.sha256,
+    });
     expect(res.body.status).toBe('completed');
     expect(origin.sent('stall.safetensors')).toBeLessThanOrEqual(size * 1.1);
   });
 
   it('survives origins that close the connection right after the body (undici 7 would crash on a paused body)', async () => {
-    const files = [64 * 1024, 64 * 1024 + 1, 1024 * 1024, 3 * MiB].map((size, i) => ({ name: `closing-${i}`, file: origin.addFile(`closing-${i}.safetensors`, size) }));
+    const files = [64 * 1024, 64 * 1024 + 1, 1024 * 1024, 3 * MiB].map((size, i) => ({
+      name: `closing-${i}`,
+      file: origin.addFile(`closing-${i}.safetensors`, size),
+    }));
     const answers = await Promise.all(
-      files.map(({ name, file }) => fetchModel({ kind: 'lora', name, url: `${origin.url}/files/${name}.safetensors?close=1`, sha256: file.sha256 })),
+      files.map(({ name, file }) =>
+        fetchModel({ kind: 'lora', name, url: `${origin.url}/files/${name}.safetensors?close=1`, sha256: file.sha256 }),
+      ),
     );
     for (const a of answers) expect(a.body.status).toBe('completed');
     expect(svc.worker.child.exitCode).toBeNull();
@@ -75,12 +92,21 @@ describe('downloads that survive faults injected by a real origin', () => {
 
   it('retries 500s, and waits at least Retry-After on a 429', async () => {
     const a = origin.addFile('flaky.safetensors', 10_000);
-    const flaky = await fetchModel({ kind: 'lora', name: 'flaky', url: `${origin.url}/files/flaky.safetensors?failFirst=2&failStatus=500`, sha256: a.sha256 });
+    const flaky = await fetchModel({
+      kind: 'lora',
+      name: 'flaky',
+      url: `${origin.url}/files/flaky.safetensors?failFirst=2&failStatus=500`,
+      sha256: a.sha256,
+    });
     expect(flaky.body.status).toBe('completed');
     expect(origin.hitCount('/files/flaky.safetensors')).toBe(3);
 
     origin.addFile('limited.safetensors', 10_000);
-    const limited = await fetchModel({ kind: 'lora', name: 'limited', url: `${origin.url}/files/limited.safetensors?failFirst=1&failStatus=429&retryAfter=2` });
+    const limited = await fetchModel({
+      kind: 'lora',
+      name: 'limited',
+      url: `${origin.url}/files/limited.safetensors?failFirst=1&failStatus=429&retryAfter=2`,
+    });
     expect(limited.body.status).toBe('completed');
     const [first, second] = origin.requests.filter((r) => r.path === '/files/limited.safetensors');
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(1900);
@@ -128,7 +154,11 @@ describe('downloads that survive faults injected by a real origin', () => {
   it('refuses a truncated or non-safetensors .safetensors body with NOT_A_MODEL, even without a hash', async () => {
     const whole = safetensorsOf(200_000);
     origin.addBody('truncated.safetensors', whole.subarray(0, 150_000));
-    const truncated = await fetchModel({ kind: 'checkpoint', name: 'truncated', url: `${origin.url}/files/truncated.safetensors` });
+    const truncated = await fetchModel({
+      kind: 'checkpoint',
+      name: 'truncated',
+      url: `${origin.url}/files/truncated.safetensors`,
+    });
     expect(truncated.body.error.code).toBe('NOT_A_MODEL');
     expect(truncated.body.error.message).toMatch(/truncated/);
     expectNothingSaved(svc, 'checkpoint', 'truncated');
@@ -140,12 +170,18 @@ describe('downloads that survive faults injected by a real origin', () => {
 
     // Other formats are not parsed: a .ckpt of arbitrary bytes is fine.
     origin.addFile('legacy.ckpt', 50_000, { raw: true });
-    expect((await fetchModel({ kind: 'checkpoint', name: 'legacy', url: `${origin.url}/files/legacy.ckpt` })).body.status).toBe('completed');
+    expect(
+      (await fetchModel({ kind: 'checkpoint', name: 'legacy', url: `${origin.url}/files/legacy.ckpt` })).body.status,
+    ).toBe('completed');
   });
 
   it('fails a body shorter than its Content-Length after its attempts, saving nothing', async () => {
     origin.addFile('short.safetensors', 100_000);
-    const res = await fetchModel({ kind: 'lora', name: 'short', url: `${origin.url}/files/short.safetensors?wrongLength=1` });
+    const res = await fetchModel({
+      kind: 'lora',
+      name: 'short',
+      url: `${origin.url}/files/short.safetensors?wrongLength=1`,
+    });
     expect(res.status).toBe(502);
     expect(['SIZE_MISMATCH', 'NETWORK_ERROR']).toContain(res.body.error.code);
     expect(origin.hitCount('/files/short.safetensors')).toBe(4); // DOWNLOAD_ATTEMPTS
@@ -155,7 +191,12 @@ describe('downloads that survive faults injected by a real origin', () => {
   it('sends Authorization only to its own host: a redirect to another host gets none', async () => {
     const file = origin.addFile('private.safetensors', 20_000);
     const target = `${origin.otherHostUrl}/files/private.safetensors`;
-    const res = await fetchModel({ kind: 'lora', name: 'private', url: `${origin.url}/redirect/private.safetensors?to=${encodeURIComponent(target)}`, sha256: file.sha256 });
+    const res = await fetchModel({
+      kind: 'lora',
+      name: 'private',
+      url: `${origin.url}/redirect/private.safetensors?to=${encodeURIComponent(target)}`,
+      sha256: file.sha256,
+    });
     expect(res.body.status).toBe('completed');
     const hops = origin.requests.filter((r) => r.path.endsWith('/private.safetensors'));
     expect(hops.map((h) => [h.headers.host, h.headers.authorization])).toEqual([
@@ -168,7 +209,12 @@ describe('downloads that survive faults injected by a real origin', () => {
     const file = origin.addFile('roundtrip.safetensors', 20_000);
     const back = `${origin.url}/files/roundtrip.safetensors`;
     const away = `${origin.otherHostUrl}/redirect/roundtrip.safetensors?to=${encodeURIComponent(back)}`;
-    const res = await fetchModel({ kind: 'lora', name: 'roundtrip', url: `${origin.url}/redirect/roundtrip.safetensors?to=${encodeURIComponent(away)}`, sha256: file.sha256 });
+    const res = await fetchModel({
+      kind: 'lora',
+      name: 'roundtrip',
+      url: `${origin.url}/redirect/roundtrip.safetensors?to=${encodeURIComponent(away)}`,
+      sha256: file.sha256,
+    });
     expect(res.body.status).toBe('completed');
     const hops = origin.requests.filter((r) => r.path.endsWith('/roundtrip.safetensors'));
     expect(hops.map((h) => h.headers.authorization)).toEqual(['Bearer mirror-secret', undefined, undefined]);
@@ -177,14 +223,24 @@ describe('downloads that survive faults injected by a real origin', () => {
   it('starts over when the ETag changed between attempts, and when the origin ignores Range', async () => {
     const size = 2 * MiB;
     const changed = origin.addFile('changed.safetensors', size);
-    const a = await fetchModel({ kind: 'lora', name: 'changed', url: `${origin.url}/files/changed.safetensors?etagChanges=1&resetAt=${size / 2}`, sha256: changed.sha256 });
+    const a = await fetchModel({
+      kind: 'lora',
+      name: 'changed',
+      url: `${origin.url}/files/changed.safetensors?etagChanges=1&resetAt=${size / 2}`,
+      sha256: changed.sha256,
+    });
     expect(a.body).toMatchObject({ status: 'completed', model: { sha256: changed.sha256 } });
     const retry = origin.requests.filter((r) => r.path === '/files/changed.safetensors')[1]!;
     expect(retry.headers['if-range']).toBeTruthy();
     expect(retry.status).toBe(200);
 
     const ignored = origin.addFile('norange.safetensors', size);
-    const b = await fetchModel({ kind: 'lora', name: 'norange', url: `${origin.url}/files/norange.safetensors?noRange=1&resetAt=${size / 2}`, sha256: ignored.sha256 });
+    const b = await fetchModel({
+      kind: 'lora',
+      name: 'norange',
+      url: `${origin.url}/files/norange.safetensors?noRange=1&resetAt=${size / 2}`,
+      sha256: ignored.sha256,
+    });
     expect(b.body).toMatchObject({ status: 'completed', model: { sha256: ignored.sha256, fileSize: size } });
     expect(origin.sent('norange.safetensors')).toBe(size * 1.5);
   });
@@ -193,20 +249,35 @@ describe('downloads that survive faults injected by a real origin', () => {
     const file = origin.addFile('signed.safetensors', 30_000);
     // The storage host is another host than the one asked (as Civitai redirects to signed storage URLs).
     const expiring = encodeURIComponent(`${origin.otherHostUrl}/files/signed.safetensors?failFirst=1&failStatus=403`);
-    const res = await fetchModel({ kind: 'lora', name: 'signed', url: `${origin.url}/redirect/signed.safetensors?to=${expiring}`, sha256: file.sha256 });
+    const res = await fetchModel({
+      kind: 'lora',
+      name: 'signed',
+      url: `${origin.url}/redirect/signed.safetensors?to=${expiring}`,
+      sha256: file.sha256,
+    });
     expect(res.body.status).toBe('completed');
     expect(origin.hitCount('/redirect/signed.safetensors')).toBe(2);
 
     // A 403 behind a redirect on the same host is a real refusal: FORBIDDEN, not retried.
     const sameHost = encodeURIComponent('/files/signed.safetensors?failFirst=9&failStatus=403');
-    const refused = await fetchModel({ kind: 'lora', name: 'refused', url: `${origin.url}/redirect/signed.safetensors?to=${sameHost}&x=1` });
+    const refused = await fetchModel({
+      kind: 'lora',
+      name: 'refused',
+      url: `${origin.url}/redirect/signed.safetensors?to=${sameHost}&x=1`,
+    });
     expect(refused.body.error.code).toBe('FORBIDDEN');
   });
 
   it('moves on to a mirror when the first source is missing, and records the URL that worked', async () => {
     const file = origin.addFile('mirrored.safetensors', 30_000);
     const mirror = `${origin.url}/files/mirrored.safetensors`;
-    const res = await fetchModel({ kind: 'lora', name: 'mirrored', url: `${origin.url}/files/gone.safetensors`, mirrors: [mirror], sha256: file.sha256 });
+    const res = await fetchModel({
+      kind: 'lora',
+      name: 'mirrored',
+      url: `${origin.url}/files/gone.safetensors`,
+      mirrors: [mirror],
+      sha256: file.sha256,
+    });
     expect(res.body).toMatchObject({ status: 'completed', model: { url: mirror } });
     expect(registryOf(svc.modelsDir).loras.mirrored.url).toBe(mirror);
   });
@@ -214,10 +285,21 @@ describe('downloads that survive faults injected by a real origin', () => {
   it('skips a mirror that answers a login page, and fails with the last error when no source is left', async () => {
     const file = origin.addFile('walled.safetensors', 30_000);
     const good = `${origin.url}/files/walled.safetensors`;
-    const res = await fetchModel({ kind: 'lora', name: 'walled', url: `${origin.url}/files/walled.safetensors?html=1`, mirrors: [good], sha256: file.sha256 });
+    const res = await fetchModel({
+      kind: 'lora',
+      name: 'walled',
+      url: `${origin.url}/files/walled.safetensors?html=1`,
+      mirrors: [good],
+      sha256: file.sha256,
+    });
     expect(res.body).toMatchObject({ status: 'completed', model: { url: good } });
 
-    const none = await fetchModel({ kind: 'lora', name: 'nowhere', url: `${origin.url}/status/404`, mirrors: [`${origin.url}/status/401`] });
+    const none = await fetchModel({
+      kind: 'lora',
+      name: 'nowhere',
+      url: `${origin.url}/status/404`,
+      mirrors: [`${origin.url}/status/401`],
+    });
     expect(none.body.error.code).toBe('AUTH_REQUIRED');
     expect(origin.hitCount('/status/404')).toBe(1);
     expectNothingSaved(svc, 'lora', 'nowhere');
@@ -225,13 +307,29 @@ describe('downloads that survive faults injected by a real origin', () => {
 
   it('keeps a ?token= out of the job, the registry, the answers and the logs, yet sends it to the origin', async () => {
     const file = origin.addFile('tokened.safetensors', 10_000);
-    const res = await fetchModel({ kind: 'lora', name: 'tokened', url: `${origin.url}/files/tokened.safetensors?token=s3cr3t-t0ken&type=Model`, sha256: file.sha256 });
+    const res = await fetchModel({
+      kind: 'lora',
+      name: 'tokened',
+      url: `${origin.url}/files/tokened.safetensors?token=s3cr3t-t0ken&type=Model`,
+      sha256: file.sha256,
+    });
     expect(res.body.status).toBe('completed');
     expect(origin.requests.find((r) => r.path === '/files/tokened.safetensors')?.url).toContain('token=s3cr3t-t0ken');
     const job = await call(svc.apiUrl, 'GET', `/v1/jobs/${res.body.jobId}`);
-    const board = await call(svc.apiUrl, 'GET', '/admin/queues/api/queues?activeQueue=model-fetch&status=completed&page=1&jobsPerPage=50');
+    const board = await call(
+      svc.apiUrl,
+      'GET',
+      '/admin/queues/api/queues?activeQueue=model-fetch&status=completed&page=1&jobsPerPage=50',
+    );
     const registry = readFileSync(path.join(svc.modelsDir, 'cache_registry.json'), 'utf8');
-    for (const text of [JSON.stringify(res.body), JSON.stringify(job.body), JSON.stringify(board.body), registry, ...svc.api.logs, ...svc.worker.logs]) {
+    for (const text of [
+      JSON.stringify(res.body),
+      JSON.stringify(job.body),
+      JSON.stringify(board.body),
+      registry,
+      ...svc.api.logs,
+      ...svc.worker.logs,
+    ]) {
       expect(text).not.toContain('s3cr3t-t0ken');
     }
     expect(registryOf(svc.modelsDir).loras.tokened.url).toBe(`${origin.url}/files/tokened.safetensors?type=Model`);
@@ -241,10 +339,18 @@ describe('downloads that survive faults injected by a real origin', () => {
     const batch = await call(svc.apiUrl, 'POST', '/v1/batches', {
       items: [
         { kind: 'lora', name: 'tokened', url: `${origin.url}/files/tokened.safetensors?token=cached-t0ken&type=Model` },
-        { kind: 'lora', name: 'tokened-other', url: `${origin.url}/files/tokened-other.safetensors?token=new-t0ken`, sha256: other.sha256 },
+        {
+          kind: 'lora',
+          name: 'tokened-other',
+          url: `${origin.url}/files/tokened-other.safetensors?token=new-t0ken`,
+          sha256: other.sha256,
+        },
       ],
     });
-    expect(batch.body.jobs.map((j: { status: string }) => j.status)).toEqual(['cached', expect.stringMatching(/queued|active|completed/)]);
+    expect(batch.body.jobs.map((j: { status: string }) => j.status)).toEqual([
+      'cached',
+      expect.stringMatching(/queued|active|completed/),
+    ]);
     const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     try {
       const kept = await redis.mget(
@@ -260,9 +366,22 @@ describe('downloads that survive faults injected by a real origin', () => {
 
   it('links the same content under another name instead of downloading it again', async () => {
     const file = origin.addFile('original.safetensors', 40_000);
-    const first = await fetchModel({ kind: 'lora', name: 'original', url: `${origin.url}/files/original.safetensors`, sha256: file.sha256 });
-    const twin = await fetchModel({ kind: 'checkpoint', name: 'twin', url: `${origin.url}/files/never-asked.safetensors`, sha256: file.sha256.toUpperCase() });
-    expect(twin.body).toMatchObject({ status: 'completed', model: { sha256: file.sha256, path: path.join(svc.modelsDir, 'checkpoints', 'twin.safetensors') } });
+    const first = await fetchModel({
+      kind: 'lora',
+      name: 'original',
+      url: `${origin.url}/files/original.safetensors`,
+      sha256: file.sha256,
+    });
+    const twin = await fetchModel({
+      kind: 'checkpoint',
+      name: 'twin',
+      url: `${origin.url}/files/never-asked.safetensors`,
+      sha256: file.sha256.toUpperCase(),
+    });
+    expect(twin.body).toMatchObject({
+      status: 'completed',
+      model: { sha256: file.sha256, path: path.join(svc.modelsDir, 'checkpoints', 'twin.safetensors') },
+    });
     expect(origin.hitCount('/files/never-asked.safetensors')).toBe(0);
     expect(statSync(twin.body.model.path).ino).toBe(statSync(first.body.model.path).ino);
   });
@@ -277,7 +396,11 @@ describe('disk space', () => {
     const svc = await startService('diskfull', { MIN_FREE_BYTES: String(1024 ** 5) });
     try {
       origin.addFile('huge.safetensors', 100_000);
-      const res = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'checkpoint', name: 'huge', url: `${origin.url}/files/huge.safetensors` });
+      const res = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+        kind: 'checkpoint',
+        name: 'huge',
+        url: `${origin.url}/files/huge.safetensors`,
+      });
       expect(res.body.error.code).toBe('DISK_FULL');
       expect(res.body.error.message).toMatch(/MIN_FREE_BYTES/);
       expect(origin.hitCount('/files/huge.safetensors')).toBe(1);

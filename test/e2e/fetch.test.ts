@@ -24,7 +24,12 @@ describe('model fetch, end to end through the real API and worker processes', ()
 
   it('fetches with wait, puts the verified file where the registry says, then serves a cache hit without the origin', async () => {
     const file = origin.addFile('base.bin', 3 * 1024 * 1024 + 17);
-    const ref = { kind: 'checkpoint', name: 'base model', url: `${origin.url}/files/base.bin`, sha256: file.sha256.toUpperCase() };
+    const ref = {
+      kind: 'checkpoint',
+      name: 'base model',
+      url: `${origin.url}/files/base.bin`,
+      sha256: file.sha256.toUpperCase(),
+    };
 
     const first = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', ref);
     expect(first.status).toBe(200);
@@ -50,13 +55,17 @@ describe('model fetch, end to end through the real API and worker processes', ()
     expect(origin.hitCount('/files/base.bin')).toBe(hitsBefore);
 
     // The hit reaches the registry file within a few seconds (batched).
-    await expect.poll(() => registryOf(svc.modelsDir).checkpoints['base model'].usage_count, { timeout: 10_000 }).toBe(2);
+    await expect
+      .poll(() => registryOf(svc.modelsDir).checkpoints['base model'].usage_count, { timeout: 10_000 })
+      .toBe(2);
   });
 
   it('makes one origin download for 20 simultaneous requests of one model', async () => {
     origin.addFile('popular.safetensors', 2 * 1024 * 1024);
     const ref = { kind: 'lora', name: 'popular', url: `${origin.url}/slow/popular.safetensors?ms=20&chunk=262144` };
-    const answers = await Promise.all(Array.from({ length: 20 }, () => call(svc.apiUrl, 'POST', '/v1/fetch?wait=60', ref)));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => call(svc.apiUrl, 'POST', '/v1/fetch?wait=60', ref)),
+    );
     for (const a of answers) {
       expect(a.status).toBe(200);
       expect(['completed', 'cached']).toContain(a.body.status);
@@ -73,7 +82,12 @@ describe('model fetch, end to end through the real API and worker processes', ()
     const wrong = 'b'.repeat(64);
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        call(svc.apiUrl, 'POST', '/v1/fetch?wait=60', { kind: 'lora', name: 'contested', url, sha256: i % 2 ? wrong : file.sha256 }),
+        call(svc.apiUrl, 'POST', '/v1/fetch?wait=60', {
+          kind: 'lora',
+          name: 'contested',
+          url,
+          sha256: i % 2 ? wrong : file.sha256,
+        }),
       ),
     );
     for (const a of answers) {
@@ -84,9 +98,22 @@ describe('model fetch, end to end through the real API and worker processes', ()
     // A request without a sha256 joins the running job for the same URL instead of a 409.
     const file2 = origin.addFile('joinable.safetensors', 512 * 1024);
     const slowUrl = `${origin.url}/slow/joinable.safetensors?ms=20&chunk=65536`;
-    const withHash = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name: 'joinable', url: slowUrl, sha256: file2.sha256 });
-    const withoutHash = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=60', { kind: 'lora', name: 'joinable', url: slowUrl });
-    expect(withoutHash.body).toMatchObject({ status: 'completed', jobId: withHash.body.jobId, model: { sha256: file2.sha256 } });
+    const withHash = await call(svc.apiUrl, 'POST', '/v1/fetch', {
+      kind: 'lora',
+      name: 'joinable',
+      url: slowUrl,
+      sha256: file2.sha256,
+    });
+    const withoutHash = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=60', {
+      kind: 'lora',
+      name: 'joinable',
+      url: slowUrl,
+    });
+    expect(withoutHash.body).toMatchObject({
+      status: 'completed',
+      jobId: withHash.body.jobId,
+      model: { sha256: file2.sha256 },
+    });
   });
 
   it('refuses a file whose hash differs: HASH_MISMATCH, nothing at the final path, no entry', async () => {
@@ -107,13 +134,21 @@ describe('model fetch, end to end through the real API and worker processes', ()
   });
 
   it('fails fast on a 404 and retries a 500', async () => {
-    const missing = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'missing', url: `${origin.url}/files/nope.safetensors` });
+    const missing = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+      kind: 'lora',
+      name: 'missing',
+      url: `${origin.url}/files/nope.safetensors`,
+    });
     expect(missing.status).toBe(502);
     expect(missing.body.error).toMatchObject({ code: 'HTTP_ERROR', status: 404 });
     const job = await call(svc.apiUrl, 'GET', `/v1/jobs/${missing.body.jobId}`);
     expect(job.body).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'HTTP_ERROR' } });
 
-    const flaky = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'flaky', url: `${origin.url}/status/500` });
+    const flaky = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+      kind: 'lora',
+      name: 'flaky',
+      url: `${origin.url}/status/500`,
+    });
     expect(flaky.status).toBe(502);
     expect(flaky.body.error).toMatchObject({ code: 'HTTP_ERROR', status: 500 });
     expect(origin.hitCount('/status/500')).toBe(2); // DOWNLOAD_ATTEMPTS=2
@@ -131,7 +166,11 @@ describe('model fetch, end to end through the real API and worker processes', ()
     expect(viaRedirect.body.model.path).toBe(path.join(svc.modelsDir, 'embeddings', 'redirected.pt'));
     expect(sha256File(viaRedirect.body.model.path)).toBe(file.sha256);
 
-    const plain = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'embedding', name: 'no-ext', url: `${origin.url}/files/12345` });
+    const plain = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+      kind: 'embedding',
+      name: 'no-ext',
+      url: `${origin.url}/files/12345`,
+    });
     expect(plain.body.model.path).toBe(path.join(svc.modelsDir, 'embeddings', 'no-ext.safetensors'));
   });
 
@@ -143,7 +182,10 @@ describe('model fetch, end to end through the real API and worker processes', ()
     expect(['queued', 'active']).toContain(queued.body.status);
     const jobId = queued.body.jobId;
 
-    const conflict = await call(svc.apiUrl, 'POST', '/v1/fetch', { ...ref, url: `${origin.url}/files/other.safetensors` });
+    const conflict = await call(svc.apiUrl, 'POST', '/v1/fetch', {
+      ...ref,
+      url: `${origin.url}/files/other.safetensors`,
+    });
     expect(conflict.status).toBe(409);
     expect(conflict.body.error.code).toBe('CONFLICT');
 
@@ -154,7 +196,13 @@ describe('model fetch, end to end through the real API and worker processes', ()
       .poll(async () => (await call(svc.apiUrl, 'GET', `/v1/jobs/${jobId}`)).body.progress.bytes, { timeout: 10_000 })
       .toBeGreaterThan(0);
     const done = await call(svc.apiUrl, 'GET', `/v1/jobs/${jobId}?wait=30`);
-    expect(done.body).toMatchObject({ jobId, kind: 'checkpoint', name: 'slowpoke', status: 'completed', progress: { bytes: 1024 * 1024, totalBytes: 1024 * 1024 } });
+    expect(done.body).toMatchObject({
+      jobId,
+      kind: 'checkpoint',
+      name: 'slowpoke',
+      status: 'completed',
+      progress: { bytes: 1024 * 1024, totalBytes: 1024 * 1024 },
+    });
     expect(done.body.model.path).toBe(path.join(svc.modelsDir, 'checkpoints', 'slowpoke.safetensors'));
     expect((await call(svc.apiUrl, 'GET', '/v1/jobs/999999')).status).toBe(404);
   });
@@ -201,18 +249,27 @@ describe('model fetch, end to end through the real API and worker processes', ()
       { name: 'iota', path: path.join(svc.modelsDir, 'loras', 'iota.safetensors'), scale: 0.5 },
     ]);
     expect(res.body.prompt).toBe('<lora:alpha:0.8> <lora:iota:0.5> beautiful landscape');
-    expect(res.body.failed).toEqual([{ kind: 'lora', name: 'broken', error: expect.objectContaining({ code: 'HTTP_ERROR', status: 404 }) }]);
+    expect(res.body.failed).toEqual([
+      { kind: 'lora', name: 'broken', error: expect.objectContaining({ code: 'HTTP_ERROR', status: 404 }) },
+    ]);
     // Done generating: the lease over these models is released, so cleanup may remove them again.
     expect((await call(svc.apiUrl, 'DELETE', `/v1/leases/${res.body.leaseId}`)).status).toBe(204);
   });
 
   it('lists and shows models, deletes one (file and entry), and fetches it again after', async () => {
     const list = await call(svc.apiUrl, 'GET', '/v1/models?kind=lora');
-    expect(list.body.models.map((m: { name: string }) => m.name)).toEqual(expect.arrayContaining(['alpha', 'iota', 'popular']));
+    expect(list.body.models.map((m: { name: string }) => m.name)).toEqual(
+      expect.arrayContaining(['alpha', 'iota', 'popular']),
+    );
     expect(list.body.models.every((m: { kind: string }) => m.kind === 'lora')).toBe(true);
 
     const shown = await call(svc.apiUrl, 'GET', '/v1/models/lora/alpha');
-    expect(shown.body).toMatchObject({ kind: 'lora', name: 'alpha', usageCount: 1, path: path.join(svc.modelsDir, 'loras', 'alpha.safetensors') });
+    expect(shown.body).toMatchObject({
+      kind: 'lora',
+      name: 'alpha',
+      usageCount: 1,
+      path: path.join(svc.modelsDir, 'loras', 'alpha.safetensors'),
+    });
 
     const del = await call(svc.apiUrl, 'DELETE', '/v1/models/lora/alpha');
     expect(del.status).toBe(204);
@@ -222,7 +279,11 @@ describe('model fetch, end to end through the real API and worker processes', ()
     expect((await call(svc.apiUrl, 'DELETE', '/v1/models/lora/alpha')).status).toBe(404);
 
     const hits = origin.hitCount('/files/alpha.safetensors');
-    const again = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'alpha', url: `${origin.url}/files/alpha.safetensors` });
+    const again = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+      kind: 'lora',
+      name: 'alpha',
+      url: `${origin.url}/files/alpha.safetensors`,
+    });
     expect(again.body.status).toBe('completed');
     expect(origin.hitCount('/files/alpha.safetensors')).toBe(hits + 1);
   });
@@ -242,7 +303,12 @@ describe('model fetch, end to end through the real API and worker processes', ()
 
   it('cleans up by the old rule: dry run lists, real run deletes all but the most popular', async () => {
     // Make one model clearly the most used.
-    for (let i = 0; i < 3; i++) await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name: 'iota', url: `${origin.url}/files/iota.safetensors` });
+    for (let i = 0; i < 3; i++)
+      await call(svc.apiUrl, 'POST', '/v1/fetch', {
+        kind: 'lora',
+        name: 'iota',
+        url: `${origin.url}/files/iota.safetensors`,
+      });
     await expect.poll(() => registryOf(svc.modelsDir).loras.iota.usage_count, { timeout: 10_000 }).toBe(4);
 
     const before = registryOf(svc.modelsDir);
@@ -251,7 +317,9 @@ describe('model fetch, end to end through the real API and worker processes', ()
     expect(dry.status).toBe(200);
     expect(dry.body.removed).toHaveLength(total - 2);
     expect(dry.body.removed.map((m: { name: string }) => m.name)).not.toContain('iota');
-    expect(dry.body.freedBytes).toBe(dry.body.removed.reduce((n: number, m: { fileSize: number }) => n + m.fileSize, 0));
+    expect(dry.body.freedBytes).toBe(
+      dry.body.removed.reduce((n: number, m: { fileSize: number }) => n + m.fileSize, 0),
+    );
     expect(registryOf(svc.modelsDir)).toEqual(before);
 
     const real = await call(svc.apiUrl, 'POST', '/v1/cleanup', { maxAgeDays: 0, keepPopular: 2 });
@@ -259,7 +327,7 @@ describe('model fetch, end to end through the real API and worker processes', ()
     const after = registryOf(svc.modelsDir);
     expect(after.loras.iota).toBeDefined();
     for (const m of real.body.removed) {
-      const section = `${m.kind === 'lora' ? 'loras' : m.kind + 's'}`;
+      const section = `${m.kind === 'lora' ? 'loras' : `${m.kind}s`}`;
       expect(after[section][m.name]).toBeUndefined();
       expect(existsSync(before[section][m.name].path)).toBe(false);
     }
@@ -279,8 +347,16 @@ describe('model fetch, end to end through the real API and worker processes', ()
 
   it('never logs a query-string token in clear', async () => {
     origin.addFile('secret.safetensors', 1000);
-    await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'secret', url: `${origin.url}/files/secret.safetensors?token=hunter2secret` });
-    await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'secret-missing', url: `${origin.url}/files/none?token=hunter2secret` });
+    await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+      kind: 'lora',
+      name: 'secret',
+      url: `${origin.url}/files/secret.safetensors?token=hunter2secret`,
+    });
+    await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+      kind: 'lora',
+      name: 'secret-missing',
+      url: `${origin.url}/files/none?token=hunter2secret`,
+    });
     const logs = [...svc.api.logs, ...svc.worker.logs].join('\n');
     expect(logs).toContain('download completed');
     expect(logs).not.toContain('hunter2secret');
@@ -288,14 +364,22 @@ describe('model fetch, end to end through the real API and worker processes', ()
 
   it('recovers from a corrupt registry on a live volume without downloading again', async () => {
     const file = origin.addFile('survivor.safetensors', 64_000);
-    const ref = { kind: 'lora', name: 'survivor', url: `${origin.url}/files/survivor.safetensors`, sha256: file.sha256 };
+    const ref = {
+      kind: 'lora',
+      name: 'survivor',
+      url: `${origin.url}/files/survivor.safetensors`,
+      sha256: file.sha256,
+    };
     expect((await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', ref)).body.status).toBe('completed');
     writeFileSync(path.join(svc.modelsDir, 'cache_registry.json'), '{"loras": {"surv');
 
     const again = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', ref);
     expect(again.status).toBe(200);
     expect(['cached', 'completed']).toContain(again.body.status);
-    expect(again.body.model).toMatchObject({ path: path.join(svc.modelsDir, 'loras', 'survivor.safetensors'), sha256: file.sha256 });
+    expect(again.body.model).toMatchObject({
+      path: path.join(svc.modelsDir, 'loras', 'survivor.safetensors'),
+      sha256: file.sha256,
+    });
     expect(origin.hitCount('/files/survivor.safetensors')).toBe(1);
     expect(readdirSync(svc.modelsDir).filter((f) => f.startsWith('cache_registry.json.corrupt-'))).toHaveLength(1);
     await expect.poll(() => registryOf(svc.modelsDir).loras.survivor?.hash, { timeout: 10_000 }).toBe(file.sha256);

@@ -4,7 +4,16 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KIND_DIRS, MODEL_KINDS, QUEUE_NAME, type ModelKind } from '@model-manager/core';
 import { TestOrigin, type OriginFile } from '../support/origin.js';
-import { REDIS_URL, call, dropPrefix, serviceEnv, startApp, tempModelsDir, uniquePrefix, type RunningProcess } from '../support/service.js';
+import {
+  REDIS_URL,
+  call,
+  dropPrefix,
+  serviceEnv,
+  startApp,
+  tempModelsDir,
+  uniquePrefix,
+  type RunningProcess,
+} from '../support/service.js';
 import { inspectVolume } from '../support/volume-check.js';
 
 const KiB = 1024;
@@ -65,13 +74,21 @@ describe('a fleet: 3 workers and 2 APIs on one volume and one queue', () => {
       const name = `m${String(i).padStart(2, '0')}`;
       const file = origin.addFile(`${name}.safetensors`, size);
       // Paced, so downloads overlap and every worker gets some.
-      files.push({ kind: MODEL_KINDS[i % 3]!, name, file, size, url: `${origin.url}/slow/${name}.safetensors?ms=15&chunk=${64 * KiB}` });
+      files.push({
+        kind: MODEL_KINDS[i % 3]!,
+        name,
+        file,
+        size,
+        url: `${origin.url}/slow/${name}.safetensors?ms=15&chunk=${64 * KiB}`,
+      });
     }
     const item = (f: (typeof files)[number]) => ({ kind: f.kind, name: f.name, url: f.url, sha256: f.file.sha256 });
     // The same bytes under other names (another kind, too), asked for while the original is still
     // downloading (m00-m03 are the slowest): one download, the other names linked to it.
     for (const f of files.slice(0, 4)) f.url = `${origin.url}/slow/${f.name}.safetensors?ms=60&chunk=${32 * KiB}`;
-    const aliases = files.slice(0, 4).map((f, i) => ({ ...item(f), kind: MODEL_KINDS[(i + 1) % 3]!, name: `alias-${f.name}` }));
+    const aliases = files
+      .slice(0, 4)
+      .map((f, i) => ({ ...item(f), kind: MODEL_KINDS[(i + 1) % 3]!, name: `alias-${f.name}` }));
     const [a, b] = apis as [(typeof apis)[0], (typeof apis)[0]];
 
     const [batchA, batchB, ...singles] = await Promise.all([
@@ -81,7 +98,12 @@ describe('a fleet: 3 workers and 2 APIs on one volume and one queue', () => {
     ]);
     for (const [i, alias] of aliases.entries()) {
       const original = batchA.body.jobs[i].jobId as string;
-      await expect.poll(async () => (await call(a.url, 'GET', `/v1/jobs/${original}`)).body.status, { timeout: 30_000, interval: 20 }).not.toBe('queued');
+      await expect
+        .poll(async () => (await call(a.url, 'GET', `/v1/jobs/${original}`)).body.status, {
+          timeout: 30_000,
+          interval: 20,
+        })
+        .not.toBe('queued');
       singles.push(await call((i % 2 ? b : a).url, 'POST', '/v1/fetch', alias));
     }
     expect([batchA.status, batchB.status]).toEqual([202, 202]);
@@ -89,7 +111,8 @@ describe('a fleet: 3 workers and 2 APIs on one volume and one queue', () => {
 
     const doneA = await call(a.url, 'GET', `/v1/batches/${batchA.body.batchId}?wait=50`);
     const doneB = await call(b.url, 'GET', `/v1/batches/${batchB.body.batchId}?wait=50`);
-    for (const done of [doneA, doneB]) expect(done.body).toMatchObject({ done: true, counts: { total: 20, failed: 0 } });
+    for (const done of [doneA, doneB])
+      expect(done.body).toMatchObject({ done: true, counts: { total: 20, failed: 0 } });
     for (const single of singles) {
       if (single.body.jobId === undefined) continue; // answered `cached` already
       const job = await call(b.url, 'GET', `/v1/jobs/${single.body.jobId}?wait=50`);
@@ -97,17 +120,24 @@ describe('a fleet: 3 workers and 2 APIs on one volume and one queue', () => {
     }
 
     // One download per model, across three workers and two APIs, alias requests included.
-    for (const f of files) expect({ name: f.name, sent: origin.sent(`${f.name}.safetensors`) }).toEqual({ name: f.name, sent: f.size });
+    for (const f of files)
+      expect({ name: f.name, sent: origin.sent(`${f.name}.safetensors`) }).toEqual({ name: f.name, sent: f.size });
     const volumeState = inspectVolume(volume.dir);
     expect(volumeState).toEqual({
       badEntries: [],
       unlisted: [],
       staging: [],
-      entries: [...files.map((f) => `${KIND_DIRS[f.kind]}/${f.name}`), ...aliases.map((al) => `${KIND_DIRS[al.kind]}/${al.name}`)].sort(),
+      entries: [
+        ...files.map((f) => `${KIND_DIRS[f.kind]}/${f.name}`),
+        ...aliases.map((al) => `${KIND_DIRS[al.kind]}/${al.name}`),
+      ].sort(),
     });
     // Each alias became a link to its original's file, whichever worker ran it (the log line
     // comes through a pipe, so it may trail the job's completion).
-    const linked = () => [...workers.values()].flatMap((w) => w.logs).filter((l) => l.includes('same content already on the volume: no download')).length;
+    const linked = () =>
+      [...workers.values()]
+        .flatMap((w) => w.logs)
+        .filter((l) => l.includes('same content already on the volume: no download')).length;
     await expect.poll(linked, { timeout: 5000 }).toBe(aliases.length);
     // Both APIs read the same registry.
     for (const api of apis) {
@@ -131,7 +161,14 @@ describe('a fleet: 3 workers and 2 APIs on one volume and one queue', () => {
       return { name, file, url: `${origin.url}/slow/${name}.safetensors?ms=20&chunk=${256 * KiB}` };
     });
     const created = await Promise.all(
-      big.map((f, i) => call(apis[i % 2]!.url, 'POST', '/v1/fetch', { kind: 'checkpoint', name: f.name, url: f.url, sha256: f.file.sha256 })),
+      big.map((f, i) =>
+        call(apis[i % 2]!.url, 'POST', '/v1/fetch', {
+          kind: 'checkpoint',
+          name: f.name,
+          url: f.url,
+          sha256: f.file.sha256,
+        }),
+      ),
     );
     const jobIds = created.map((c) => c.body.jobId as string);
     expect(jobIds.every(Boolean)).toBe(true);
@@ -141,7 +178,8 @@ describe('a fleet: 3 workers and 2 APIs on one volume and one queue', () => {
       for (const id of jobIds) {
         const job = await queue.getJob(id);
         const bytes = (job?.progress as { bytes?: number } | undefined)?.bytes ?? 0;
-        if (job?.processedBy && (await job.getState()) === 'active' && bytes > 2 * MiB && bytes < size / 2) return { id, worker: job.processedBy };
+        if (job?.processedBy && (await job.getState()) === 'active' && bytes > 2 * MiB && bytes < size / 2)
+          return { id, worker: job.processedBy };
       }
       return undefined;
     }, 30_000);

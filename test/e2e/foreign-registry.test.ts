@@ -38,7 +38,13 @@ const foreign = {
       usage_count: 0,
       file_size: 2048,
     },
-    Broken: { url: 'https://civitai.com/api/download/models/2', path: 42, hash: 'x', file_size: 'lots', downloaded_at: 'yesterday' },
+    Broken: {
+      url: 'https://civitai.com/api/download/models/2',
+      path: 42,
+      hash: 'x',
+      file_size: 'lots',
+      downloaded_at: 'yesterday',
+    },
   },
   embeddings: {},
   last_updated: '2024-11-28T08:00:00Z',
@@ -71,17 +77,30 @@ describe('a registry with ISO-string dates, numbers as strings and a broken entr
     expect(isoOnly.body.downloadedAt).toBe('2024-11-27T07:00:00.000Z');
     const one = await call(svc.apiUrl, 'GET', `/v1/models/lora/${encodeURIComponent('Iso Dated')}`);
     expect(one.status).toBe(200);
-    expect(one.body).toMatchObject({ name: 'Iso Dated', fileSize: 2048, usageCount: 3, downloadedAt: '2024-11-27T08:00:00.000Z', lastUsed: '2024-11-28T08:00:00.500Z' });
+    expect(one.body).toMatchObject({
+      name: 'Iso Dated',
+      fileSize: 2048,
+      usageCount: 3,
+      downloadedAt: '2024-11-27T08:00:00.000Z',
+      lastUsed: '2024-11-28T08:00:00.500Z',
+    });
     expect((await call(svc.apiUrl, 'GET', '/v1/models/lora/Broken')).status).toBe(404);
     const all = await call(svc.apiUrl, 'GET', '/v1/models');
     expect(all.status).toBe(200);
     expect(all.body.models.map((m: { name: string }) => m.name)).toEqual(['Iso Dated', 'Iso Only']);
     expect((await call(svc.apiUrl, 'GET', '/v1/stats')).status).toBe(200);
 
-    const hit = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name: 'Iso Dated', url: `${origin.url}/files/none`, sha256: sha(isoBody) });
+    const hit = await call(svc.apiUrl, 'POST', '/v1/fetch', {
+      kind: 'lora',
+      name: 'Iso Dated',
+      url: `${origin.url}/files/none`,
+      sha256: sha(isoBody),
+    });
     expect(hit.status).toBe(200);
     expect(hit.body.status).toBe('cached');
-    const prepared = await call(svc.apiUrl, 'POST', '/v1/prepare', { loras: [{ name: 'Iso Dated', url: `${origin.url}/files/none` }] });
+    const prepared = await call(svc.apiUrl, 'POST', '/v1/prepare', {
+      loras: [{ name: 'Iso Dated', url: `${origin.url}/files/none` }],
+    });
     expect(prepared.status).toBe(200);
     expect(origin.hitCount('/files/none')).toBe(0);
   });
@@ -91,8 +110,12 @@ describe('a registry with ISO-string dates, numbers as strings and a broken entr
     const done = await call(svc.apiUrl, 'GET', `/v1/jobs/${queued.body.jobId}?wait=60`);
     expect(done.body.status).toBe('completed');
     expect(done.body.result.adopted).toEqual([]);
-    expect(done.body.result.unreadable).toEqual([{ kind: 'lora', name: 'Broken', reason: expect.stringContaining('path') }]);
-    expect(done.body.result.skipped).toEqual([{ kind: 'lora', file: 'Broken.safetensors', reason: expect.stringContaining('unreadable') }]);
+    expect(done.body.result.unreadable).toEqual([
+      { kind: 'lora', name: 'Broken', reason: expect.stringContaining('path') },
+    ]);
+    expect(done.body.result.skipped).toEqual([
+      { kind: 'lora', file: 'Broken.safetensors', reason: expect.stringContaining('unreadable') },
+    ]);
 
     const metrics = await fetch(`${svc.apiUrl}/metrics`);
     expect(metrics.status).toBe(200);
@@ -100,7 +123,9 @@ describe('a registry with ISO-string dates, numbers as strings and a broken entr
   });
 
   it('keeps unknown fields, unknown top-level keys and the broken entry as they are when it writes the file', async () => {
-    await expect.poll(() => registryOf(volume.dir).loras['Iso Dated'].usage_count, { timeout: 15_000 }).toBeGreaterThanOrEqual(4);
+    await expect
+      .poll(() => registryOf(volume.dir).loras['Iso Dated'].usage_count, { timeout: 15_000 })
+      .toBeGreaterThanOrEqual(4);
     const written = registryOf(volume.dir);
     expect(written.webui).toEqual(foreign.webui);
     expect(written.loras.Broken).toEqual(foreign.loras.Broken);

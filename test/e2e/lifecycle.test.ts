@@ -18,7 +18,11 @@ const now = () => Date.now() / 1000;
 const names = (models: Array<{ name: string }>) => models.map((m) => m.name);
 
 /** Rewrites registry entries as an older volume would hold them, under the same lease the services take. */
-async function age(modelsDir: string, changes: Record<string, Partial<RegistryEntry>>, kind: ModelKind = 'lora'): Promise<void> {
+async function age(
+  modelsDir: string,
+  changes: Record<string, Partial<RegistryEntry>>,
+  kind: ModelKind = 'lora',
+): Promise<void> {
   const redis = new Redis(REDIS_URL);
   const registry = new Registry({ modelsDir, redis, logger: createLogger({ level: 'silent', name: 'test' }) });
   try {
@@ -33,7 +37,10 @@ async function age(modelsDir: string, changes: Record<string, Partial<RegistryEn
 }
 
 /** Model files and entries written straight to the volume in the registry's format, under the registry lease (as the Python module does). */
-async function register(modelsDir: string, models: Array<{ name: string; bytes: number; daysAgo: number }>): Promise<void> {
+async function register(
+  modelsDir: string,
+  models: Array<{ name: string; bytes: number; daysAgo: number }>,
+): Promise<void> {
   const redis = new Redis(REDIS_URL);
   const registry = new Registry({ modelsDir, redis, logger: createLogger({ level: 'silent', name: 'test' }) });
   try {
@@ -41,7 +48,15 @@ async function register(modelsDir: string, models: Array<{ name: string; bytes: 
       const filePath = path.join(modelsDir, 'loras', `${name}.safetensors`);
       writeFileSync(filePath, safetensorsOf(bytes));
       const at = now() - daysAgo * DAY;
-      await registry.put('lora', name, { url: '', path: filePath, hash: '', downloaded_at: at, last_used: at, usage_count: 0, file_size: bytes });
+      await registry.put('lora', name, {
+        url: '',
+        path: filePath,
+        hash: '',
+        downloaded_at: at,
+        last_used: at,
+        usage_count: 0,
+        file_size: bytes,
+      });
     }
   } finally {
     await registry.close();
@@ -54,7 +69,12 @@ describe('quota eviction and what it never removes', () => {
   let svc: Service;
   let fetchQueue: Queue;
   const fetchLora = (name: string, extra: Record<string, unknown> = {}) =>
-    call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name, url: `${origin.url}/files/${name}.safetensors`, ...extra });
+    call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+      kind: 'lora',
+      name,
+      url: `${origin.url}/files/${name}.safetensors`,
+      ...extra,
+    });
 
   beforeAll(async () => {
     await origin.start();
@@ -71,17 +91,37 @@ describe('quota eviction and what it never removes', () => {
 
   it('removes the least valuable first, keeps pinned, leased, young and in-flight models, and dryRun touches nothing', async () => {
     // Already on the volume (as the old module left it): with a 1-byte quota no download would fit.
-    const sizes: Record<string, number> = { bigstale: 128, smallstale: 64, used: 128, recent: 64, pinned: 64, leased: 64, held: 64, busy: 64, young: 64 };
+    const sizes: Record<string, number> = {
+      bigstale: 128,
+      smallstale: 64,
+      used: 128,
+      recent: 64,
+      pinned: 64,
+      leased: 64,
+      held: 64,
+      busy: 64,
+      young: 64,
+    };
     await register(
       svc.modelsDir,
       Object.entries(sizes).map(([name, kib]) => ({ name, bytes: kib * KiB, daysAgo: 0 })),
     );
     // Leases: one from /v1/prepare, one from /v1/fetch with lease: true (both cache hits here).
-    const prepared = await call(svc.apiUrl, 'POST', '/v1/prepare', { loras: [{ name: 'leased', url: `${origin.url}/files/leased.safetensors` }] });
-    expect(prepared.body).toMatchObject({ leaseId: expect.any(String), leaseExpiresAt: expect.any(String), failed: [] });
+    const prepared = await call(svc.apiUrl, 'POST', '/v1/prepare', {
+      loras: [{ name: 'leased', url: `${origin.url}/files/leased.safetensors` }],
+    });
+    expect(prepared.body).toMatchObject({
+      leaseId: expect.any(String),
+      leaseExpiresAt: expect.any(String),
+      failed: [],
+    });
     expect(Date.parse(prepared.body.leaseExpiresAt) - Date.now()).toBeGreaterThan(800_000); // LEASE_SECONDS 900
     const held = await fetchLora('held', { lease: true });
-    expect(held.body).toMatchObject({ status: 'cached', leaseId: expect.any(String), leaseExpiresAt: expect.any(String) });
+    expect(held.body).toMatchObject({
+      status: 'cached',
+      leaseId: expect.any(String),
+      leaseExpiresAt: expect.any(String),
+    });
     // Those hits reach the registry before the test sets usage and times.
     await expect.poll(() => registryOf(svc.modelsDir).loras.held.usage_count, { timeout: 10_000 }).toBe(1);
     await expect.poll(() => registryOf(svc.modelsDir).loras.leased.usage_count, { timeout: 10_000 }).toBe(1);
@@ -91,7 +131,11 @@ describe('quota eviction and what it never removes', () => {
     expect((await call(svc.apiUrl, 'POST', '/v1/models/lora/nosuch/pin')).status).toBe(404);
     expect(registryOf(svc.modelsDir).loras.pinned.pinned).toBe(true);
     // A fetch of `busy` waiting to retry: in flight, so its model is left alone.
-    await fetchQueue.add('fetch-model', { kind: 'lora', name: 'busy', url: `${origin.url}/files/busy.safetensors`, requestedAt: Date.now() }, { delay: 600_000, deduplication: { id: 'lora/busy' } });
+    await fetchQueue.add(
+      'fetch-model',
+      { kind: 'lora', name: 'busy', url: `${origin.url}/files/busy.safetensors`, requestedAt: Date.now() },
+      { delay: 600_000, deduplication: { id: 'lora/busy' } },
+    );
 
     const t = now();
     const old = t - 100 * DAY;
@@ -113,7 +157,12 @@ describe('quota eviction and what it never removes', () => {
     // Score = idle time x size / (1 + uses): 10 d x 128 K, 10 d x 64 K, 10 d x 128 K / 10, 1 d x 64 K.
     expect(names(dry.body.removed)).toEqual(['bigstale', 'smallstale', 'used', 'recent']);
     expect(dry.body.removed.every((m: { reason: string }) => m.reason === 'max-bytes')).toBe(true);
-    expect(dry.body.removed[0]).toMatchObject({ kind: 'lora', fileSize: 128 * KiB, pinned: false, path: path.join(svc.modelsDir, 'loras', 'bigstale.safetensors') });
+    expect(dry.body.removed[0]).toMatchObject({
+      kind: 'lora',
+      fileSize: 128 * KiB,
+      pinned: false,
+      path: path.join(svc.modelsDir, 'loras', 'bigstale.safetensors'),
+    });
     // In score order too: the two leased models were used once (their lease's cache hit), halving theirs.
     expect(dry.body.skipped).toEqual([
       { kind: 'lora', name: 'pinned', reason: 'pinned' },
@@ -129,7 +178,9 @@ describe('quota eviction and what it never removes', () => {
     const real = await call(svc.apiUrl, 'POST', '/v1/cleanup', { maxAgeDays: 365, quota: true });
     expect(names(real.body.removed)).toEqual(names(dry.body.removed));
     expect(Object.keys(registryOf(svc.modelsDir).loras).sort()).toEqual(['busy', 'held', 'leased', 'pinned', 'young']);
-    expect(readdirSync(path.join(svc.modelsDir, 'loras')).sort()).toEqual(['busy', 'held', 'leased', 'pinned', 'young'].map((n) => `${n}.safetensors`));
+    expect(readdirSync(path.join(svc.modelsDir, 'loras')).sort()).toEqual(
+      ['busy', 'held', 'leased', 'pinned', 'young'].map((n) => `${n}.safetensors`),
+    );
     expect(readdirSync(path.join(svc.modelsDir, '.incoming'))).toEqual([]);
     const counter = new Redis(REDIS_URL);
     try {
@@ -149,7 +200,9 @@ describe('quota eviction and what it never removes', () => {
     expect(extended.body).toMatchObject({ leaseId: prepared.body.leaseId, models: [{ kind: 'lora', name: 'leased' }] });
     expect(Date.parse(extended.body.expiresAt) - Date.now()).toBeLessThanOrEqual(60_000);
     expect((await call(svc.apiUrl, 'DELETE', `/v1/leases/${prepared.body.leaseId}`)).status).toBe(204);
-    expect((await call(svc.apiUrl, 'DELETE', `/v1/leases/${prepared.body.leaseId}`)).body.error.code).toBe('LEASE_NOT_FOUND');
+    expect((await call(svc.apiUrl, 'DELETE', `/v1/leases/${prepared.body.leaseId}`)).body.error.code).toBe(
+      'LEASE_NOT_FOUND',
+    );
     expect((await call(svc.apiUrl, 'POST', '/v1/leases/nope', {})).status).toBe(404);
     const afterRelease = await call(svc.apiUrl, 'POST', '/v1/cleanup', { maxAgeDays: 365, quota: true });
     expect(names(afterRelease.body.removed)).toEqual(['leased']);
@@ -168,7 +221,10 @@ describe('a download that does not fit', () => {
   const volume = smallVolume(8);
   beforeAll(async () => {
     await origin.start();
-    if (!volume.mount()) console.warn('cannot mount a tmpfs here (not root?): MIN_FREE_BYTES is set just below the free space of the temp folder instead');
+    if (!volume.mount())
+      console.warn(
+        'cannot mount a tmpfs here (not root?): MIN_FREE_BYTES is set just below the free space of the temp folder instead',
+      );
   });
   afterAll(async () => {
     await origin.close();
@@ -184,8 +240,19 @@ describe('a download that does not fit', () => {
     };
     // On the 8 MiB tmpfs: keep 2.5 MiB free, so two 2 MiB models fit and a third does not.
     const minFree = volume.mounted ? 2.5 * MiB : free() - 5 * MiB;
-    const svc = await startService('life-room', { MODELS_DIR: modelsDir, MIN_FREE_BYTES: String(minFree), EVICTION_GRACE_SECONDS: '0', CLEANUP_CRON: 'off', SEGMENTS: '1' });
-    const fetchLora = (name: string) => call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name, url: `${origin.url}/files/${name}.safetensors` });
+    const svc = await startService('life-room', {
+      MODELS_DIR: modelsDir,
+      MIN_FREE_BYTES: String(minFree),
+      EVICTION_GRACE_SECONDS: '0',
+      CLEANUP_CRON: 'off',
+      SEGMENTS: '1',
+    });
+    const fetchLora = (name: string) =>
+      call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+        kind: 'lora',
+        name,
+        url: `${origin.url}/files/${name}.safetensors`,
+      });
     try {
       for (const name of ['first', 'second', 'third', 'fourth']) origin.addFile(`${name}.safetensors`, 2 * MiB);
       expect((await fetchLora('first')).body.status).toBe('completed');
@@ -215,8 +282,18 @@ describe('a download that does not fit', () => {
   });
 
   it('makes room under CACHE_MAX_BYTES, and evicts after a download of unknown size', async () => {
-    const svc = await startService('life-quota', { CACHE_MAX_BYTES: String(300 * KiB), MIN_FREE_BYTES: '0', EVICTION_GRACE_SECONDS: '0', CLEANUP_CRON: 'off' });
-    const fetchLora = (name: string) => call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name, url: `${origin.url}/files/${name}.safetensors` });
+    const svc = await startService('life-quota', {
+      CACHE_MAX_BYTES: String(300 * KiB),
+      MIN_FREE_BYTES: '0',
+      EVICTION_GRACE_SECONDS: '0',
+      CLEANUP_CRON: 'off',
+    });
+    const fetchLora = (name: string) =>
+      call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+        kind: 'lora',
+        name,
+        url: `${origin.url}/files/${name}.safetensors`,
+      });
     try {
       for (const name of ['q1', 'q2', 'q3']) origin.addFile(`${name}.safetensors`, 128 * KiB);
       expect((await fetchLora('q1')).body.status).toBe('completed');
@@ -228,10 +305,16 @@ describe('a download that does not fit', () => {
       // No Content-Length: no room can be made before writing, so the volume is brought back under the quota once it is published.
       origin.addFile('q4.safetensors', 128 * KiB);
       await age(svc.modelsDir, { q1: { last_used: now() - DAY } });
-      const q4 = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'q4', url: `${origin.url}/files/q4.safetensors?noLength=1` });
+      const q4 = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+        kind: 'lora',
+        name: 'q4',
+        url: `${origin.url}/files/q4.safetensors?noLength=1`,
+      });
       expect(q4.body.status).toBe('completed');
       expect(Object.keys(registryOf(svc.modelsDir).loras).sort()).toEqual(['q3', 'q4']);
-      expect((await svc.worker.waitForLog('evicted models to get back under the limits')).removed).toEqual(['lora/q1 (max-bytes)']);
+      expect((await svc.worker.waitForLog('evicted models to get back under the limits')).removed).toEqual([
+        'lora/q1 (max-bytes)',
+      ]);
     } finally {
       await dropVolumeKeys(svc.modelsDir);
       await svc.stop();
@@ -242,12 +325,17 @@ describe('a download that does not fit', () => {
 describe('the scheduled cleanup', () => {
   it('is registered with CLEANUP_CRON and its runs are jobs that say what they removed and why', async () => {
     // Every second (a 6-field pattern), so a run comes within the test.
-    const svc = await startService('life-cron', { CACHE_MAX_BYTES: String(200 * KiB), MIN_FREE_BYTES: '0', EVICTION_GRACE_SECONDS: '0', CLEANUP_CRON: '* * * * * *' });
+    const svc = await startService('life-cron', {
+      CACHE_MAX_BYTES: String(200 * KiB),
+      MIN_FREE_BYTES: '0',
+      EVICTION_GRACE_SECONDS: '0',
+      CLEANUP_CRON: '* * * * * *',
+    });
     const queue = new Queue('model-maintenance', { connection: { url: REDIS_URL } as never, prefix: svc.prefix });
     try {
-      await expect.poll(async () => (await queue.getJobSchedulers()).map((s) => [s.key, s.pattern, s.name]), { timeout: 10_000 }).toEqual([
-        ['cleanup-schedule', '* * * * * *', 'cleanup'],
-      ]);
+      await expect
+        .poll(async () => (await queue.getJobSchedulers()).map((s) => [s.key, s.pattern, s.name]), { timeout: 10_000 })
+        .toEqual([['cleanup-schedule', '* * * * * *', 'cleanup']]);
       // Two models registered by another writer (as the Python module registers them), together over the quota: the staler one goes.
       const file = path.join(svc.modelsDir, 'loras', 'handmade.safetensors');
       await register(svc.modelsDir, [
@@ -255,13 +343,20 @@ describe('the scheduled cleanup', () => {
         { name: 'newer', bytes: 100 * KiB, daysAgo: 0 },
       ]);
       // The file goes before its job completes: wait for the job.
-      const removing = async () => (await queue.getJobs(['completed'])).find((j) => (j.returnvalue as { removed?: unknown[] } | null)?.removed?.length);
+      const removing = async () =>
+        (await queue.getJobs(['completed'])).find(
+          (j) => (j.returnvalue as { removed?: unknown[] } | null)?.removed?.length,
+        );
       await expect.poll(removing, { timeout: 15_000 }).toBeDefined();
       expect(existsSync(file)).toBe(false);
       const run = await removing();
       expect(run?.name).toBe('cleanup');
       expect(run?.id).toMatch(/^repeat:cleanup-schedule:\d+$/);
-      expect(run?.returnvalue).toMatchObject({ dryRun: false, removed: [{ kind: 'lora', name: 'handmade', reason: 'max-bytes' }], fits: true });
+      expect(run?.returnvalue).toMatchObject({
+        dryRun: false,
+        removed: [{ kind: 'lora', name: 'handmade', reason: 'max-bytes' }],
+        fits: true,
+      });
       const { logs } = await queue.getJobLogs(run!.id!);
       expect(logs).toContain(`removed lora/handmade (${150 * KiB} bytes): max-bytes`);
       expect(svc.worker.logs.some((l) => l.includes('"trigger":"schedule"') && l.includes('handmade'))).toBe(true);
@@ -283,7 +378,12 @@ describe('a fetch and a delete of one model at the same time, from two deploymen
     try {
       const other = `http://127.0.0.1:${(await otherApi.waitForLog('api listening')).port as number}`;
       const file = origin.addFile('contested.safetensors', 512 * KiB);
-      const ref = { kind: 'lora', name: 'contested', url: `${origin.url}/files/contested.safetensors`, sha256: file.sha256 };
+      const ref = {
+        kind: 'lora',
+        name: 'contested',
+        url: `${origin.url}/files/contested.safetensors`,
+        sha256: file.sha256,
+      };
       for (let round = 0; round < 6; round++) {
         let fetched = false;
         const fetching = call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', ref).finally(() => {

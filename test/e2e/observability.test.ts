@@ -42,7 +42,11 @@ describe('seeing what it does: metrics, event streams, job logs (real API, worke
     const ref = { kind: 'lora', name: 'counted', url: `${origin.url}/files/counted.safetensors`, sha256: file.sha256 };
     expect((await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', ref)).body.status).toBe('completed');
     expect((await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', ref)).body.status).toBe('cached');
-    const failed = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'checkpoint', name: 'absent', url: `${origin.url}/files/absent.safetensors` });
+    const failed = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+      kind: 'checkpoint',
+      name: 'absent',
+      url: `${origin.url}/files/absent.safetensors`,
+    });
     expect(failed.body.error.code).toBe('HTTP_ERROR');
     // What the eviction code calls when it removes models.
     await recordEviction(redis, svc.prefix, 'max-bytes', 2);
@@ -52,7 +56,7 @@ describe('seeing what it does: metrics, event streams, job logs (real API, worke
       'model_manager_downloads_total{kind="lora",outcome="completed"}': 1,
       'model_manager_downloads_total{kind="checkpoint",outcome="failed"}': 1,
       'model_manager_downloads_total{kind="lora",outcome="failed"}': 0,
-      'model_manager_download_bytes_total': file.body.length,
+      model_manager_download_bytes_total: file.body.length,
       'model_manager_download_duration_seconds_count{kind="lora"}': 1,
       'model_manager_download_duration_seconds_bucket{kind="lora",le="+Inf"}': 1,
       'model_manager_download_duration_seconds_count{kind="checkpoint"}': 0,
@@ -101,7 +105,11 @@ describe('seeing what it does: metrics, event streams, job logs (real API, worke
       expect(typeof p.bytes).toBe('number');
       expect(typeof p.bytesPerSec).toBe('number');
     }
-    expect(stream.events.at(-1)!.data).toMatchObject({ jobId, status: 'completed', model: { name: 'streamed', sha256: file.sha256, fileSize: size } });
+    expect(stream.events.at(-1)!.data).toMatchObject({
+      jobId,
+      status: 'completed',
+      model: { name: 'streamed', sha256: file.sha256, fileSize: size },
+    });
 
     // A finished job: its state, then its final event at once.
     const again = await readSse(`${svc.apiUrl}/v1/jobs/${jobId}/events`);
@@ -109,12 +117,20 @@ describe('seeing what it does: metrics, event streams, job logs (real API, worke
   });
 
   it('streams a failing job to `failed` with its error code; an unknown job is a 404 before any stream', async () => {
-    const queued = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name: 'gone', url: `${origin.url}/files/gone.safetensors` });
+    const queued = await call(svc.apiUrl, 'POST', '/v1/fetch', {
+      kind: 'lora',
+      name: 'gone',
+      url: `${origin.url}/files/gone.safetensors`,
+    });
     const stream = await readSse(`${svc.apiUrl}/v1/jobs/${queued.body.jobId}/events`);
     const names = stream.events.map((e) => e.event);
     expect(names[0]).toBe('state');
     expect(names.at(-1)).toBe('failed');
-    expect(stream.events.at(-1)!.data).toMatchObject({ jobId: queued.body.jobId, status: 'failed', error: { code: 'HTTP_ERROR', status: 404 } });
+    expect(stream.events.at(-1)!.data).toMatchObject({
+      jobId: queued.body.jobId,
+      status: 'failed',
+      error: { code: 'HTTP_ERROR', status: 404 },
+    });
 
     const unknown = await readSse(`${svc.apiUrl}/v1/jobs/999999/events`);
     expect(unknown.status).toBe(404);
@@ -143,7 +159,10 @@ describe('seeing what it does: metrics, event streams, job logs (real API, worke
     expect(stream.events[0]!.data).toMatchObject({ batchId: created.body.batchId, counts: { total: 3, cached: 1 } });
     expect(names.at(-1)).toBe('done');
     expect(names.filter((n) => n === 'done')).toHaveLength(1);
-    expect(stream.events.at(-1)!.data).toMatchObject({ done: true, counts: { total: 3, cached: 1, completed: 2, failed: 0 } });
+    expect(stream.events.at(-1)!.data).toMatchObject({
+      done: true,
+      counts: { total: 3, cached: 1, completed: 2, failed: 0 },
+    });
     const completed = stream.events.filter((e) => e.event === 'completed').map((e) => e.data);
     expect(completed.map((c) => `${c.kind}/${c.name}`).sort()).toEqual(['embedding/batch-b', 'lora/batch-a']);
     const progress = stream.events.filter((e) => e.event === 'progress').map((e) => e.data);
@@ -225,12 +244,22 @@ describe('seeing what it does: metrics, event streams, job logs (real API, worke
     });
     const route = `/v1/jobs/${queued.body.jobId}/events`;
     let stopped: Promise<number | null> | undefined;
-    const stream = await readSse(`${svc.apiUrl}${route}`, { onEvent: (e) => { if (e.event === 'state') stopped = svc.api.stop('SIGTERM'); } });
+    const stream = await readSse(`${svc.apiUrl}${route}`, {
+      onEvent: (e) => {
+        if (e.event === 'state') stopped = svc.api.stop('SIGTERM');
+      },
+    });
     expect(stream.events[0]!.event).toBe('state');
     expect(stream.events.some((e) => e.event === 'completed' || e.event === 'failed')).toBe(false);
     expect(await stopped).toBe(0);
     // The server ended the answer itself (a connection cut at the grace deadline logs no request line).
-    const lines = svc.api.logs.map((l) => { try { return JSON.parse(l); } catch { return null; } });
+    const lines = svc.api.logs.map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return null;
+      }
+    });
     expect(lines.some((l) => l?.msg === 'request' && l.path === route && l.status === 200)).toBe(true);
   });
 });

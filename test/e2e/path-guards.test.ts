@@ -1,4 +1,14 @@
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +35,27 @@ describe('nothing a request carries reaches outside MODELS_DIR', () => {
   it('refuses every traversal form of a name or kind with a 400 naming the field, writing nothing', async () => {
     writeFileSync(bait(), 'do not touch');
     const url = `${origin.url}/files/never.safetensors`;
-    const names = ['..', '../x', '../../etc/passwd', 'a/b', 'a\\b', '/etc/passwd', '.hidden', 'a\u0000b', 'x'.repeat(201), 'x ', 'x.', 'C:\\x', 'a\nb', '', '__proto__', 'constructor', 'hasOwnProperty', 'toString', 'prototype'];
+    const names = [
+      '..',
+      '../x',
+      '../../etc/passwd',
+      'a/b',
+      'a\\b',
+      '/etc/passwd',
+      '.hidden',
+      'a\u0000b',
+      'x'.repeat(201),
+      'x ',
+      'x.',
+      'C:\\x',
+      'a\nb',
+      '',
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+      'toString',
+      'prototype',
+    ];
     for (const name of names) {
       const res = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name, url });
       expect(res.status, JSON.stringify(name)).toBe(400);
@@ -34,7 +64,13 @@ describe('nothing a request carries reaches outside MODELS_DIR', () => {
     for (const kind of ['../loras', 'loras', 'lora/..', 'LORA']) {
       expect((await call(svc.apiUrl, 'POST', '/v1/fetch', { kind, name: 'x', url })).status).toBe(400);
     }
-    for (const route of ['/v1/models/lora/..%2F..%2Fetc%2Fpasswd', '/v1/models/lora/.%2e%2fx', '/v1/models/..%2Floras/x', '/v1/models/lora/a%00b', `/v1/models/lora/${encodeURIComponent(bait())}`]) {
+    for (const route of [
+      '/v1/models/lora/..%2F..%2Fetc%2Fpasswd',
+      '/v1/models/lora/.%2e%2fx',
+      '/v1/models/..%2Floras/x',
+      '/v1/models/lora/a%00b',
+      `/v1/models/lora/${encodeURIComponent(bait())}`,
+    ]) {
       const got = await call(svc.apiUrl, 'GET', route);
       const deleted = await call(svc.apiUrl, 'DELETE', route);
       expect([got.status, deleted.status], route).toEqual([400, 400]);
@@ -50,7 +86,12 @@ describe('nothing a request carries reaches outside MODELS_DIR', () => {
     symlinkSync(bait(), staging);
     symlinkSync(bait(), path.join(svc.modelsDir, 'loras', 'planted.safetensors'));
     const file = origin.addFile('planted.safetensors', 50_000);
-    const res = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'planted', url: `${origin.url}/files/planted.safetensors`, sha256: file.sha256 });
+    const res = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+      kind: 'lora',
+      name: 'planted',
+      url: `${origin.url}/files/planted.safetensors`,
+      sha256: file.sha256,
+    });
     expect(res.body).toMatchObject({ status: 'completed', jobId: '1' });
     expect(readFileSync(bait(), 'utf8')).toBe('do not touch');
     const published = res.body.model.path as string;
@@ -68,20 +109,36 @@ describe('nothing a request carries reaches outside MODELS_DIR', () => {
 
   it('neither writes nor deletes through a kind folder replaced by a symlink that leads outside the volume', async () => {
     const file = origin.addFile('through-folder.safetensors', 20_000);
-    const kept = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'embedding', name: 'kept', url: `${origin.url}/files/through-folder.safetensors`, sha256: file.sha256 });
+    const kept = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+      kind: 'embedding',
+      name: 'kept',
+      url: `${origin.url}/files/through-folder.safetensors`,
+      sha256: file.sha256,
+    });
     expect(kept.body.status).toBe('completed');
     const folder = path.join(svc.modelsDir, 'embeddings');
     const real = `${folder}.real`;
     renameSync(folder, real);
     symlinkSync(outside, folder);
     try {
-      const res = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'embedding', name: 'escape', url: `${origin.url}/files/through-folder.safetensors`, sha256: file.sha256 });
+      const res = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+        kind: 'embedding',
+        name: 'escape',
+        url: `${origin.url}/files/through-folder.safetensors`,
+        sha256: file.sha256,
+      });
       expect(res.body.status).toBe('failed');
-      expect(res.body.error).toMatchObject({ code: 'WRITE_ERROR', message: expect.stringContaining('leads outside MODELS_DIR') });
+      expect(res.body.error).toMatchObject({
+        code: 'WRITE_ERROR',
+        message: expect.stringContaining('leads outside MODELS_DIR'),
+      });
       writeFileSync(path.join(outside, 'kept.safetensors'), 'not the model');
       const refused = await call(svc.apiUrl, 'DELETE', '/v1/models/embedding/kept');
       expect(refused.status).toBe(500);
-      expect(refused.body.error).toMatchObject({ code: 'VOLUME_UNWRITABLE', message: expect.stringContaining('leads outside MODELS_DIR') });
+      expect(refused.body.error).toMatchObject({
+        code: 'VOLUME_UNWRITABLE',
+        message: expect.stringContaining('leads outside MODELS_DIR'),
+      });
       expect(readdirSync(outside).sort()).toEqual(['bait.txt', 'kept.safetensors']);
       expect(readFileSync(path.join(outside, 'kept.safetensors'), 'utf8')).toBe('not the model');
     } finally {

@@ -38,10 +38,21 @@ interface PythonRun {
 }
 
 /** Runs Python in the package folder, its output (stdout and stderr) line by line to `onLine`. */
-function runPython(command: string, args: string[], env: Record<string, string>, onLine: (line: string) => void = () => {}): Promise<PythonRun> {
+function runPython(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  onLine: (line: string) => void = () => {},
+): Promise<PythonRun> {
   const child = spawn(command, args, {
     cwd: PACKAGE,
-    env: { ...process.env, PYTHONPATH: path.join(PACKAGE, 'src'), PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', ...env },
+    env: {
+      ...process.env,
+      PYTHONPATH: path.join(PACKAGE, 'src'),
+      PYTHONDONTWRITEBYTECODE: '1',
+      PYTHONUNBUFFERED: '1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -80,7 +91,10 @@ describe('the Python client (packages/client-python) against the real service', 
   });
 
   it("passes its unit tests (prompt, errors, settings, the client's logic)", async () => {
-    expectPassed(await runPython('python3', ['-m', 'unittest', 'discover', '-s', 'tests/unit', '-v'], {}), 'python3 -m unittest (unit)');
+    expectPassed(
+      await runPython('python3', ['-m', 'unittest', 'discover', '-s', 'tests/unit', '-v'], {}),
+      'python3 -m unittest (unit)',
+    );
   });
 
   it('passes its service tests: the handler flow, drop-in shapes, leases, typed errors, the token', async () => {
@@ -94,19 +108,28 @@ describe('the Python client (packages/client-python) against the real service', 
     const cached = await fetch(`${svc.apiUrl}/v1/fetch?wait=30`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-      body: JSON.stringify({ kind: 'lora', name: 'restart cached', url: `${suite.origin.url}/files/restart-cached.safetensors` }),
+      body: JSON.stringify({
+        kind: 'lora',
+        name: 'restart cached',
+        url: `${suite.origin.url}/files/restart-cached.safetensors`,
+      }),
     });
     expect(cached.status).toBe(200);
     const port = new URL(svc.apiDirectUrl).port; // behind the contract proxy, which stays up
     await svc.api.stop();
 
     let restarted: Promise<unknown> | undefined;
-    const run = await runPython('python3', ['-m', 'unittest', 'discover', '-s', 'tests/restart', '-v'], testEnv, (line) => {
-      // The client has found the API gone and is asking again: bring it back on the same port.
-      if (restarted || !/asking again/.test(line)) return;
-      svc.api = startApp('api', { ...svc.env, PORT: port });
-      restarted = svc.api.waitForLog('api listening');
-    });
+    const run = await runPython(
+      'python3',
+      ['-m', 'unittest', 'discover', '-s', 'tests/restart', '-v'],
+      testEnv,
+      (line) => {
+        // The client has found the API gone and is asking again: bring it back on the same port.
+        if (restarted || !/asking again/.test(line)) return;
+        svc.api = startApp('api', { ...svc.env, PORT: port });
+        restarted = svc.api.waitForLog('api listening');
+      },
+    );
     await restarted;
     expectPassed(run, 'python3 -m unittest (restart)');
     expect(restarted).toBeDefined();
@@ -118,11 +141,18 @@ describe('the Python client (packages/client-python) against the real service', 
       // Debian's python3 with its setuptools and wheel: what a handler image without network has.
       const venv = await runPython('/usr/bin/python3', ['-m', 'venv', '--system-site-packages', dir], {});
       expect(venv.code, venv.output).toBe(0);
-      const pip = await runPython(path.join(dir, 'bin', 'pip'), ['install', '--no-build-isolation', '--no-index', '--no-cache-dir', PACKAGE], {});
+      const pip = await runPython(
+        path.join(dir, 'bin', 'pip'),
+        ['install', '--no-build-isolation', '--no-index', '--no-cache-dir', PACKAGE],
+        {},
+      );
       expect(pip.code, pip.output).toBe(0);
       const imported = await runPython(
         path.join(dir, 'bin', 'python'),
-        ['-c', 'import model_manager_client, sys; from model_manager_client import model_manager; print(model_manager_client.__file__.startswith(sys.prefix), repr(model_manager))'],
+        [
+          '-c',
+          'import model_manager_client, sys; from model_manager_client import model_manager; print(model_manager_client.__file__.startswith(sys.prefix), repr(model_manager))',
+        ],
         { PYTHONPATH: '', MODEL_MANAGER_URL: '' },
       );
       expect(imported.code, imported.output).toBe(0);

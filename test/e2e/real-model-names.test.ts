@@ -35,16 +35,24 @@ describe("the Python module's example request, names as its users write them", (
     const first = await call(svc.apiUrl, 'POST', '/v1/prepare?wait=60', request());
     expect(first.status).toBe(200);
     expect(first.body.failed).toEqual([]);
-    expect(first.body.checkpointPath).toBe(path.join(svc.modelsDir, 'checkpoints', `${input.checkpoint.name}.safetensors`));
+    expect(first.body.checkpointPath).toBe(
+      path.join(svc.modelsDir, 'checkpoints', `${input.checkpoint.name}.safetensors`),
+    );
     expect(first.body.loras).toEqual(
-      input.loras.map((lora) => ({ name: lora.name, scale: lora.scale, path: path.join(svc.modelsDir, 'loras', `${lora.name}.safetensors`) })),
+      input.loras.map((lora) => ({
+        name: lora.name,
+        scale: lora.scale,
+        path: path.join(svc.modelsDir, 'loras', `${lora.name}.safetensors`),
+      })),
     );
     expect(first.body.prompt).toBe(expectedPrompt);
     expect(first.body.downloaded).toEqual([
       { kind: 'checkpoint', name: input.checkpoint.name },
       ...input.loras.map((lora) => ({ kind: 'lora', name: lora.name })),
     ]);
-    expect(readdirSync(path.join(svc.modelsDir, 'loras')).sort()).toEqual(input.loras.map((l) => `${l.name}.safetensors`).sort());
+    expect(readdirSync(path.join(svc.modelsDir, 'loras')).sort()).toEqual(
+      input.loras.map((l) => `${l.name}.safetensors`).sort(),
+    );
     const registry = JSON.parse(readFileSync(path.join(svc.modelsDir, 'cache_registry.json'), 'utf8'));
     expect(Object.keys(registry.loras).sort()).toEqual(input.loras.map((l) => l.name).sort());
 
@@ -70,7 +78,10 @@ describe("the Python module's example request, names as its users write them", (
     const { models } = JSON.parse(listed.stdout) as { models: Array<{ name: string; pinned: boolean }> };
     expect(models.find((m) => m.name === name)?.pinned).toBe(true);
     expect(models.map((m) => m.name)).toEqual(expect.arrayContaining(input.loras.map((l) => l.name)));
-    const fetched = await runCli(['fetch', 'lora', '水彩画 Watercolor @ Style', local(input.loras[6]!.url), '--wait', '--json'], { API_URL: svc.apiUrl });
+    const fetched = await runCli(
+      ['fetch', 'lora', '水彩画 Watercolor @ Style', local(input.loras[6]!.url), '--wait', '--json'],
+      { API_URL: svc.apiUrl },
+    );
     expect(fetched.code, fetched.stderr).toBe(0);
     expect(JSON.parse(fetched.stdout).status).toBe('cached');
   });

@@ -65,7 +65,12 @@ describe('against a Redis Cluster (redis+cluster://), end to end', () => {
 
   it('fetches with wait (a download), then answers a cache hit without the origin', async () => {
     const file = origin.addFile('cluster-base.safetensors', 2 * 1024 * 1024 + 5);
-    const ref = { kind: 'checkpoint', name: 'cluster-base', url: `${origin.url}/files/cluster-base.safetensors`, sha256: file.sha256 };
+    const ref = {
+      kind: 'checkpoint',
+      name: 'cluster-base',
+      url: `${origin.url}/files/cluster-base.safetensors`,
+      sha256: file.sha256,
+    };
     const first = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', ref);
     expect(first.status).toBe(200);
     expect(first.body.status).toBe('completed');
@@ -102,8 +107,14 @@ describe('against a Redis Cluster (redis+cluster://), end to end', () => {
 
   it('makes one origin download for 10 simultaneous requests of one model (BullMQ deduplication on the cluster)', async () => {
     origin.addFile('cluster-popular.safetensors', 1024 * 1024);
-    const ref = { kind: 'lora', name: 'cluster-popular', url: `${origin.url}/slow/cluster-popular.safetensors?ms=20&chunk=131072` };
-    const answers = await Promise.all(Array.from({ length: 10 }, () => call(svc.apiUrl, 'POST', '/v1/fetch?wait=60', ref)));
+    const ref = {
+      kind: 'lora',
+      name: 'cluster-popular',
+      url: `${origin.url}/slow/cluster-popular.safetensors?ms=20&chunk=131072`,
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => call(svc.apiUrl, 'POST', '/v1/fetch?wait=60', ref)),
+    );
     for (const a of answers) expect(['completed', 'cached']).toContain(a.body.status);
     expect(new Set(answers.filter((a) => a.body.jobId).map((a) => a.body.jobId)).size).toBe(1);
     expect(origin.hitCount('/slow/cluster-popular.safetensors')).toBe(1);
@@ -119,7 +130,11 @@ describe('against a Redis Cluster (redis+cluster://), end to end', () => {
     expect(queued.status).toBe(202);
     const done = await call(svc.apiUrl, 'GET', `/v1/jobs/${queued.body.jobId}?wait=30`);
     expect(done.status).toBe(200);
-    expect(done.body).toMatchObject({ jobId: queued.body.jobId, status: 'completed', model: { name: 'cluster-slow', fileSize: 512 * 1024 } });
+    expect(done.body).toMatchObject({
+      jobId: queued.body.jobId,
+      status: 'completed',
+      model: { name: 'cluster-slow', fileSize: 512 * 1024 },
+    });
   });
 
   it('leases models with /v1/prepare (one script over the volume lease keys)', async () => {
@@ -215,11 +230,15 @@ describe('cross-slot pieces on the cluster', () => {
     const redis = cluster.client();
     const lease = volumeKeys(volume, true).stagingLease(`${prefix}.1`);
     const jobLock = bullKeys(prefix, QUEUE_NAME).jobLock('1');
-    const slots = await Promise.all([lease, jobLock].map(async (k) => Number(await redis.call('CLUSTER', 'KEYSLOT', k))));
+    const slots = await Promise.all(
+      [lease, jobLock].map(async (k) => Number(await redis.call('CLUSTER', 'KEYSLOT', k))),
+    );
     expect(slots[0]).not.toBe(slots[1]);
 
     await redis.set(jobLock, 'someone-else', 'PX', 10_000);
-    await expect(new StagingLease(redis, lease, jobLock, 'stale-token', 400).acquire()).rejects.toMatchObject({ code: 'LOCK_LOST' });
+    await expect(new StagingLease(redis, lease, jobLock, 'stale-token', 400).acquire()).rejects.toMatchObject({
+      code: 'LOCK_LOST',
+    });
 
     await redis.set(jobLock, 'token-a', 'PX', 10_000);
     const a = new StagingLease(redis, lease, jobLock, 'token-a', 400);

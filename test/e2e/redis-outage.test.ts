@@ -35,7 +35,11 @@ describe('Redis goes away for a few seconds during a download', () => {
 
   beforeAll(async () => {
     await Promise.all([redis.start(), origin.start()]);
-    const env = serviceEnv(uniquePrefix('outage'), volume.dir, { REDIS_URL: redis.url, MIN_FREE_BYTES: '0', SEGMENTS: '1' });
+    const env = serviceEnv(uniquePrefix('outage'), volume.dir, {
+      REDIS_URL: redis.url,
+      MIN_FREE_BYTES: '0',
+      SEGMENTS: '1',
+    });
     api = startApp('api', env);
     worker = startApp('worker', env);
     const [listening] = await Promise.all([api.waitForLog('api listening'), worker.waitForLog('worker ready')]);
@@ -60,7 +64,10 @@ describe('Redis goes away for a few seconds during a download', () => {
     expect(fetched.status).toBe(202);
     const jobId = fetched.body.jobId as string;
     await expect
-      .poll(async () => (await call(apiUrl, 'GET', `/v1/jobs/${jobId}`)).body.progress?.bytes ?? 0, { timeout: 30_000, interval: 50 })
+      .poll(async () => (await call(apiUrl, 'GET', `/v1/jobs/${jobId}`)).body.progress?.bytes ?? 0, {
+        timeout: 30_000,
+        interval: 50,
+      })
       .toBeGreaterThan(4 * MiB);
 
     await redis.stop();
@@ -69,12 +76,27 @@ describe('Redis goes away for a few seconds during a download', () => {
       // orchestrator does not restart a process that will recover by itself.
       origin.addFile('during.safetensors', 64 * KiB);
       await expect
-        .poll(async () => (await call(apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name: 'during', url: `${origin.url}/files/during.safetensors` })).body, { timeout: 15_000 })
+        .poll(
+          async () =>
+            (
+              await call(apiUrl, 'POST', '/v1/fetch', {
+                kind: 'lora',
+                name: 'during',
+                url: `${origin.url}/files/during.safetensors`,
+              })
+            ).body,
+          { timeout: 15_000 },
+        )
         .toMatchObject({ error: { code: 'REDIS_UNAVAILABLE' } });
       const job = await call(apiUrl, 'GET', `/v1/jobs/${jobId}`);
       expect({ status: job.status, code: job.body.error?.code }).toEqual({ status: 503, code: 'REDIS_UNAVAILABLE' });
-      const batch = await call(apiUrl, 'POST', '/v1/batches', { items: [{ kind: 'lora', name: 'during', url: `${origin.url}/files/during.safetensors` }] });
-      expect({ status: batch.status, code: batch.body.error?.code }).toEqual({ status: 503, code: 'REDIS_UNAVAILABLE' });
+      const batch = await call(apiUrl, 'POST', '/v1/batches', {
+        items: [{ kind: 'lora', name: 'during', url: `${origin.url}/files/during.safetensors` }],
+      });
+      expect({ status: batch.status, code: batch.body.error?.code }).toEqual({
+        status: 503,
+        code: 'REDIS_UNAVAILABLE',
+      });
       const ready = await call(apiUrl, 'GET', '/readyz');
       expect({ status: ready.status, code: ready.body.error?.code }).toEqual({ status: 503, code: 'NOT_READY' });
       expect((await call(apiUrl, 'GET', '/healthz')).status).toBe(200);
@@ -97,11 +119,21 @@ describe('Redis goes away for a few seconds during a download', () => {
 
     // The worker took up new jobs after reconnecting; the API queues them again.
     const after = origin.addFile('after.safetensors', 256 * KiB);
-    const next = await call(apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'after', url: `${origin.url}/files/after.safetensors`, sha256: after.sha256 });
+    const next = await call(apiUrl, 'POST', '/v1/fetch?wait=30', {
+      kind: 'lora',
+      name: 'after',
+      url: `${origin.url}/files/after.safetensors`,
+      sha256: after.sha256,
+    });
     expect(next.body.status).toBe('completed');
 
     const state = inspectVolume(volume.dir);
-    expect(state).toEqual({ badEntries: [], unlisted: [], staging: [], entries: ['checkpoints/through', 'loras/after'] });
+    expect(state).toEqual({
+      badEntries: [],
+      unlisted: [],
+      staging: [],
+      entries: ['checkpoints/through', 'loras/after'],
+    });
     expect(readdirSync(path.join(volume.dir, 'loras'))).toEqual(['after.safetensors']);
     expect(api.child.exitCode).toBeNull();
     expect(worker.child.exitCode).toBeNull();
@@ -109,7 +141,10 @@ describe('Redis goes away for a few seconds during a download', () => {
     // reconnect attempt of every client; nothing reaches stderr as a bare stack.
     for (const proc of [api, worker]) {
       // (A second pair only if a separate events connection reports a refusal just as the shared one is back.)
-      const lost = logged(proc, 'redis connection lost; reconnecting (requests that need Redis answer 503 meanwhile)').length;
+      const lost = logged(
+        proc,
+        'redis connection lost; reconnecting (requests that need Redis answer 503 meanwhile)',
+      ).length;
       expect(lost).toBeGreaterThanOrEqual(1);
       expect(lost).toBeLessThanOrEqual(2);
       expect(logged(proc, 'redis connection restored').length).toBeGreaterThanOrEqual(1);

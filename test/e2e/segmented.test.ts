@@ -16,7 +16,12 @@ describe('segmented downloads (parallel ranges, written in place)', () => {
 
   beforeAll(async () => {
     await origin.start();
-    svc = await startService('segmented', { SEGMENTS: '4', SEGMENT_MIN_BYTES: String(8 * MiB), MIN_FREE_BYTES: '0', DOWNLOAD_BACKOFF_MS: '100' });
+    svc = await startService('segmented', {
+      SEGMENTS: '4',
+      SEGMENT_MIN_BYTES: String(8 * MiB),
+      MIN_FREE_BYTES: '0',
+      DOWNLOAD_BACKOFF_MS: '100',
+    });
   });
   afterAll(async () => {
     await svc?.stop();
@@ -26,21 +31,33 @@ describe('segmented downloads (parallel ranges, written in place)', () => {
   it('fetches a large file in parallel ranges and verifies its SHA-256', async () => {
     const size = 32 * MiB + 12345;
     const file = origin.addFile('parallel.safetensors', size);
-    const res = await fetchModel({ kind: 'checkpoint', name: 'parallel', url: `${origin.url}/files/parallel.safetensors`, sha256: file.sha256 });
+    const res = await fetchModel({
+      kind: 'checkpoint',
+      name: 'parallel',
+      url: `${origin.url}/files/parallel.safetensors`,
+      sha256: file.sha256,
+    });
     expect(res.body).toMatchObject({ status: 'completed', model: { sha256: file.sha256, fileSize: size } });
     const ranges = rangesFor('parallel.safetensors');
     expect(ranges.length).toBeGreaterThanOrEqual(4);
     for (const r of ranges) expect(r).toMatch(/^bytes=\d+-\d+$/);
     expect(origin.sent('parallel.safetensors')).toBeLessThanOrEqual(size * 1.3);
     expect(svc.worker.logs.join('\n')).toContain('segmented download');
-    expect(JSON.parse(readFileSync(path.join(svc.modelsDir, 'cache_registry.json'), 'utf8')).checkpoints.parallel.hash).toBe(file.sha256);
+    expect(
+      JSON.parse(readFileSync(path.join(svc.modelsDir, 'cache_registry.json'), 'utf8')).checkpoints.parallel.hash,
+    ).toBe(file.sha256);
   });
 
   it('re-fetches only the remainder of a piece whose connection was reset', async () => {
     const size = 32 * MiB;
     const file = origin.addFile('piece-reset.safetensors', size);
     const at = 20 * MiB + MiB / 2; // inside the piece that starts at 20 MiB
-    const res = await fetchModel({ kind: 'checkpoint', name: 'piece-reset', url: `${origin.url}/files/piece-reset.safetensors?resetAt=${at}&rangedOnly=1`, sha256: file.sha256 });
+    const res = await fetchModel({
+      kind: 'checkpoint',
+      name: 'piece-reset',
+      url: `${origin.url}/files/piece-reset.safetensors?resetAt=${at}&rangedOnly=1`,
+      sha256: file.sha256,
+    });
     expect(res.body).toMatchObject({ status: 'completed', model: { sha256: file.sha256 } });
     const starts = rangesFor('piece-reset.safetensors').map((r) => Number(/^bytes=(\d+)-/.exec(r)![1]));
     // One request starts inside a piece, after the reset point's piece start, at most where it broke.
@@ -54,14 +71,24 @@ describe('segmented downloads (parallel ranges, written in place)', () => {
   it('falls back to one connection when the file changes between pieces', async () => {
     const size = 16 * MiB;
     const file = origin.addFile('changing.safetensors', size);
-    const res = await fetchModel({ kind: 'lora', name: 'changing', url: `${origin.url}/files/changing.safetensors?etagChanges=1`, sha256: file.sha256 });
+    const res = await fetchModel({
+      kind: 'lora',
+      name: 'changing',
+      url: `${origin.url}/files/changing.safetensors?etagChanges=1`,
+      sha256: file.sha256,
+    });
     expect(res.body).toMatchObject({ status: 'completed', model: { sha256: file.sha256 } });
     expect(svc.worker.logs.join('\n')).toContain('starting over on one connection');
   });
 
   it('uses one connection for files below SEGMENT_MIN_BYTES', async () => {
     const file = origin.addFile('small-one.safetensors', 2 * MiB);
-    const res = await fetchModel({ kind: 'lora', name: 'small-one', url: `${origin.url}/files/small-one.safetensors`, sha256: file.sha256 });
+    const res = await fetchModel({
+      kind: 'lora',
+      name: 'small-one',
+      url: `${origin.url}/files/small-one.safetensors`,
+      sha256: file.sha256,
+    });
     expect(res.body.status).toBe('completed');
     expect(rangesFor('small-one.safetensors')).toEqual([]);
   });

@@ -9,7 +9,16 @@ import { QUEUE_NAME, bullKeys, createLogger, loadConfig } from '@model-manager/c
 import { createModelFetchWorker } from '@model-manager/worker';
 import { TestOrigin } from '../support/origin.js';
 import { startInProcessApi } from '../support/in-process-api.js';
-import { LOOPBACK_ORIGINS_ALLOWED, REDIS_URL, call, dropPrefix, serviceEnv, startApp, tempModelsDir, uniquePrefix } from '../support/service.js';
+import {
+  LOOPBACK_ORIGINS_ALLOWED,
+  REDIS_URL,
+  call,
+  dropPrefix,
+  serviceEnv,
+  startApp,
+  tempModelsDir,
+  uniquePrefix,
+} from '../support/service.js';
 import { readSse } from '../support/sse.js';
 
 const KiB = 1024;
@@ -57,13 +66,26 @@ describe('graceful shutdown of the real processes', () => {
     expect((await clientsOf(observer, prefix)).length).toBeGreaterThan(0);
 
     // No worker runs: the job stays queued and the request keeps waiting until the API stops.
-    const waiting = call(url, 'POST', '/v1/fetch?wait=60', { kind: 'lora', name: 'held', url: `${origin.url}/files/held.safetensors` });
+    const waiting = call(url, 'POST', '/v1/fetch?wait=60', {
+      kind: 'lora',
+      name: 'held',
+      url: `${origin.url}/files/held.safetensors`,
+    });
     await expect.poll(() => observer.exists(bullKeys(prefix, QUEUE_NAME).job('1')), { timeout: 10_000 }).toBe(1);
 
     const exited = api.stop('SIGTERM');
     const answer = await waiting;
     expect(answer).toMatchObject({ status: 202, body: { status: 'queued', jobId: '1' } });
-    await expect.poll(() => fetch(`${url}/healthz`).then(() => 'answered', (err: Error) => String((err.cause as { code?: string })?.code)), { timeout: 10_000 }).toBe('ECONNREFUSED');
+    await expect
+      .poll(
+        () =>
+          fetch(`${url}/healthz`).then(
+            () => 'answered',
+            (err: Error) => String((err.cause as { code?: string })?.code),
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe('ECONNREFUSED');
     expect(await exited).toBe(0);
     expect(api.logs.join('\n')).toContain('api stopped');
     await expect.poll(() => clientsOf(observer, prefix), { timeout: 10_000 }).toEqual([]);
@@ -85,21 +107,37 @@ describe('graceful shutdown of the real processes', () => {
     expect(ofWorker.filter((n) => !n.includes(workerName))).toEqual([]);
 
     // About 1.5 s for the short one; about 13 s for the long one, far longer than the 3 s grace.
-    const a = await call(url, 'POST', '/v1/fetch', { kind: 'lora', name: 'short', url: `${origin.url}/slow/short.safetensors?ms=250&chunk=${16 * KiB}`, sha256: short.sha256 });
-    const b = await call(url, 'POST', '/v1/fetch', { kind: 'checkpoint', name: 'long', url: `${origin.url}/slow/long.safetensors?ms=100&chunk=${16 * KiB}`, sha256: long.sha256 });
+    const a = await call(url, 'POST', '/v1/fetch', {
+      kind: 'lora',
+      name: 'short',
+      url: `${origin.url}/slow/short.safetensors?ms=250&chunk=${16 * KiB}`,
+      sha256: short.sha256,
+    });
+    const b = await call(url, 'POST', '/v1/fetch', {
+      kind: 'checkpoint',
+      name: 'long',
+      url: `${origin.url}/slow/long.safetensors?ms=100&chunk=${16 * KiB}`,
+      sha256: long.sha256,
+    });
     for (const job of [a, b]) {
       // Under way (or, the short one on a slow machine, done already).
       await expect
-        .poll(async () => {
-          const view = (await call(url, 'GET', `/v1/jobs/${job.body.jobId}`)).body;
-          return view.status === 'completed' || (view.progress?.bytes ?? 0) > 0;
-        }, { timeout: 15_000 })
+        .poll(
+          async () => {
+            const view = (await call(url, 'GET', `/v1/jobs/${job.body.jobId}`)).body;
+            return view.status === 'completed' || (view.progress?.bytes ?? 0) > 0;
+          },
+          { timeout: 15_000 },
+        )
         .toBe(true);
     }
     expect(await worker.stop('SIGTERM')).toBe(0);
     expect(worker.logs.join('\n')).toContain('worker stopped');
 
-    expect((await call(url, 'GET', `/v1/jobs/${a.body.jobId}`)).body).toMatchObject({ status: 'completed', model: { sha256: short.sha256 } });
+    expect((await call(url, 'GET', `/v1/jobs/${a.body.jobId}`)).body).toMatchObject({
+      status: 'completed',
+      model: { sha256: short.sha256 },
+    });
     expect((await call(url, 'GET', `/v1/jobs/${b.body.jobId}`)).body.status).toBe('queued');
     expect(existsSync(path.join(volume.dir, 'checkpoints', 'long.safetensors'))).toBe(false);
     const staged = path.join(volume.dir, '.incoming', `${prefix}.${b.body.jobId}.part`);
@@ -188,7 +226,11 @@ describe('closing in-process leaves nothing open', () => {
     await new Promise((resolve) => server.once('listening', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const queued = await call(base, 'POST', '/v1/fetch', { kind: 'lora', name: 'never', url: `${origin.url}/files/never.safetensors` });
+      const queued = await call(base, 'POST', '/v1/fetch', {
+        kind: 'lora',
+        name: 'never',
+        url: `${origin.url}/files/never.safetensors`,
+      });
       expect(queued.status).toBe(202);
       expect((await call(base, 'GET', `/v1/jobs/${queued.body.jobId}?wait=1`)).body.status).toBe('queued');
       expect((await call(base, 'GET', '/readyz')).status).toBe(200);
@@ -216,7 +258,13 @@ describe('closing in-process leaves nothing open', () => {
     const baseline = activeResources();
     const timers = trackTimers();
     const api = await startInProcessApi('handles-worker');
-    const config = loadConfig({ REDIS_URL, QUEUE_PREFIX: api.prefix, MODELS_DIR: api.modelsDir, MIN_FREE_BYTES: '0', ...LOOPBACK_ORIGINS_ALLOWED });
+    const config = loadConfig({
+      REDIS_URL,
+      QUEUE_PREFIX: api.prefix,
+      MODELS_DIR: api.modelsDir,
+      MIN_FREE_BYTES: '0',
+      ...LOOPBACK_ORIGINS_ALLOWED,
+    });
     const worker = createModelFetchWorker(config, createLogger({ level: 'silent', name: 'worker' }));
     try {
       await worker.waitUntilReady();
@@ -224,7 +272,12 @@ describe('closing in-process leaves nothing open', () => {
       const server: Server = api.app.listen(0, '127.0.0.1');
       await new Promise((resolve) => server.once('listening', resolve));
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const done = await call(base, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'inproc', url: `${origin.url}/files/inproc.safetensors`, sha256: file.sha256 });
+      const done = await call(base, 'POST', '/v1/fetch?wait=30', {
+        kind: 'lora',
+        name: 'inproc',
+        url: `${origin.url}/files/inproc.safetensors`,
+        sha256: file.sha256,
+      });
       expect(done.body.status).toBe('completed');
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -5,7 +5,15 @@ import { createInterface } from 'node:readline';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOrigin } from '../support/origin.js';
-import { LOOPBACK_ORIGINS_ALLOWED, REDIS_URL, call, dropPrefix, repoRoot, tempModelsDir, uniquePrefix } from '../support/service.js';
+import {
+  LOOPBACK_ORIGINS_ALLOWED,
+  REDIS_URL,
+  call,
+  dropPrefix,
+  repoRoot,
+  tempModelsDir,
+  uniquePrefix,
+} from '../support/service.js';
 
 describe('npm start (scripts/start.mjs)', () => {
   const origin = new TestOrigin();
@@ -22,7 +30,16 @@ describe('npm start (scripts/start.mjs)', () => {
     const child = spawn(process.execPath, [path.join(repoRoot, 'scripts', 'start.mjs')], {
       cwd: repoRoot,
       // Hits reach the registry only at shutdown here, which is what this test checks.
-      env: { ...process.env, ...LOOPBACK_ORIGINS_ALLOWED, REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir, PORT: '0', HIT_FLUSH_SECONDS: '60', SHUTDOWN_GRACE_SECONDS: '1' },
+      env: {
+        ...process.env,
+        ...LOOPBACK_ORIGINS_ALLOWED,
+        REDIS_URL,
+        QUEUE_PREFIX: prefix,
+        MODELS_DIR: volume.dir,
+        PORT: '0',
+        HIT_FLUSH_SECONDS: '60',
+        SHUTDOWN_GRACE_SECONDS: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, as a terminal gives it
     });
@@ -44,15 +61,26 @@ describe('npm start (scripts/start.mjs)', () => {
       });
 
       const file = origin.addFile('started.safetensors', 100_000);
-      const ref = { kind: 'lora', name: 'started', url: `${origin.url}/files/started.safetensors`, sha256: file.sha256 };
+      const ref = {
+        kind: 'lora',
+        name: 'started',
+        url: `${origin.url}/files/started.safetensors`,
+        sha256: file.sha256,
+      };
       // The worker may still be connecting: wait covers it.
       expect((await call(apiUrl, 'POST', '/v1/fetch?wait=30', ref)).body.status).toBe('completed');
       expect((await call(apiUrl, 'POST', '/v1/fetch', ref)).body.status).toBe('cached');
 
       // A download in flight when Ctrl-C comes.
       origin.addFile('inflight.safetensors', 1024 * 1024);
-      const inflight = await call(apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name: 'inflight', url: `${origin.url}/slow/inflight.safetensors?ms=50&chunk=16384` });
-      await expect.poll(async () => (await call(apiUrl, 'GET', `/v1/jobs/${inflight.body.jobId}`)).body.status).toBe('active');
+      const inflight = await call(apiUrl, 'POST', '/v1/fetch', {
+        kind: 'lora',
+        name: 'inflight',
+        url: `${origin.url}/slow/inflight.safetensors?ms=50&chunk=16384`,
+      });
+      await expect
+        .poll(async () => (await call(apiUrl, 'GET', `/v1/jobs/${inflight.body.jobId}`)).body.status)
+        .toBe('active');
 
       process.kill(-child.pid!, 'SIGINT'); // Ctrl-C: the whole foreground process group
       expect(await exited).toBe(0);
@@ -71,7 +99,15 @@ describe('npm start (scripts/start.mjs)', () => {
   it('leaves no API or worker running when the start script itself is killed with SIGKILL', async () => {
     const child = spawn(process.execPath, [path.join(repoRoot, 'scripts', 'start.mjs')], {
       cwd: repoRoot,
-      env: { ...process.env, ...LOOPBACK_ORIGINS_ALLOWED, REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir, PORT: '0', SHUTDOWN_GRACE_SECONDS: '1' },
+      env: {
+        ...process.env,
+        ...LOOPBACK_ORIGINS_ALLOWED,
+        REDIS_URL,
+        QUEUE_PREFIX: prefix,
+        MODELS_DIR: volume.dir,
+        PORT: '0',
+        SHUTDOWN_GRACE_SECONDS: '1',
+      },
       stdio: ['ignore', 'pipe', 'ignore'],
       detached: true,
     });

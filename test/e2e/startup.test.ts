@@ -17,13 +17,18 @@ describe('start-up', () => {
     const worker = startApp('worker', { REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: modelsDir });
     await worker.waitForLog('worker ready');
     expect(await worker.stop()).toBe(0);
-    for (const d of ['checkpoints', 'loras', 'embeddings', '.incoming']) expect(existsSync(path.join(modelsDir, d))).toBe(true);
+    for (const d of ['checkpoints', 'loras', 'embeddings', '.incoming'])
+      expect(existsSync(path.join(modelsDir, d))).toBe(true);
     volume.remove();
     await dropPrefix(prefix);
   });
 
   it.each(['api', 'worker'] as const)('%s stops with one message listing each bad variable', async (app) => {
-    const { code, output } = await exitOf(app, { WORKER_CONCURRENCY: 'many', DOWNLOAD_IDLE_TIMEOUT: '-5', MODELS_DIR: '/tmp' });
+    const { code, output } = await exitOf(app, {
+      WORKER_CONCURRENCY: 'many',
+      DOWNLOAD_IDLE_TIMEOUT: '-5',
+      MODELS_DIR: '/tmp',
+    });
     expect(code).toBe(1);
     expect(output).toContain('Invalid configuration');
     expect(output).toContain('WORKER_CONCURRENCY');

@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOrigin } from '../support/origin.js';
@@ -47,7 +57,13 @@ describe('verify and scan, end to end through the real API and worker processes'
     const flippedSha = sha256File(model.path);
 
     const job = await runJob(svc, '/v1/verify', { kind: 'checkpoint', name: 'flipped' });
-    expect(job).toMatchObject({ job: 'verify', kind: 'checkpoint', name: 'flipped', progress: { checked: 1, total: 1 }, attempts: 1 });
+    expect(job).toMatchObject({
+      job: 'verify',
+      kind: 'checkpoint',
+      name: 'flipped',
+      progress: { checked: 1, total: 1 },
+      attempts: 1,
+    });
     expect(job.model).toBeUndefined();
     const result = job.result;
     expect(result).toMatchObject({
@@ -77,7 +93,12 @@ describe('verify and scan, end to end through the real API and worker processes'
     expect(result.quarantined.map((m: { name: string }) => m.name)).toEqual(['refetched']);
     expect(result.refetchJobs).toHaveLength(1);
     const refetch = await call(svc.apiUrl, 'GET', `/v1/jobs/${result.refetchJobs[0]}?wait=60`);
-    expect(refetch.body).toMatchObject({ status: 'completed', kind: 'lora', name: 'refetched', model: { sha256: model.body.sha256 } });
+    expect(refetch.body).toMatchObject({
+      status: 'completed',
+      kind: 'lora',
+      name: 'refetched',
+      model: { sha256: model.body.sha256 },
+    });
     // A second full download from the origin.
     expect(origin.sent('refetched.safetensors')).toBe(2 * model.body.body.length);
     expect(sha256File(model.path)).toBe(model.body.sha256);
@@ -117,13 +138,24 @@ describe('verify and scan, end to end through the real API and worker processes'
 
     const job = await runJob(svc, '/v1/scan');
     const result = job.result;
-    expect(result.adopted).toEqual([{ kind: 'lora', name: 'hand made', path: handPath, sha256: source.sha256, fileSize: source.body.length }]);
+    expect(result.adopted).toEqual([
+      { kind: 'lora', name: 'hand made', path: handPath, sha256: source.sha256, fileSize: source.body.length },
+    ]);
     expect(result.dropped).toContainEqual({ kind: 'embedding', name: 'gone' });
-    expect(result.sizeDrift).toEqual([{ kind: 'lora', name: 'drifted', registered: drift.body.body.length, actual: drift.body.body.length + 16 }]);
+    expect(result.sizeDrift).toEqual([
+      { kind: 'lora', name: 'drifted', registered: drift.body.body.length, actual: drift.body.body.length + 16 },
+    ]);
 
     const registry = registryOf(svc.modelsDir);
     expect(registry.embeddings.gone).toBeUndefined();
-    expect(registry.loras['hand made']).toMatchObject({ url: '', path: handPath, hash: source.sha256, file_size: source.body.length, usage_count: 0, adopted: true });
+    expect(registry.loras['hand made']).toMatchObject({
+      url: '',
+      path: handPath,
+      hash: source.sha256,
+      file_size: source.body.length,
+      usage_count: 0,
+      adopted: true,
+    });
     // Size drift is reported, never fixed silently.
     expect(registry.loras.drifted.file_size).toBe(drift.body.body.length);
 
@@ -155,7 +187,9 @@ describe('verify and scan, end to end through the real API and worker processes'
     expect(scanBad.status).toBe(400);
     expect(scanBad.body.error.code).toBe('INVALID_REQUEST');
     expect((await call(svc.apiUrl, 'POST', '/v1/verify', { kind: 'lora', name: 'nobody' })).status).toBe(404);
-    expect((await call(svc.apiUrl, 'GET', '/v1/jobs/verify-00000000-0000-0000-0000-000000000000?wait=1')).status).toBe(404);
+    expect((await call(svc.apiUrl, 'GET', '/v1/jobs/verify-00000000-0000-0000-0000-000000000000?wait=1')).status).toBe(
+      404,
+    );
   });
 });
 
@@ -164,7 +198,10 @@ describe('a volume the old Python module wrote', () => {
     const volume = tempModelsDir();
     let svc: Service | undefined;
     try {
-      const fixture = readFileSync(path.join(repoRoot, 'packages/registry/test/fixtures/old-module-registry.json'), 'utf8');
+      const fixture = readFileSync(
+        path.join(repoRoot, 'packages/registry/test/fixtures/old-module-registry.json'),
+        'utf8',
+      );
       const old = JSON.parse(fixture);
       const upper = old.checkpoints['old-dreamshaper'].hash as string;
       expect(upper).toBe(upper.toUpperCase());
@@ -177,7 +214,12 @@ describe('a volume the old Python module wrote', () => {
       svc = await startService('verify-old', { MODELS_DIR: volume.dir });
       const listed = await call(svc.apiUrl, 'GET', '/v1/models?kind=checkpoint');
       expect(listed.body.models).toEqual([
-        expect.objectContaining({ name: 'old-dreamshaper', sha256: upper.toLowerCase(), usageCount: 7, path: path.join(volume.dir, 'checkpoints', 'old-dreamshaper.safetensors') }),
+        expect.objectContaining({
+          name: 'old-dreamshaper',
+          sha256: upper.toLowerCase(),
+          usageCount: 7,
+          path: path.join(volume.dir, 'checkpoints', 'old-dreamshaper.safetensors'),
+        }),
       ]);
 
       const result = (await runJob(svc, '/v1/verify')).result;
@@ -185,12 +227,23 @@ describe('a volume the old Python module wrote', () => {
       const scan = (await runJob(svc, '/v1/scan')).result;
       expect(scan).toEqual({ adopted: [], dropped: [], sizeDrift: [], skipped: [], unreadable: [] });
 
-      const hit = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'checkpoint', name: 'old-dreamshaper', url: old.checkpoints['old-dreamshaper'].url, sha256: upper.toLowerCase() });
+      const hit = await call(svc.apiUrl, 'POST', '/v1/fetch', {
+        kind: 'checkpoint',
+        name: 'old-dreamshaper',
+        url: old.checkpoints['old-dreamshaper'].url,
+        sha256: upper.toLowerCase(),
+      });
       expect(hit.body.status).toBe('cached');
       // The batched hit is the next registry write: the hash goes back lower-case, the rest as the Python module wrote it.
-      await expect.poll(() => registryOf(volume.dir).checkpoints['old-dreamshaper'].usage_count, { timeout: 15_000 }).toBe(8);
+      await expect
+        .poll(() => registryOf(volume.dir).checkpoints['old-dreamshaper'].usage_count, { timeout: 15_000 })
+        .toBe(8);
       const entry = registryOf(volume.dir).checkpoints['old-dreamshaper'];
-      expect(entry).toMatchObject({ hash: upper.toLowerCase(), path: '/workspace/models/checkpoints/old-dreamshaper.safetensors', downloaded_at: 1732694400.123456 });
+      expect(entry).toMatchObject({
+        hash: upper.toLowerCase(),
+        path: '/workspace/models/checkpoints/old-dreamshaper.safetensors',
+        downloaded_at: 1732694400.123456,
+      });
       expect(readdirSync(path.join(volume.dir, 'checkpoints'))).toEqual(['old-dreamshaper.safetensors']);
     } finally {
       await svc?.stop();

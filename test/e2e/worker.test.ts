@@ -21,23 +21,45 @@ describe('worker scheduling and shutdown', () => {
     origin.addFile('blocker.safetensors', 256 * 1024);
     for (const n of ['b1', 'b2', 'b3', 'urgent']) origin.addFile(`${n}.safetensors`, 1000);
     // Occupies the only slot for about a second.
-    const blocker = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'checkpoint', name: 'blocker', url: `${origin.url}/slow/blocker.safetensors?ms=60&chunk=16384` });
-    await expect.poll(async () => (await call(svc.apiUrl, 'GET', `/v1/jobs/${blocker.body.jobId}`)).body.status).toBe('active');
+    const blocker = await call(svc.apiUrl, 'POST', '/v1/fetch', {
+      kind: 'checkpoint',
+      name: 'blocker',
+      url: `${origin.url}/slow/blocker.safetensors?ms=60&chunk=16384`,
+    });
+    await expect
+      .poll(async () => (await call(svc.apiUrl, 'GET', `/v1/jobs/${blocker.body.jobId}`)).body.status)
+      .toBe('active');
     const batch = await call(svc.apiUrl, 'POST', '/v1/batches', {
       items: ['b1', 'b2', 'b3'].map((n) => ({ kind: 'lora', name: n, url: `${origin.url}/files/${n}.safetensors` })),
     });
     expect(batch.status).toBe(202);
-    const urgent = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', { kind: 'lora', name: 'urgent', url: `${origin.url}/files/urgent.safetensors` });
+    const urgent = await call(svc.apiUrl, 'POST', '/v1/fetch?wait=30', {
+      kind: 'lora',
+      name: 'urgent',
+      url: `${origin.url}/files/urgent.safetensors`,
+    });
     expect(urgent.body.status).toBe('completed');
     await call(svc.apiUrl, 'GET', `/v1/batches/${batch.body.batchId}?wait=30`);
     const order = origin.requests.map((r) => r.path).filter((p) => /blocker|b\d|urgent/.test(p));
-    expect(order).toEqual(['/slow/blocker.safetensors', '/files/urgent.safetensors', '/files/b1.safetensors', '/files/b2.safetensors', '/files/b3.safetensors']);
+    expect(order).toEqual([
+      '/slow/blocker.safetensors',
+      '/files/urgent.safetensors',
+      '/files/b1.safetensors',
+      '/files/b2.safetensors',
+      '/files/b3.safetensors',
+    ]);
   });
 
   it('on SIGTERM finishes the active download within the grace time, then exits', async () => {
     origin.addFile('finishing.safetensors', 128 * 1024);
-    const res = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'lora', name: 'finishing', url: `${origin.url}/slow/finishing.safetensors?ms=50&chunk=16384` });
-    await expect.poll(async () => (await call(svc.apiUrl, 'GET', `/v1/jobs/${res.body.jobId}`)).body.progress.bytes).toBeGreaterThan(0);
+    const res = await call(svc.apiUrl, 'POST', '/v1/fetch', {
+      kind: 'lora',
+      name: 'finishing',
+      url: `${origin.url}/slow/finishing.safetensors?ms=50&chunk=16384`,
+    });
+    await expect
+      .poll(async () => (await call(svc.apiUrl, 'GET', `/v1/jobs/${res.body.jobId}`)).body.progress.bytes)
+      .toBeGreaterThan(0);
     expect(await svc.worker.stop('SIGTERM')).toBe(0);
     const job = await call(svc.apiUrl, 'GET', `/v1/jobs/${res.body.jobId}`);
     expect(job.body.status).toBe('completed');
@@ -52,8 +74,15 @@ describe('worker scheduling and shutdown', () => {
     await svc.worker.waitForLog('worker ready');
     const size = 512 * 1024;
     const file = origin.addFile('long.safetensors', size);
-    const res = await call(svc.apiUrl, 'POST', '/v1/fetch', { kind: 'checkpoint', name: 'long', url: `${origin.url}/slow/long.safetensors?ms=50&chunk=8192`, sha256: file.sha256 });
-    await expect.poll(async () => (await call(svc.apiUrl, 'GET', `/v1/jobs/${res.body.jobId}`)).body.progress.bytes).toBeGreaterThan(0);
+    const res = await call(svc.apiUrl, 'POST', '/v1/fetch', {
+      kind: 'checkpoint',
+      name: 'long',
+      url: `${origin.url}/slow/long.safetensors?ms=50&chunk=8192`,
+      sha256: file.sha256,
+    });
+    await expect
+      .poll(async () => (await call(svc.apiUrl, 'GET', `/v1/jobs/${res.body.jobId}`)).body.progress.bytes)
+      .toBeGreaterThan(0);
     expect(await svc.worker.stop('SIGTERM')).toBe(0);
 
     const cut = await call(svc.apiUrl, 'GET', `/v1/jobs/${res.body.jobId}`);

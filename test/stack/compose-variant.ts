@@ -5,7 +5,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 
-type Service = Record<string, unknown> & { environment?: Record<string, string>; command?: string[]; healthcheck?: Record<string, unknown> };
+type Service = Record<string, unknown> & {
+  environment?: Record<string, string>;
+  command?: string[];
+  healthcheck?: Record<string, unknown>;
+};
 
 export interface VariantPorts {
   redis: number;

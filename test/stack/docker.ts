@@ -23,7 +23,12 @@ export async function inImage(image: string, ...command: string[]): Promise<stri
 
 export function compose(project: string, file: string, env: Record<string, string>) {
   const composeRun = async (...args: string[]) =>
-    (await run('docker-compose', ['-p', project, '-f', file, ...args], { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 })).stdout.trim();
+    (
+      await run('docker-compose', ['-p', project, '-f', file, ...args], {
+        env: { ...process.env, ...env },
+        maxBuffer: 16 * 1024 * 1024,
+      })
+    ).stdout.trim();
   return {
     run: composeRun,
     /** The container ids of a service, in no particular order. */

@@ -26,10 +26,14 @@ describe('the stack from docker-compose.yml', () => {
   const api = (method: string, route: string, body?: unknown, token: string | null = apiToken) =>
     fetch(`${apiUrl}${route}`, {
       method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  const allContainers = async () => (await Promise.all(['redis', 'api', 'worker'].map((s) => stack.containers(s)))).flat();
+  const allContainers = async () =>
+    (await Promise.all(['redis', 'api', 'worker'].map((s) => stack.containers(s)))).flat();
 
   beforeAll(async () => {
     await origin.start();
@@ -67,7 +71,9 @@ describe('the stack from docker-compose.yml', () => {
     expect(await stack.containers('api')).toHaveLength(1);
     expect(await stack.containers('worker')).toHaveLength(2);
     for (const id of [...(await stack.containers('api')), ...(await stack.containers('worker'))]) {
-      await expect.poll(() => inspect(id, '{{.State.Health.Status}}'), { timeout: 90_000, interval: 1000 }).toBe('healthy');
+      await expect
+        .poll(() => inspect(id, '{{.State.Health.Status}}'), { timeout: 90_000, interval: 1000 })
+        .toBe('healthy');
     }
   });
 
@@ -81,9 +87,17 @@ describe('the stack from docker-compose.yml', () => {
 
   it('fetches from a loopback origin onto the mounted volume, with its registry entry', async () => {
     const file = origin.addFile('stack-lora.safetensors', 256 * KiB);
-    const res = await api('POST', '/v1/fetch?wait=60', { kind: 'lora', name: 'stack-lora', url: `${origin.url}/files/stack-lora.safetensors`, sha256: file.sha256 });
+    const res = await api('POST', '/v1/fetch?wait=60', {
+      kind: 'lora',
+      name: 'stack-lora',
+      url: `${origin.url}/files/stack-lora.safetensors`,
+      sha256: file.sha256,
+    });
     const body = (await res.json()) as { status: string; model: { path: string; sha256: string } };
-    expect(body).toMatchObject({ status: 'completed', model: { sha256: file.sha256, path: '/workspace/models/loras/stack-lora.safetensors' } });
+    expect(body).toMatchObject({
+      status: 'completed',
+      model: { sha256: file.sha256, path: '/workspace/models/loras/stack-lora.safetensors' },
+    });
     // The same file, seen from the host through the named volume.
     expect(readFileSync(path.join(volumeDir, 'loras', 'stack-lora.safetensors')).equals(file.body)).toBe(true);
     const registry = JSON.parse(readFileSync(path.join(volumeDir, 'cache_registry.json'), 'utf8'));
@@ -118,15 +132,27 @@ describe('the stack from docker-compose.yml', () => {
   it('`stop` ends every container with exit 0 within its grace, leaving no partial file in the model folders', async () => {
     // About 4 s of download, under way when the stop comes: the worker lets it finish.
     const file = origin.addFile('stack-slow.safetensors', 1024 * KiB);
-    const started = await api('POST', '/v1/fetch', { kind: 'checkpoint', name: 'stack-slow', url: `${origin.url}/slow/stack-slow.safetensors?ms=250&chunk=${64 * KiB}`, sha256: file.sha256 });
+    const started = await api('POST', '/v1/fetch', {
+      kind: 'checkpoint',
+      name: 'stack-slow',
+      url: `${origin.url}/slow/stack-slow.safetensors?ms=250&chunk=${64 * KiB}`,
+      sha256: file.sha256,
+    });
     const { jobId } = (await started.json()) as { jobId: string };
     await expect
-      .poll(async () => (((await (await api('GET', `/v1/jobs/${jobId}`)).json()) as { progress?: { bytes?: number } }).progress?.bytes ?? 0) > 0, { timeout: 30_000 })
+      .poll(
+        async () =>
+          (((await (await api('GET', `/v1/jobs/${jobId}`)).json()) as { progress?: { bytes?: number } }).progress
+            ?.bytes ?? 0) > 0,
+        { timeout: 30_000 },
+      )
       .toBe(true);
     const containers = await allContainers();
     await stack.run('stop');
     for (const id of containers) {
-      expect(await inspect(id, '{{.State.Status}} {{.State.ExitCode}} {{.State.OOMKilled}}'), id).toBe('exited 0 false');
+      expect(await inspect(id, '{{.State.Status}} {{.State.ExitCode}} {{.State.OOMKilled}}'), id).toBe(
+        'exited 0 false',
+      );
     }
     // Every file in a model folder is whole: the one stopped mid-download was finished.
     for (const folder of ['checkpoints', 'loras', 'embeddings']) {
@@ -139,7 +165,9 @@ describe('the stack from docker-compose.yml', () => {
 
 describe('the images', () => {
   const listing = async (image: string) =>
-    (await inImage(image, 'find', '/app', '-path', '/app/node_modules/*/node_modules', '-prune', '-o', '-print')).split('\n');
+    (await inImage(image, 'find', '/app', '-path', '/app/node_modules/*/node_modules', '-prune', '-o', '-print')).split(
+      '\n',
+    );
 
   it('hold no worker code in the API image, no API code in the worker image', async () => {
     const apiFiles = await listing(IMAGES.api);
@@ -148,16 +176,33 @@ describe('the images', () => {
     expect(apiFiles).toContain('/app/apps/cli/bin/model-manager.js');
     expect(workerFiles).toContain('/app/apps/worker/dist/main.js');
     expect(apiFiles.filter((f) => /^\/app\/apps\/worker\b|^\/app\/node_modules\/undici\b/.test(f))).toEqual([]);
-    expect(workerFiles.filter((f) => /^\/app\/apps\/(api|cli)\b|^\/app\/packages\/client\b|^\/app\/node_modules\/(express|@bull-board|prom-client)\b/.test(f))).toEqual([]);
+    expect(
+      workerFiles.filter((f) =>
+        /^\/app\/apps\/(api|cli)\b|^\/app\/packages\/client\b|^\/app\/node_modules\/(express|@bull-board|prom-client)\b/.test(
+          f,
+        ),
+      ),
+    ).toEqual([]);
   });
 
   it('hold no sources and no dev dependencies', async () => {
     for (const image of Object.values(IMAGES)) {
       const files = await listing(image);
       const ours = files.filter((f) => /^\/app\/(apps|packages)\//.test(f));
-      expect(ours.filter((f) => /^\/app\/(apps|packages)\/[^/]+\/(src|test)\b|\.tsx?$(?<!\.d\.ts)/.test(f)), image).toEqual([]);
-      expect(files.filter((f) => /^\/app\/node_modules\/(typescript|vitest|turbo|@types|playwright-core|supertest)\b/.test(f)), image).toEqual([]);
-      expect(files.filter((f) => /\/\.env$|\.npmrc$/.test(f)), image).toEqual([]);
+      expect(
+        ours.filter((f) => /^\/app\/(apps|packages)\/[^/]+\/(src|test)\b|\.tsx?$(?<!\.d\.ts)/.test(f)),
+        image,
+      ).toEqual([]);
+      expect(
+        files.filter((f) =>
+          /^\/app\/node_modules\/(typescript|vitest|turbo|@types|playwright-core|supertest)\b/.test(f),
+        ),
+        image,
+      ).toEqual([]);
+      expect(
+        files.filter((f) => /\/\.env$|\.npmrc$/.test(f)),
+        image,
+      ).toEqual([]);
     }
   });
 
@@ -169,14 +214,19 @@ describe('the images', () => {
   });
 
   it('are as large as docs/deployment.md says (within 10%)', () => {
-    const measured = JSON.parse(readFileSync(process.env.MM_STACK_IMAGE_SIZES ?? path.join(work, 'image-sizes.json'), 'utf8')) as Record<string, number>;
+    const measured = JSON.parse(
+      readFileSync(process.env.MM_STACK_IMAGE_SIZES ?? path.join(work, 'image-sizes.json'), 'utf8'),
+    ) as Record<string, number>;
     const docs = readFileSync(path.join(repoRoot, 'docs', 'deployment.md'), 'utf8');
     for (const image of Object.values(IMAGES)) {
       const row = new RegExp(`\\|\\s*\`${image}\`\\s*\\|\\s*(\\d+) MB`).exec(docs);
       expect(row, `a row for ${image} in docs/deployment.md`).not.toBeNull();
       const documented = Number(row![1]) * 1e6;
       const actual = measured[image]!;
-      expect(Math.abs(actual - documented) / actual, `${image}: measured ${Math.round(actual / 1e6)} MB, documented ${row![1]} MB`).toBeLessThan(0.1);
+      expect(
+        Math.abs(actual - documented) / actual,
+        `${image}: measured ${Math.round(actual / 1e6)} MB, documented ${row![1]} MB`,
+      ).toBeLessThan(0.1);
     }
   });
 });

@@ -34,24 +34,28 @@ export class ContractProxy {
   private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
     const { hostname, port } = new URL(this.target);
     // A new connection per request: a kept-alive one the API closes while idle would fail a request here.
-    const upstream = http.request({ hostname, port, method: req.method, path: req.url, headers: req.headers, agent: false }, (answer) => {
-      res.writeHead(answer.statusCode!, answer.rawHeaders);
-      res.flushHeaders();
-      const chunks: Buffer[] = [];
-      answer.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        res.write(chunk);
-      });
-      answer.on('end', () => {
-        this.record(req, answer, Buffer.concat(chunks));
-        res.end();
-      });
-      // A stream the caller left early: its complete events are checked all the same.
-      answer.on('aborted', () => {
-        if (String(answer.headers['content-type']).startsWith('text/event-stream')) this.record(req, answer, Buffer.concat(chunks));
-      });
-      answer.on('error', () => res.destroy());
-    });
+    const upstream = http.request(
+      { hostname, port, method: req.method, path: req.url, headers: req.headers, agent: false },
+      (answer) => {
+        res.writeHead(answer.statusCode!, answer.rawHeaders);
+        res.flushHeaders();
+        const chunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          res.write(chunk);
+        });
+        answer.on('end', () => {
+          this.record(req, answer, Buffer.concat(chunks));
+          res.end();
+        });
+        // A stream the caller left early: its complete events are checked all the same.
+        answer.on('aborted', () => {
+          if (String(answer.headers['content-type']).startsWith('text/event-stream'))
+            this.record(req, answer, Buffer.concat(chunks));
+        });
+        answer.on('error', () => res.destroy());
+      },
+    );
     // The API gone (stopped by the test): the caller sees a dropped connection, as without the proxy.
     upstream.on('error', () => req.socket.destroy());
     res.on('close', () => {
@@ -63,9 +67,13 @@ export class ContractProxy {
   private record(req: http.IncomingMessage, answer: http.IncomingMessage, body: Buffer): void {
     if (req.method === 'HEAD') return;
     try {
-      this.violations.push(...checker!.check(req.method!, req.url!, answer.statusCode!, answer.headers['content-type'], body));
+      this.violations.push(
+        ...checker!.check(req.method!, req.url!, answer.statusCode!, answer.headers['content-type'], body),
+      );
     } catch (err) {
-      this.violations.push(`${req.method} ${req.url} -> ${answer.statusCode}: unreadable body (${(err as Error).message}): ${body.toString().slice(0, 200)}`);
+      this.violations.push(
+        `${req.method} ${req.url} -> ${answer.statusCode}: unreadable body (${(err as Error).message}): ${body.toString().slice(0, 200)}`,
+      );
     }
   }
 }

@@ -1,6 +1,9 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 
-type Doc = { paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: Record<string, Record<string, unknown>> };
+type Doc = {
+  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  components: Record<string, Record<string, unknown>>;
+};
 type Response = { description?: string; content?: Record<string, { schema: unknown }>; $ref?: string };
 
 /** Paths the API leaves to Bull Board, whose pages and JSON calls are its own. */
@@ -33,16 +36,24 @@ export class ContractChecker {
     const operation = route && this.doc.paths[route.template]![method.toLowerCase()];
     if (!operation) {
       // No such route: the error handler's 404 in the error shape, the one answer allowed.
-      return status === 404 ? this.validate('Error', JSON.parse(body.toString() || 'null'), where) : [`${where}: no documented operation`];
+      return status === 404
+        ? this.validate('Error', JSON.parse(body.toString() || 'null'), where)
+        : [`${where}: no documented operation`];
     }
     const response = this.resolve(operation.responses[String(status)] as Response | undefined);
     if (!response) return [`${where}: status not documented for ${method} ${route.template}`];
     if (!response.content) return [];
     const type = (contentType ?? '').split(';')[0]!.trim();
     const media = response.content[type];
-    if (!media) return [`${where}: content type ${type || '(none)'} not documented (${Object.keys(response.content).join(', ')})`];
+    if (!media)
+      return [
+        `${where}: content type ${type || '(none)'} not documented (${Object.keys(response.content).join(', ')})`,
+      ];
     if (type === 'application/json') return this.validateSchema(media.schema, JSON.parse(body.toString()), where);
-    if (type === 'text/event-stream') return parseEvents(body.toString()).flatMap((event) => this.validateSchema(media.schema, event, `${where} event ${event.event}`));
+    if (type === 'text/event-stream')
+      return parseEvents(body.toString()).flatMap((event) =>
+        this.validateSchema(media.schema, event, `${where} event ${event.event}`),
+      );
     return [];
   }
 
@@ -64,7 +75,9 @@ export class ContractChecker {
     }
     if (validate(value)) return [];
     const errors = (validate.errors ?? []).slice(0, 4).map((e) => `${e.instancePath || '/'} ${e.message}`);
-    return [`${where}: body does not match the document: ${errors.join('; ')}; body ${JSON.stringify(value).slice(0, 300)}`];
+    return [
+      `${where}: body does not match the document: ${errors.join('; ')}; body ${JSON.stringify(value).slice(0, 300)}`,
+    ];
   }
 }
 
@@ -73,8 +86,15 @@ export function parseEvents(text: string): Array<{ event: string; data: unknown 
   const blocks = text.split(/\r?\n\r?\n/).slice(0, -1); // the last piece is unfinished (or empty)
   return blocks.flatMap((block) => {
     const lines = block.split(/\r?\n/).filter((l) => !l.startsWith(':'));
-    const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim() ?? 'message';
-    const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+    const event =
+      lines
+        .find((l) => l.startsWith('event:'))
+        ?.slice(6)
+        .trim() ?? 'message';
+    const data = lines
+      .filter((l) => l.startsWith('data:'))
+      .map((l) => l.slice(5).trimStart())
+      .join('\n');
     return lines.length === 0 ? [] : [{ event, data: data ? JSON.parse(data) : null }];
   });
 }

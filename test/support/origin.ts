@@ -10,7 +10,10 @@ export interface OriginFile {
 /** A valid safetensors file of exactly `size` bytes: 8-byte header length, JSON header, one U8 tensor. */
 export function safetensorsOf(size: number): Buffer {
   for (let guess = size; ; ) {
-    let header = JSON.stringify({ __metadata__: { format: 'pt' }, weights: { dtype: 'U8', shape: [guess], data_offsets: [0, guess] } });
+    let header = JSON.stringify({
+      __metadata__: { format: 'pt' },
+      weights: { dtype: 'U8', shape: [guess], data_offsets: [0, guess] },
+    });
     header += ' '.repeat((8 - (header.length % 8)) % 8);
     const data = size - 8 - header.length;
     if (data < 1) throw new Error(`safetensorsOf: ${size} bytes is too small`);
@@ -48,7 +51,13 @@ export class TestOrigin {
   readonly files = new Map<string, OriginFile>();
   readonly hits = new Map<string, number>();
   readonly bytesSent = new Map<string, number>();
-  readonly requests: Array<{ path: string; url: string; at: number; headers: http.IncomingHttpHeaders; status?: number }> = [];
+  readonly requests: Array<{
+    path: string;
+    url: string;
+    at: number;
+    headers: http.IncomingHttpHeaders;
+    status?: number;
+  }> = [];
   private readonly perQuery = new Map<string, number>();
   private readonly faultsFired = new Set<string>();
   private server!: http.Server;
@@ -101,7 +110,12 @@ export class TestOrigin {
     const nth = (this.perQuery.get(queryKey) ?? 0) + 1;
     this.perQuery.set(queryKey, nth);
     this.hits.set(url.pathname, this.hitCount(url.pathname) + 1);
-    const record: (typeof this.requests)[number] = { path: url.pathname, url: req.url ?? '/', at: Date.now(), headers: req.headers };
+    const record: (typeof this.requests)[number] = {
+      path: url.pathname,
+      url: req.url ?? '/',
+      at: Date.now(),
+      headers: req.headers,
+    };
     this.requests.push(record);
     const [, route, rawName = ''] = url.pathname.split('/');
     const name = decodeURIComponent(rawName);
@@ -114,7 +128,8 @@ export class TestOrigin {
 
     if (route === 'status') return answer(Number(name) || 500, { 'content-type': 'text/plain' }, `status ${name}`);
     if (route === 'redirect') return answer(302, { location: q.get('to') ?? `/files/${rawName}` });
-    if (!file || (route !== 'files' && route !== 'slow')) return answer(404, { 'content-type': 'text/plain' }, 'not found');
+    if (!file || (route !== 'files' && route !== 'slow'))
+      return answer(404, { 'content-type': 'text/plain' }, 'not found');
 
     const failFirst = Number(q.get('failFirst') ?? 0);
     if (nth <= failFirst) {
@@ -123,13 +138,23 @@ export class TestOrigin {
       return answer(Number(q.get('failStatus') ?? 500), headers, 'try again');
     }
     if (q.get('html')) {
-      return answer(200, { 'content-type': 'text/html; charset=utf-8' }, '<!DOCTYPE html><html><body>Please log in</body></html>');
+      return answer(
+        200,
+        { 'content-type': 'text/html; charset=utf-8' },
+        '<!DOCTYPE html><html><body>Please log in</body></html>',
+      );
     }
-    const body = q.get('htmlBody') ? Buffer.from('<!DOCTYPE html>\n<html><body>Sign in to download</body></html>') : file.body;
+    const body = q.get('htmlBody')
+      ? Buffer.from('<!DOCTYPE html>\n<html><body>Sign in to download</body></html>')
+      : file.body;
     const etag = `"${file.sha256.slice(0, 16)}${q.get('etagChanges') ? `-${++this.etagGeneration}` : ''}"`;
     let start = 0;
     let status = 200;
-    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/octet-stream', etag, 'accept-ranges': 'bytes' };
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': 'application/octet-stream',
+      etag,
+      'accept-ranges': 'bytes',
+    };
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
     let end = body.length; // exclusive

@@ -78,24 +78,43 @@ export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> 
       const child = spawn(
         'redis-server',
         [
-          '--port', String(port),
-          '--bind', '127.0.0.1',
-          '--cluster-enabled', 'yes',
-          '--cluster-config-file', path.join(dir, `nodes-${port}.conf`),
-          '--cluster-node-timeout', '5000',
-          '--dir', dir,
-          '--save', '',
-          '--appendonly', 'no',
-          '--daemonize', 'no',
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          path.join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          '5000',
+          '--dir',
+          dir,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--daemonize',
+          'no',
         ],
         { stdio: 'ignore' },
       );
       servers.push(child);
     }
     for (const port of ports) await waitFor(`no PONG from ${port}`, async () => (await ask(port, 'PING')) === 'PONG');
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+    await run('redis-cli', [
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
     // `create` returns once slots are assigned; every node must agree before clients rely on it.
-    for (const port of ports) await waitFor(`cluster_state not ok on ${port}`, async () => (await ask(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'));
+    for (const port of ports)
+      await waitFor(`cluster_state not ok on ${port}`, async () =>
+        (await ask(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'),
+      );
   } catch (err) {
     await stop();
     throw err;

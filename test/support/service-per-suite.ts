@@ -18,7 +18,12 @@ export function servicePerSuite(label: string, extraEnv: Record<string, string> 
   const suite = { origin: new TestOrigin() } as SuiteService;
   beforeAll(async () => {
     await suite.origin.start();
-    suite.svc = await startService(label, { DOWNLOAD_ATTEMPTS: '1', CLEANUP_CRON: 'off', MIN_FREE_BYTES: '0', ...extraEnv });
+    suite.svc = await startService(label, {
+      DOWNLOAD_ATTEMPTS: '1',
+      CLEANUP_CRON: 'off',
+      MIN_FREE_BYTES: '0',
+      ...extraEnv,
+    });
   });
   afterAll(async () => {
     if (suite.svc) {

@@ -91,12 +91,32 @@ export function startApp(app: 'api' | 'worker', env: Record<string, string>): Ru
     child,
     logs,
     waitForLog(msg, timeoutMs = 20_000) {
-      const seen = logs.map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return null; } }).find((p) => p?.msg === msg);
+      const seen = logs
+        .map((l) => {
+          try {
+            return JSON.parse(l) as Record<string, unknown>;
+          } catch {
+            return null;
+          }
+        })
+        .find((p) => p?.msg === msg);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${app}: no "${msg}" log within ${timeoutMs} ms\n${logs.join('\n')}`)), timeoutMs);
-        waiters.push({ msg, resolve: (v) => { clearTimeout(timer); resolve(v); } });
-        child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${app} exited (${code}) before "${msg}"\n${logs.join('\n')}`)); });
+        const timer = setTimeout(
+          () => reject(new Error(`${app}: no "${msg}" log within ${timeoutMs} ms\n${logs.join('\n')}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          msg,
+          resolve: (v) => {
+            clearTimeout(timer);
+            resolve(v);
+          },
+        });
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`${app} exited (${code}) before "${msg}"\n${logs.join('\n')}`));
+        });
       });
     },
     async stop(signal = 'SIGTERM') {
@@ -120,7 +140,11 @@ export interface Service {
 }
 
 /** The settings every test process runs with: its prefix and volume, a free port, short waits. */
-export function serviceEnv(prefix: string, modelsDir: string, extraEnv: Record<string, string> = {}): Record<string, string> {
+export function serviceEnv(
+  prefix: string,
+  modelsDir: string,
+  extraEnv: Record<string, string> = {},
+): Record<string, string> {
   return {
     REDIS_URL,
     QUEUE_PREFIX: prefix,
@@ -161,7 +185,9 @@ export async function startService(label: string, extraEnv: Record<string, strin
       volume.remove();
       await dropPrefix(prefix);
       if (contract.violations.length > 0) {
-        throw new Error(`answers the OpenAPI document does not allow (${contract.violations.length}):\n${[...new Set(contract.violations)].slice(0, 20).join('\n')}`);
+        throw new Error(
+          `answers the OpenAPI document does not allow (${contract.violations.length}):\n${[...new Set(contract.violations)].slice(0, 20).join('\n')}`,
+        );
       }
     },
   };

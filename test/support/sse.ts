@@ -17,7 +17,10 @@ export interface SseStreamResult {
  * Reads a Server-Sent Events answer over real HTTP until the server ends it (or `signal` fires),
  * calling `onEvent` as each event arrives.
  */
-export async function readSse(url: string, options: { signal?: AbortSignal; onEvent?: (e: SseEvent) => void } = {}): Promise<SseStreamResult> {
+export async function readSse(
+  url: string,
+  options: { signal?: AbortSignal; onEvent?: (e: SseEvent) => void } = {},
+): Promise<SseStreamResult> {
   const res = await fetch(url, { headers: { accept: 'text/event-stream' }, signal: options.signal });
   const contentType = res.headers.get('content-type');
   const result: SseStreamResult = { status: res.status, contentType, events: [], comments: [] };

@@ -30,8 +30,10 @@ export function inspectVolume(modelsDir: string): VolumeProblems {
       const file = path.join(modelsDir, section, path.basename(entry.path));
       listed.add(file);
       if (!existsSync(file)) problems.badEntries.push(`${section}/${name}: no file at ${file}`);
-      else if (statSync(file).size !== entry.file_size) problems.badEntries.push(`${section}/${name}: size ${statSync(file).size}, registry says ${entry.file_size}`);
-      else if (createHash('sha256').update(readFileSync(file)).digest('hex') !== entry.hash) problems.badEntries.push(`${section}/${name}: hash differs from the registry's`);
+      else if (statSync(file).size !== entry.file_size)
+        problems.badEntries.push(`${section}/${name}: size ${statSync(file).size}, registry says ${entry.file_size}`);
+      else if (createHash('sha256').update(readFileSync(file)).digest('hex') !== entry.hash)
+        problems.badEntries.push(`${section}/${name}: hash differs from the registry's`);
     }
     for (const file of readdirSync(path.join(modelsDir, section))) {
       if (!listed.has(path.join(modelsDir, section, file))) problems.unlisted.push(`${section}/${file}`);

@@ -52,10 +52,20 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
   maintenanceQueue.on('error', onError('maintenance queue'));
   // Each QueueEvents blocks on a connection of its own (a cluster client's duplicate on a cluster).
   const eventsConnection = queueEventsConnection(config.REDIS_URL, config.QUEUE_PREFIX, 'model-manager-events');
-  const queueEvents = new QueueEvents(QUEUE_NAME, { connection: eventsConnection.connection, prefix: config.QUEUE_PREFIX });
+  const queueEvents = new QueueEvents(QUEUE_NAME, {
+    connection: eventsConnection.connection,
+    prefix: config.QUEUE_PREFIX,
+  });
   queueEvents.on('error', onError('queue events'));
-  const maintenanceEventsConnection = queueEventsConnection(config.REDIS_URL, config.QUEUE_PREFIX, 'model-manager-maintenance-events');
-  const maintenanceEvents = new QueueEvents(MAINTENANCE_QUEUE, { connection: maintenanceEventsConnection.connection, prefix: config.QUEUE_PREFIX });
+  const maintenanceEventsConnection = queueEventsConnection(
+    config.REDIS_URL,
+    config.QUEUE_PREFIX,
+    'model-manager-maintenance-events',
+  );
+  const maintenanceEvents = new QueueEvents(MAINTENANCE_QUEUE, {
+    connection: maintenanceEventsConnection.connection,
+    prefix: config.QUEUE_PREFIX,
+  });
   maintenanceEvents.on('error', onError('maintenance queue events'));
   // The hot path stats the registry file at most once a second; a finished job (whose worker has
   // just written the registry) makes the next read look again, so answers never lag a job.
@@ -72,7 +82,12 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
   const maintenanceJobs = new MaintenanceJobs(maintenanceQueue, registry);
   const events = new JobEventHub(queueEvents);
   const batches = new BatchStore(config, redis, queue, registry, fetches);
-  await Promise.all([queue.waitUntilReady(), maintenanceQueue.waitUntilReady(), queueEvents.waitUntilReady(), maintenanceEvents.waitUntilReady()]);
+  await Promise.all([
+    queue.waitUntilReady(),
+    maintenanceQueue.waitUntilReady(),
+    queueEvents.waitUntilReady(),
+    maintenanceEvents.waitUntilReady(),
+  ]);
 
   let closing: Promise<void> | undefined;
   return {

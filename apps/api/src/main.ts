@@ -1,6 +1,13 @@
 #!/usr/bin/env node
 import { isIP, type AddressInfo } from 'node:net';
-import { ConfigError, createLogger, exitWhenClosed, loadConfig, stopWhenParentExits, type Config } from '@model-manager/core';
+import {
+  ConfigError,
+  createLogger,
+  exitWhenClosed,
+  loadConfig,
+  stopWhenParentExits,
+  type Config,
+} from '@model-manager/core';
 import { VolumeError, prepareVolume } from '@model-manager/registry';
 import { createApp } from './app.js';
 import { createServiceContext } from './context.js';
@@ -45,7 +52,12 @@ async function main(): Promise<void> {
   const { port } = server.address() as AddressInfo;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
   logger.info(
-    { port, address: `http://${host}:${port}`, dashboard: `http://${host}:${port}${DASHBOARD_PATH}`, modelsDir: config.modelsDir },
+    {
+      port,
+      address: `http://${host}:${port}`,
+      dashboard: `http://${host}:${port}${DASHBOARD_PATH}`,
+      modelsDir: config.modelsDir,
+    },
     'api listening',
   );
 }
@@ -71,7 +83,8 @@ function isPrivateLoopback(ip: string): boolean {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof VolumeError) process.stderr.write(`model-manager api: ${err.message}\n`);
+  if (err instanceof ConfigError || err instanceof VolumeError)
+    process.stderr.write(`model-manager api: ${err.message}\n`);
   else process.stderr.write(`model-manager api: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);
 });

@@ -28,8 +28,18 @@ describe('event streams let go of everything', () => {
     server = api.app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    jobId = (await call(base, 'POST', '/v1/fetch', { kind: 'lora', name: 'waiting', url: 'https://example.invalid/w.safetensors' })).body.jobId;
-    batchId = (await call(base, 'POST', '/v1/batches', { items: [{ kind: 'embedding', name: 'queued', url: 'https://example.invalid/q.pt' }] })).body.batchId;
+    jobId = (
+      await call(base, 'POST', '/v1/fetch', {
+        kind: 'lora',
+        name: 'waiting',
+        url: 'https://example.invalid/w.safetensors',
+      })
+    ).body.jobId;
+    batchId = (
+      await call(base, 'POST', '/v1/batches', {
+        items: [{ kind: 'embedding', name: 'queued', url: 'https://example.invalid/q.pt' }],
+      })
+    ).body.batchId;
   });
   afterAll(async () => {
     server?.closeAllConnections();
@@ -37,11 +47,14 @@ describe('event streams let go of everything', () => {
     await api?.close();
   });
 
-  it('removes a stream\'s listeners when its client goes away', async () => {
+  it("removes a stream's listeners when its client goes away", async () => {
     expect(ctx.events.listenerCount()).toBe(0);
     const jobClient = new AbortController();
     const batchClient = new AbortController();
-    const streams = await Promise.all([open(`/v1/jobs/${jobId}/events`, jobClient.signal), open(`/v1/batches/${batchId}/events`, batchClient.signal)]);
+    const streams = await Promise.all([
+      open(`/v1/jobs/${jobId}/events`, jobClient.signal),
+      open(`/v1/batches/${batchId}/events`, batchClient.signal),
+    ]);
     expect(ctx.events.listenerCount()).toBeGreaterThanOrEqual(2);
     jobClient.abort();
     batchClient.abort();
@@ -50,16 +63,30 @@ describe('event streams let go of everything', () => {
   });
 
   it('notices a job that ended without an event it listens for (re-reads the jobs), here one removed', async () => {
-    const queued = await call(base, 'POST', '/v1/fetch', { kind: 'checkpoint', name: 'removed', url: 'https://example.invalid/r.safetensors' });
+    const queued = await call(base, 'POST', '/v1/fetch', {
+      kind: 'checkpoint',
+      name: 'removed',
+      url: 'https://example.invalid/r.safetensors',
+    });
     const stream = await open(`/v1/jobs/${queued.body.jobId}/events`);
     await ctx.queue.remove(queued.body.jobId); // BullMQ says `removed`, never `completed` or `failed`
     const { events } = await stream.ended;
     expect(events.map((e) => e.event)).toEqual(['state', 'failed']);
-    expect(events[1]!.data).toMatchObject({ jobId: queued.body.jobId, kind: 'checkpoint', name: 'removed', status: 'failed', error: { code: 'NOT_FOUND' } });
+    expect(events[1]!.data).toMatchObject({
+      jobId: queued.body.jobId,
+      kind: 'checkpoint',
+      name: 'removed',
+      status: 'failed',
+      error: { code: 'NOT_FOUND' },
+    });
   });
 
   it('ends every open stream when the API closes', async () => {
-    const streams = await Promise.all([open(`/v1/jobs/${jobId}/events`), open(`/v1/jobs/${jobId}/events`), open(`/v1/batches/${batchId}/events`)]);
+    const streams = await Promise.all([
+      open(`/v1/jobs/${jobId}/events`),
+      open(`/v1/jobs/${jobId}/events`),
+      open(`/v1/batches/${batchId}/events`),
+    ]);
     ctx.events.close(); // what SIGTERM does first
     const ended = await Promise.all(streams.map((s) => s.ended));
     for (const stream of ended) expect(stream.events.map((e) => e.event)).toEqual(['state']);

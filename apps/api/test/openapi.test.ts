@@ -18,7 +18,9 @@ function appRoutes(app: Express): string[] {
   const routes: string[] = [];
   const walk = (stack: Layer[]) => {
     for (const layer of stack) {
-      if (layer.route) for (const method of Object.keys(layer.route.methods)) routes.push(`${method.toUpperCase()} ${layer.route.path}`);
+      if (layer.route)
+        for (const method of Object.keys(layer.route.methods))
+          routes.push(`${method.toUpperCase()} ${layer.route.path}`);
       else if (layer.slash && layer.handle.stack) walk(layer.handle.stack); // a Router used at the root
     }
   };
@@ -52,10 +54,28 @@ describe('GET /openapi.json', () => {
     expect(modelRef.properties.sha256.pattern).toBe('^[0-9a-fA-F]{64}$');
     // The name rules as the document states them: what a client validating with it accepts.
     const nameOk = new Ajv2020({ strict: false }).compile(modelRef.properties.name);
-    for (const name of ['Hand Detail FLUX & XL', 'Amateur style - slider (Pony)', "Pony's Eyes+ [SDXL]", '水彩画 Watercolor @ Style', 'a..b']) {
+    for (const name of [
+      'Hand Detail FLUX & XL',
+      'Amateur style - slider (Pony)',
+      "Pony's Eyes+ [SDXL]",
+      '水彩画 Watercolor @ Style',
+      'a..b',
+    ]) {
       expect(nameOk(name), name).toBe(true);
     }
-    for (const name of ['', '.hidden', '..', 'a/b', 'a\\b', 'a\nb', 'end ', 'end.', '__proto__', 'constructor', 'x'.repeat(201)]) {
+    for (const name of [
+      '',
+      '.hidden',
+      '..',
+      'a/b',
+      'a\\b',
+      'a\nb',
+      'end ',
+      'end.',
+      '__proto__',
+      'constructor',
+      'x'.repeat(201),
+    ]) {
       expect(nameOk(name), JSON.stringify(name)).toBe(false);
     }
   });
@@ -65,9 +85,14 @@ describe('GET /openapi.json', () => {
     expect(routes.length).toBeGreaterThan(10);
     expect([...documentedRoutes()].sort()).toEqual([...new Set(routes)].sort());
     const { body: doc } = await request(app).get('/openapi.json');
-    const inDocument = Object.entries(doc.paths as Record<string, object>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    const inDocument = Object.entries(doc.paths as Record<string, object>).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
+    );
     // Plus Bull Board's entry page, mounted as a router rather than routed.
-    const expected = [...routes.map((r) => r.replace(/ (.*)$/, (_, p: string) => ` ${openApiPath(p)}`)), 'GET /admin/queues'];
+    const expected = [
+      ...routes.map((r) => r.replace(/ (.*)$/, (_, p: string) => ` ${openApiPath(p)}`)),
+      'GET /admin/queues',
+    ];
     expect(inDocument.sort()).toEqual(expected.sort());
   });
 
@@ -85,13 +110,19 @@ describe('GET /openapi.json', () => {
     const { body: doc } = await request(app).get('/openapi.json');
     const config = await createConfig({ extends: ['recommended'] });
     const problems = await lintFromString({ source: JSON.stringify(doc), absoluteRef: '/openapi.json', config });
-    const errors = problems.filter((p) => p.severity === 'error').map((p) => `${p.ruleId}: ${p.message} at ${p.location[0]?.pointer}`);
+    const errors = problems
+      .filter((p) => p.severity === 'error')
+      .map((p) => `${p.ruleId}: ${p.message} at ${p.location[0]?.pointer}`);
     expect(errors).toEqual([]);
   });
 
   it('names every operation once, lists this server first, and references every schema it defines', async () => {
     const res = await request(app).get('/openapi.json').set('host', 'models.internal:8080');
-    const doc = res.body as { servers: Array<{ url: string }>; paths: Record<string, Record<string, { operationId?: string }>>; components: { schemas: object } };
+    const doc = res.body as {
+      servers: Array<{ url: string }>;
+      paths: Record<string, Record<string, { operationId?: string }>>;
+      components: { schemas: object };
+    };
     const ids = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((op) => op.operationId));
     expect(ids.every((id) => typeof id === 'string')).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);

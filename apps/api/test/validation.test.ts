@@ -43,10 +43,28 @@ const badRequests: Array<[string, 'post' | 'get' | 'delete', string, unknown, st
   ['wait not a number', 'post', '/v1/fetch?wait=soon', ok, 'wait'],
   ['negative wait', 'get', '/v1/jobs/1?wait=-1', undefined, 'wait'],
   ['empty batch', 'post', '/v1/batches', { items: [] }, 'items'],
-  ['batch over 1000', 'post', '/v1/batches', { items: Array.from({ length: 1001 }, (_, i) => ({ ...ok, name: `m${i}` })) }, 'items'],
+  [
+    'batch over 1000',
+    'post',
+    '/v1/batches',
+    { items: Array.from({ length: 1001 }, (_, i) => ({ ...ok, name: `m${i}` })) },
+    'items',
+  ],
   ['bad item in batch', 'post', '/v1/batches', { items: [ok, { ...ok, name: 'b', url: 'gopher://x' }] }, 'items.1.url'],
-  ['same name, other url in one batch', 'post', '/v1/batches', { items: [ok, { ...ok, url: 'https://example.invalid/other' }] }, 'items.1'],
-  ['prepare lora without scale number', 'post', '/v1/prepare', { loras: [{ name: 'a', url: ok.url, scale: 'big' }] }, 'loras.0.scale'],
+  [
+    'same name, other url in one batch',
+    'post',
+    '/v1/batches',
+    { items: [ok, { ...ok, url: 'https://example.invalid/other' }] },
+    'items.1',
+  ],
+  [
+    'prepare lora without scale number',
+    'post',
+    '/v1/prepare',
+    { loras: [{ name: 'a', url: ok.url, scale: 'big' }] },
+    'loras.0.scale',
+  ],
   ['prepare checkpoint of wrong kind', 'post', '/v1/prepare', { checkpoint: { ...ok } }, 'checkpoint.kind'],
   ['models: unknown kind', 'get', '/v1/models?kind=vae', undefined, 'kind'],
   ['model: bad name', 'get', '/v1/models/lora/..%2F..%2Fetc', undefined, 'name'],
@@ -71,7 +89,9 @@ describe('bad input never reaches the queue or the disk', () => {
   afterAll(() => api?.close());
 
   it.each(badRequests)('%s is answered 400 naming the field', async (_label, method, route, body, field) => {
-    const res = await request(app)[method](route).send(body as object);
+    const res = await request(app)
+      [method](route)
+      .send(body as object);
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('INVALID_REQUEST');
     expect(typeof res.body.error.message).toBe('string');
@@ -126,13 +146,18 @@ describe('shutdown', () => {
   it('closes every Redis connection it opened', async () => {
     const volume = tempModelsDir();
     const prefix = uniquePrefix('shutdown');
-    const config = loadConfig({ REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir, ALLOWED_HOSTS: '*', ALLOW_PRIVATE_NETWORKS: 'true' });
+    const config = loadConfig({
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      MODELS_DIR: volume.dir,
+      ALLOWED_HOSTS: '*',
+      ALLOW_PRIVATE_NETWORKS: 'true',
+    });
     await prepareVolume(config.modelsDir);
     const observer = new Redis(REDIS_URL);
     const ours = async () =>
-      (await observer.client('LIST') as string)
-        .split('\n')
-        .filter((line) => line.includes(` name=${prefix}:`)).length;
+      ((await observer.client('LIST')) as string).split('\n').filter((line) => line.includes(` name=${prefix}:`))
+        .length;
     try {
       const ctx = await createServiceContext(config, createLogger({ level: 'silent', name: 'api' }));
       await request(createApp(ctx)).get('/v1/stats').expect(200);

@@ -23,7 +23,8 @@ const OPTIONS = {
 export type OptionName = keyof typeof OPTIONS;
 export const GLOBAL_OPTIONS: OptionName[] = ['api-url', 'token', 'json', 'help'];
 
-const parse = (args: string[]) => parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: true, tokens: true });
+const parse = (args: string[]) =>
+  parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: true, tokens: true });
 
 export interface ParsedArgs {
   command: string | undefined;
@@ -34,7 +35,7 @@ export interface ParsedArgs {
 }
 
 export function parseCommandLine(argv: string[]): ParsedArgs {
-  let parsed;
+  let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
   } catch (err) {
@@ -54,21 +55,30 @@ export function expectShape(args: ParsedArgs, options: OptionName[], positionals
     throw new UsageError(`${args.command}: missing ${positionals.slice(args.positionals.length).join(' ')}`);
   }
   if (args.positionals.length > positionals.length) {
-    throw new UsageError(`${args.command}: unexpected argument ${JSON.stringify(args.positionals[positionals.length])}`);
+    throw new UsageError(
+      `${args.command}: unexpected argument ${JSON.stringify(args.positionals[positionals.length])}`,
+    );
   }
 }
 
 export function modelKind(value: string, what = 'KIND'): ModelKind {
-  if (!isModelKind(value)) throw new UsageError(`${what} must be one of ${MODEL_KINDS.join(', ')}, not ${JSON.stringify(value)}`);
+  if (!isModelKind(value))
+    throw new UsageError(`${what} must be one of ${MODEL_KINDS.join(', ')}, not ${JSON.stringify(value)}`);
   return value;
 }
 
 /** A number option, or undefined when not given. */
-export function numberOption(value: string | undefined, flag: string, options: { integer?: boolean } = {}): number | undefined {
+export function numberOption(
+  value: string | undefined,
+  flag: string,
+  options: { integer?: boolean } = {},
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (options.integer && !Number.isInteger(n))) {
-    throw new UsageError(`--${flag} must be a ${options.integer ? 'whole number' : 'number'} of 0 or more, not ${JSON.stringify(value)}`);
+    throw new UsageError(
+      `--${flag} must be a ${options.integer ? 'whole number' : 'number'} of 0 or more, not ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }

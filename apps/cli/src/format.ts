@@ -21,13 +21,15 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-export const formatError = (error: ErrorInfo | undefined) => (error ? `${error.code}: ${error.message}` : 'unknown error');
+export const formatError = (error: ErrorInfo | undefined) =>
+  error ? `${error.code}: ${error.message}` : 'unknown error';
 
 /** An ISO time as "2025-11-27 09:14" (UTC), short enough for a table. */
 export const formatTime = (iso: string) => iso.replace('T', ' ').slice(0, 16);
 
 // East Asian wide and full-width characters and most emoji take two terminal columns.
-const WIDE = /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u;
+const WIDE =
+  /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u;
 // Combining marks (a decomposed accent) and zero-width joiners take none.
 const ZERO_WIDTH = /[\p{M}\u200b-\u200f]/u;
 

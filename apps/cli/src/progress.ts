@@ -38,12 +38,24 @@ export class ProgressView {
 
   add(jobId: string, label: string): void {
     if (!this.rows.has(jobId)) {
-      this.rows.set(jobId, { label, bytes: 0, totalBytes: null, bytesPerSec: null, state: 'waiting', note: '', startedAt: undefined, lastPrinted: undefined });
+      this.rows.set(jobId, {
+        label,
+        bytes: 0,
+        totalBytes: null,
+        bytesPerSec: null,
+        state: 'waiting',
+        note: '',
+        startedAt: undefined,
+        lastPrinted: undefined,
+      });
     }
   }
 
   update(progress: JobProgress): void {
-    const row = this.rowFor(progress.jobId, progress.kind && progress.name ? `${progress.kind}/${progress.name}` : `job ${progress.jobId}`);
+    const row = this.rowFor(
+      progress.jobId,
+      progress.kind && progress.name ? `${progress.kind}/${progress.name}` : `job ${progress.jobId}`,
+    );
     if (row.state === 'done' || row.state === 'failed') return;
     row.state = 'running';
     row.startedAt ??= Date.now();
@@ -94,7 +106,8 @@ export class ProgressView {
     if (row.totalBytes) parts.push(`${Math.floor((100 * row.bytes) / row.totalBytes)}%`);
     if (row.bytesPerSec !== null) {
       parts.push(`${formatBytes(row.bytesPerSec)}/s`);
-      if (row.totalBytes && row.bytesPerSec > 0) parts.push(`ETA ${formatDuration((row.totalBytes - row.bytes) / row.bytesPerSec)}`);
+      if (row.totalBytes && row.bytesPerSec > 0)
+        parts.push(`ETA ${formatDuration((row.totalBytes - row.bytes) / row.bytesPerSec)}`);
     }
     return parts.join('  ');
   }
@@ -113,8 +126,14 @@ export class ProgressView {
     const width = Math.max(40, (this.out.columns || 100) - 1);
     const labelWidth = Math.min(40, Math.max(...rows.map((r) => r.label.length)));
     const lineOf = (row: Row) => {
-      const label = row.label.length > labelWidth ? `${row.label.slice(0, labelWidth - 1)}…` : row.label.padEnd(labelWidth);
-      const rest = row.state === 'running' ? this.describe(row).slice(row.label.length + 2) : row.state === 'waiting' ? 'queued' : row.note;
+      const label =
+        row.label.length > labelWidth ? `${row.label.slice(0, labelWidth - 1)}…` : row.label.padEnd(labelWidth);
+      const rest =
+        row.state === 'running'
+          ? this.describe(row).slice(row.label.length + 2)
+          : row.state === 'waiting'
+            ? 'queued'
+            : row.note;
       return `${label} ${this.bar(row)} ${rest}`.slice(0, width);
     };
     // A finished file is written once, above the live bars, and scrolls away like a log line;

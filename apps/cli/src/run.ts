@@ -36,7 +36,9 @@ export interface RunIo {
 function fieldLines(details: unknown): string[] {
   if (!Array.isArray(details)) return [];
   return details.flatMap((d: { field?: unknown; message?: unknown }) =>
-    typeof d?.message === 'string' ? [`  ${typeof d.field === 'string' && d.field ? `${d.field}: ` : ''}${d.message}`] : [],
+    typeof d?.message === 'string'
+      ? [`  ${typeof d.field === 'string' && d.field ? `${d.field}: ` : ''}${d.message}`]
+      : [],
   );
 }
 
@@ -54,7 +56,8 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
     const command = COMMANDS[args.command];
     if (!command) throw new UsageError(`unknown command ${JSON.stringify(args.command)}`);
     const apiUrl = args.values['api-url'] ?? (io.env.API_URL || DEFAULT_API_URL);
-    if (!/^https?:\/\/[^/]/.test(apiUrl)) throw new UsageError(`the API URL must start with http:// or https://, not ${JSON.stringify(apiUrl)}`);
+    if (!/^https?:\/\/[^/]/.test(apiUrl))
+      throw new UsageError(`the API URL must start with http:// or https://, not ${JSON.stringify(apiUrl)}`);
     const token = args.values.token ?? (io.env.API_TOKEN || undefined);
     const client = new ModelManagerClient({ baseUrl: apiUrl, token });
     return await command({ client, args, json, stdout: io.stdout, stderr: io.stderr });
@@ -65,7 +68,12 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
     if (json) {
       const error =
         err instanceof ModelManagerError
-          ? { code: err.code, message: err.message, status: err.status, ...(err.details === undefined ? {} : { details: err.details }) }
+          ? {
+              code: err.code,
+              message: err.message,
+              status: err.status,
+              ...(err.details === undefined ? {} : { details: err.details }),
+            }
           : { code: usage ? 'USAGE' : 'INTERNAL', message: (err as Error).message };
       io.stdout.write(`${JSON.stringify({ error }, null, 2)}\n`);
     }
@@ -74,7 +82,11 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
       return 2;
     }
     if (err instanceof ModelManagerError) {
-      io.stderr.write(`model-manager: ${err.code}: ${err.message}\n${fieldLines(err.details).map((l) => `${l}\n`).join('')}`);
+      io.stderr.write(
+        `model-manager: ${err.code}: ${err.message}\n${fieldLines(err.details)
+          .map((l) => `${l}\n`)
+          .join('')}`,
+      );
       return invalid ? 2 : 1;
     }
     io.stderr.write(`model-manager: ${(err as Error).stack ?? String(err)}\n`);

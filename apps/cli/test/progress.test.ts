@@ -10,7 +10,18 @@ const completed = (jobId: string, name: string, size: number): JobView => ({
   status: 'completed',
   progress: { bytes: size, totalBytes: size },
   attempts: 1,
-  model: { kind: 'lora', name, path: `/m/loras/${name}.safetensors`, url: 'http://o/x', sha256: 'a'.repeat(64), fileSize: size, downloadedAt: 't', lastUsed: 't', usageCount: 0, pinned: false },
+  model: {
+    kind: 'lora',
+    name,
+    path: `/m/loras/${name}.safetensors`,
+    url: 'http://o/x',
+    sha256: 'a'.repeat(64),
+    fileSize: size,
+    downloadedAt: 't',
+    lastUsed: 't',
+    usageCount: 0,
+    pinned: false,
+  },
 });
 
 function capture(isTTY: boolean) {
@@ -37,7 +48,12 @@ describe('progress lines', () => {
     view.settle(completed('1', 'a', 4 * MiB));
     view.finish();
     expect(chunks.join('')).toBe(
-      ['lora/a  1.0 MiB / 4.0 MiB  25%  1.0 MiB/s  ETA 3s', 'lora/a  3.0 MiB / 4.0 MiB  75%  1.0 MiB/s  ETA 1s', 'lora/a  done  4.0 MiB in 4s', ''].join('\n'),
+      [
+        'lora/a  1.0 MiB / 4.0 MiB  25%  1.0 MiB/s  ETA 3s',
+        'lora/a  3.0 MiB / 4.0 MiB  75%  1.0 MiB/s  ETA 1s',
+        'lora/a  done  4.0 MiB in 4s',
+        '',
+      ].join('\n'),
     );
   });
 
@@ -49,7 +65,12 @@ describe('progress lines', () => {
     view.add('2', 'lora/bb');
     view.update({ jobId: '1', kind: 'lora', name: 'a', bytes: 2 * MiB, totalBytes: 4 * MiB, bytesPerSec: 2 * MiB });
     vi.setSystemTime(1000);
-    view.settle({ ...completed('2', 'bb', 0), status: 'failed', model: undefined, error: { code: 'HASH_MISMATCH', message: 'sha256 is b, expected a' } });
+    view.settle({
+      ...completed('2', 'bb', 0),
+      status: 'failed',
+      model: undefined,
+      error: { code: 'HASH_MISMATCH', message: 'sha256 is b, expected a' },
+    });
     vi.setSystemTime(2000);
     view.settle(completed('1', 'a', 4 * MiB));
     view.finish();
@@ -67,7 +88,12 @@ describe('progress lines', () => {
     const view = new ProgressView({ ...out, rows: 7 });
     for (const id of ['1', '2', '3', '4', '5']) view.add(id, `lora/m${id}`);
     view.update({ jobId: '4', kind: 'lora', name: 'm4', bytes: 1024, totalBytes: null, bytesPerSec: null });
-    expect(chunks[0]!.split('\n')).toEqual(['lora/m4 [------------------------] 1.0 KiB', 'lora/m1 [------------------------] queued', 'lora/m2 [------------------------] queued', '… 2 more', '']);
+    expect(chunks[0]!.split('\n')).toEqual([
+      'lora/m4 [------------------------] 1.0 KiB',
+      'lora/m1 [------------------------] queued',
+      'lora/m2 [------------------------] queued',
+      '… 2 more',
+      '',
+    ]);
   });
-
 });

@@ -8,8 +8,12 @@ import { createRedis, loadConfig } from '@model-manager/core';
 
 const config = loadConfig();
 const base = `${config.QUEUE_PREFIX}:model-manager-worker:`;
-const ours = (name: string) => (config.WORKER_NAME ? name === base + config.WORKER_NAME : name.startsWith(`${base}${hostname()}-`));
-const redis = createRedis(config.REDIS_URL, 'queue', config.QUEUE_PREFIX, { connectionName: `${config.QUEUE_PREFIX}:model-manager-healthcheck`, connectTimeout: 3000 });
+const ours = (name: string) =>
+  config.WORKER_NAME ? name === base + config.WORKER_NAME : name.startsWith(`${base}${hostname()}-`);
+const redis = createRedis(config.REDIS_URL, 'queue', config.QUEUE_PREFIX, {
+  connectionName: `${config.QUEUE_PREFIX}:model-manager-healthcheck`,
+  connectTimeout: 3000,
+});
 redis.on('error', () => {}); // reported once, below
 
 try {

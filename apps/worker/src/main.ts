@@ -1,5 +1,12 @@
 #!/usr/bin/env node
-import { ConfigError, createLogger, exitWhenClosed, flushLogger, loadConfig, stopWhenParentExits } from '@model-manager/core';
+import {
+  ConfigError,
+  createLogger,
+  exitWhenClosed,
+  flushLogger,
+  loadConfig,
+  stopWhenParentExits,
+} from '@model-manager/core';
 import { VolumeError, prepareVolume } from '@model-manager/registry';
 import { createModelFetchWorker } from './worker.js';
 
@@ -14,8 +21,15 @@ async function main(): Promise<void> {
   // origins do not always say so. Rather than lose every download in this process, that one
   // download is left to its idle timeout and resumes; any other uncaught error still ends the process.
   process.on('uncaughtException', (err) => {
-    if (err?.name === 'AssertionError' && /onHttpSocketEnd|onHttpSocketClose/.test(err.stack ?? '') && /Parser\.finish/.test(err.stack ?? '')) {
-      logger.error({ err: err.message }, 'undici paused-body assertion (nodejs/undici#5360) caught; that download will time out and resume');
+    if (
+      err?.name === 'AssertionError' &&
+      /onHttpSocketEnd|onHttpSocketClose/.test(err.stack ?? '') &&
+      /Parser\.finish/.test(err.stack ?? '')
+    ) {
+      logger.error(
+        { err: err.message },
+        'undici paused-body assertion (nodejs/undici#5360) caught; that download will time out and resume',
+      );
       return;
     }
     logger.fatal({ err }, 'uncaught exception');
@@ -28,7 +42,10 @@ async function main(): Promise<void> {
       logger.warn('second signal: exiting now');
       process.exit(1);
     }
-    logger.info({ signal, graceSeconds: config.SHUTDOWN_GRACE_SECONDS }, 'stopping: no new jobs, finishing active ones');
+    logger.info(
+      { signal, graceSeconds: config.SHUTDOWN_GRACE_SECONDS },
+      'stopping: no new jobs, finishing active ones',
+    );
     exitWhenClosed(logger, close(), 'worker stopped');
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -34,7 +34,6 @@ import { evictAfterUnknownSize, makeRoom } from './fetch-job/make-room.js';
 import type { ProcessorDeps } from './fetch-job/processor-deps.js';
 import { formatBytes, jobLog } from './job-log.js';
 
-
 /** How long a job whose content another job is downloading waits before it looks again. */
 const CONTENT_WAIT_MS = 1000;
 
@@ -42,7 +41,11 @@ const CONTENT_WAIT_MS = 1000;
 export function createModelFetchProcessor(deps: ProcessorDeps) {
   const { config, registry, redis, logger: rootLogger } = deps;
   const incoming = path.join(config.modelsDir, STAGING_DIR);
-  const auth: AuthRules = { hfToken: config.HF_TOKEN, civitaiToken: config.CIVITAI_TOKEN, hostHeaders: config.AUTH_HEADERS };
+  const auth: AuthRules = {
+    hfToken: config.HF_TOKEN,
+    civitaiToken: config.CIVITAI_TOKEN,
+    hostHeaders: config.AUTH_HEADERS,
+  };
   const volume = volumeId(config.modelsDir);
   const queueKeys = bullKeys(config.QUEUE_PREFIX, QUEUE_NAME);
   // SEGMENTS is this worker's budget of connections: downloads running together share it.
@@ -60,14 +63,19 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       await assertInsideVolume(config.modelsDir, incoming);
       await new StagingFile(incoming, StagingFile.keyFor(config.QUEUE_PREFIX, jobId)).remove();
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'could not remove the staging file of an earlier attempt; the sweeper will');
+      log.warn(
+        { err: (err as Error).message },
+        'could not remove the staging file of an earlier attempt; the sweeper will',
+      );
     }
   }
 
   return async function processFetchModel(job: Job, token?: string, jobSignal?: AbortSignal): Promise<Model> {
     const parsed = fetchModelJobSchema.safeParse(job.data);
     if (!parsed.success) {
-      throw new UnrecoverableError(`INVALID_JOB: job data does not match the fetch-model schema: ${parsed.error.message}`);
+      throw new UnrecoverableError(
+        `INVALID_JOB: job data does not match the fetch-model schema: ${parsed.error.message}`,
+      );
     }
     const ref = parsed.data;
     const log = rootLogger.child({ jobId: job.id, model: `${ref.kind}/${ref.name}` });
@@ -104,7 +112,10 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     const sources = [ref.url, ...(ref.mirrors ?? [])];
     // The folders written to must still be inside the volume (a symlink planted since start-up).
     try {
-      await Promise.all([assertInsideVolume(config.modelsDir, incoming), assertInsideVolume(config.modelsDir, kindDir(config.modelsDir, ref.kind))]);
+      await Promise.all([
+        assertInsideVolume(config.modelsDir, incoming),
+        assertInsideVolume(config.modelsDir, kindDir(config.modelsDir, ref.kind)),
+      ]);
     } catch (err) {
       throw jobError(new ModelFetchError('WRITE_ERROR', (err as Error).message, { retryable: false }), false);
     }
@@ -119,7 +130,12 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     const lockLost = new AbortController();
     jobSignal?.addEventListener(
       'abort',
-      () => lockLost.abort(new ModelFetchError('LOCK_LOST', 'the job lock was lost; another worker may be running the job', { retryable: true })),
+      () =>
+        lockLost.abort(
+          new ModelFetchError('LOCK_LOST', 'the job lock was lost; another worker may be running the job', {
+            retryable: true,
+          }),
+        ),
       { once: true },
     );
     const signal = AbortSignal.any([cancel.signal, deps.shutdownSignal, lockLost.signal]);
@@ -137,7 +153,15 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     let roomMade = false;
     // The same bytes under another name, downloading right now: wait for them and link them then
     // (the twin check above) rather than fetch them twice. Not an attempt: the job is only delayed.
-    const claim = ref.sha256 && token ? new ContentClaim(redis, vkeys.contentClaim(ref.sha256), `${config.QUEUE_PREFIX}:${job.id}`, config.JOB_LOCK_SECONDS * 1000) : undefined;
+    const claim =
+      ref.sha256 && token
+        ? new ContentClaim(
+            redis,
+            vkeys.contentClaim(ref.sha256),
+            `${config.QUEUE_PREFIX}:${job.id}`,
+            config.JOB_LOCK_SECONDS * 1000,
+          )
+        : undefined;
     const holder = await claim?.take();
     if (holder && token) {
       // Said once per job and worker, not at every look (one a second for as long as the other runs).
@@ -153,7 +177,9 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
     log.info({ url: source, attempt: job.attemptsMade + 1, sourceIndex, staged: sizeBefore }, 'download started');
     note(
       `attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}: source ${redactUrl(source)}` +
-        (sources.length > 1 ? ` (${sourceIndex === 0 ? 'url' : `mirror ${sourceIndex}`}; ${sources.length} sources)` : '') +
+        (sources.length > 1
+          ? ` (${sourceIndex === 0 ? 'url' : `mirror ${sourceIndex}`}; ${sources.length} sources)`
+          : '') +
         (sizeBefore > 0 ? `; ${formatBytes(sizeBefore)} kept from an earlier attempt` : ''),
     );
     downloading += 1;
@@ -176,11 +202,19 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         maxBytes: config.MAX_MODEL_BYTES,
         checkResponse: ({ finalUrl, contentDisposition, totalBytes }) => {
           if (totalBytes !== null && totalBytes > config.MAX_MODEL_BYTES) {
-            throw new ModelFetchError('TOO_LARGE', `the file is ${totalBytes} bytes, more than MAX_MODEL_BYTES (${config.MAX_MODEL_BYTES})`, { retryable: false });
+            throw new ModelFetchError(
+              'TOO_LARGE',
+              `the file is ${totalBytes} bytes, more than MAX_MODEL_BYTES (${config.MAX_MODEL_BYTES})`,
+              { retryable: false },
+            );
           }
           const ext = pickExtension([finalUrl, source], contentDisposition);
           if (config.REQUIRE_SAFETENSORS && PICKLE_EXTENSIONS.includes(ext)) {
-            throw new ModelFetchError('UNSAFE_FORMAT', `the file is a ${ext} (pickle: loading it runs code) and REQUIRE_SAFETENSORS is on`, { retryable: false });
+            throw new ModelFetchError(
+              'UNSAFE_FORMAT',
+              `the file is a ${ext} (pickle: loading it runs code) and REQUIRE_SAFETENSORS is on`,
+              { retryable: false },
+            );
           }
         },
         beforeWrite: async (remaining) => {
@@ -190,7 +224,9 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         },
         assertMayWrite: () => lease?.assertValid(),
         onProgress: (p) => {
-          void job.updateProgress({ bytes: p.bytes, totalBytes: p.totalBytes, bytesPerSec: p.bytesPerSec }).catch(() => {});
+          void job
+            .updateProgress({ bytes: p.bytes, totalBytes: p.totalBytes, bytesPerSec: p.bytesPerSec })
+            .catch(() => {});
           const now = Date.now();
           if (p.totalBytes !== null && now - lastReservation > 2000) {
             lastReservation = now;
@@ -229,7 +265,12 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       completePath = undefined;
       await staging.remove();
       note(`published: ${model.path}`);
-      await recordDownload(redis, config.QUEUE_PREFIX, { kind: ref.kind, outcome: 'completed', bytes: result.bytes - result.resumedFrom, seconds });
+      await recordDownload(redis, config.QUEUE_PREFIX, {
+        kind: ref.kind,
+        outcome: 'completed',
+        bytes: result.bytes - result.resumedFrom,
+        seconds,
+      });
       if (!roomMade) await evictAfterUnknownSize(deps.cleanup, log);
       log.info(
         { bytes: result.bytes, resumedFrom: result.resumedFrom, seconds, path: model.path, url: result.finalUrl },
@@ -241,7 +282,10 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       if (completePath) {
         // Downloaded and verified but not published: back to the staging name for the next
         // attempt (which verifies it without downloading), unless the job is someone else's now.
-        const stillOurs = await lease?.confirm().then(() => true, () => false);
+        const stillOurs = await lease?.confirm().then(
+          () => true,
+          () => false,
+        );
         if (stillOurs ?? true) await rename(completePath, staging.partPath).catch(() => {});
         else await rm(completePath, { force: true });
       }

@@ -69,7 +69,10 @@ export class StagingSweeper {
       if (LIVE_STATES.has(state)) continue;
       await rm(file, { force: true });
       deleted += 1;
-      this.logger.info({ file: name, jobState: state, ageSeconds: Math.round((Date.now() - st.mtimeMs) / 1000) }, 'swept a leftover staging file');
+      this.logger.info(
+        { file: name, jobState: state, ageSeconds: Math.round((Date.now() - st.mtimeMs) / 1000) },
+        'swept a leftover staging file',
+      );
     }
     return deleted;
   }

@@ -1,7 +1,16 @@
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { Queue, Worker } from 'bullmq';
-import { MAINTENANCE_QUEUE, QUEUE_NAME, connectionLog, createRedis, inFlightModels, type Config, type Logger, type RedisClient } from '@model-manager/core';
+import {
+  MAINTENANCE_QUEUE,
+  QUEUE_NAME,
+  connectionLog,
+  createRedis,
+  inFlightModels,
+  type Config,
+  type Logger,
+  type RedisClient,
+} from '@model-manager/core';
 import { Registry, VolumeCleanup } from '@model-manager/registry';
 import { createDownloadAgent } from './download/agent.js';
 import { backoffDelay } from './fetch-job/job-errors.js';
@@ -29,11 +38,15 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   // Pods of a fleet often share a hostname pattern and pid 1 is common in containers, but never both.
   const name = config.WORKER_NAME ?? `${hostname()}-${process.pid}`;
   // Named after the worker too, so `CLIENT LIST` tells the workers of a fleet apart.
-  const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', config.QUEUE_PREFIX, { connectionName: `${config.QUEUE_PREFIX}:model-manager-worker:${name}` });
+  const redis: RedisClient = createRedis(config.REDIS_URL, 'worker', config.QUEUE_PREFIX, {
+    connectionName: `${config.QUEUE_PREFIX}:model-manager-worker:${name}`,
+  });
   const onError = connectionLog(redis, logger);
   redis.on('error', onError('redis'));
   // Hashes of entries a registry rebuild left pending are computed on the hashing thread.
-  const registry = Registry.forService(config, redis, logger, { hashFile: async (file) => hashOnThread(file, (await stat(file)).size) });
+  const registry = Registry.forService(config, redis, logger, {
+    hashFile: async (file) => hashOnThread(file, (await stat(file)).size),
+  });
   const dispatcher = createDownloadAgent({
     connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT * 1000,
     idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT * 1000,
@@ -67,7 +80,13 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
     // The job carries the base delay the API was configured with.
     settings: {
       backoffStrategy: (attemptsMade, _type, err, job) =>
-        backoffDelay(job?.opts.backoff && typeof job.opts.backoff === 'object' ? (job.opts.backoff.delay ?? config.DOWNLOAD_BACKOFF_MS) : config.DOWNLOAD_BACKOFF_MS, attemptsMade, err),
+        backoffDelay(
+          job?.opts.backoff && typeof job.opts.backoff === 'object'
+            ? (job.opts.backoff.delay ?? config.DOWNLOAD_BACKOFF_MS)
+            : config.DOWNLOAD_BACKOFF_MS,
+          attemptsMade,
+          err,
+        ),
     },
   });
   // A job whose lock could not be renewed may already run elsewhere: stop writing its file now.
@@ -78,7 +97,10 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
   maintenanceQueue.on('error', onError('maintenance queue'));
   void scheduleCleanup(maintenanceQueue, config, logger).catch((err: unknown) =>
-    logger.error({ err: (err as Error).message, cron: config.CLEANUP_CRON }, 'could not register the scheduled cleanup (is CLEANUP_CRON a valid cron pattern?)'),
+    logger.error(
+      { err: (err as Error).message, cron: config.CLEANUP_CRON },
+      'could not register the scheduled cleanup (is CLEANUP_CRON a valid cron pattern?)',
+    ),
   );
   const sweeper = new StagingSweeper(config, redis, logger);
   sweeper.start();

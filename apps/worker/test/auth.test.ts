@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { authorizationFor } from '../src/download/auth.js';
 
-const rules = { hfToken: 'hf_x', civitaiToken: 'civ_y', hostHeaders: { 'mirror.local:8443': 'Basic bWU6cHc=', 'files.lan': 'Bearer lan' } };
+const rules = {
+  hfToken: 'hf_x',
+  civitaiToken: 'civ_y',
+  hostHeaders: { 'mirror.local:8443': 'Basic bWU6cHc=', 'files.lan': 'Bearer lan' },
+};
 
 describe('which host gets which token', () => {
   it('sends HF_TOKEN to huggingface.co and its subdomains, CIVITAI_TOKEN to civitai.com, AUTH_HEADERS to their host', () => {
@@ -28,6 +32,12 @@ describe('which host gets which token', () => {
     const start = 'https://huggingface.co/org/m/resolve/main/x.safetensors';
     expect(authorizationFor('https://huggingface.co/api/resolve-cache/x', rules, start)).toBe('Bearer hf_x');
     expect(authorizationFor('https://cdn-lfs.huggingface.co/repos/x?X-Amz-Signature=1', rules, start)).toBeUndefined();
-    expect(authorizationFor('https://civitai-delivery.r2.example/x?sig=1', rules, 'https://civitai.com/api/download/models/1')).toBeUndefined();
+    expect(
+      authorizationFor(
+        'https://civitai-delivery.r2.example/x?sig=1',
+        rules,
+        'https://civitai.com/api/download/models/1',
+      ),
+    ).toBeUndefined();
   });
 });

@@ -38,7 +38,15 @@ afterAll(async () => {
 async function corruptModel(name: string) {
   const good = randomBytes(4096);
   const file = path.join(dir, 'checkpoints', `${name}.safetensors`);
-  const entry: RegistryEntry = { url: 'https://example.invalid/m', path: file, hash: sha(good), downloaded_at: 1, last_used: 1, usage_count: 0, file_size: good.length };
+  const entry: RegistryEntry = {
+    url: 'https://example.invalid/m',
+    path: file,
+    hash: sha(good),
+    downloaded_at: 1,
+    last_used: 1,
+    usage_count: 0,
+    file_size: good.length,
+  };
   await registry.put('checkpoint', name, entry);
   const bad = Buffer.from(good);
   bad[0]! ^= 0xff;

@@ -28,14 +28,16 @@ describe('staging-file fencing against real Redis', () => {
     const b = new StagingLease(redis, k.lease, k.jobLock, 'token-b', 400);
     const bAcquired = b.acquire();
     // A's next renewal sees the job is gone: it stops writing and frees the lease for B.
-    await expect.poll(() => {
-      try {
-        a.assertValid();
-        return 'valid';
-      } catch (err) {
-        return (err as { code: string }).code;
-      }
-    }).toBe('LOCK_LOST');
+    await expect
+      .poll(() => {
+        try {
+          a.assertValid();
+          return 'valid';
+        } catch (err) {
+          return (err as { code: string }).code;
+        }
+      })
+      .toBe('LOCK_LOST');
     await bAcquired;
     expect(() => b.assertValid()).not.toThrow();
     await a.release(); // A's release must not free B's lease
@@ -55,20 +57,25 @@ describe('staging-file fencing against real Redis', () => {
 
   it('stops a writer that can no longer renew its lease (Redis unreachable)', async () => {
     const k = keys();
-    const own = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    const own = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+    });
     if (own.status !== 'ready') await new Promise((resolve) => own.once('ready', resolve));
     await redis.set(k.jobLock, 'token-a', 'PX', 10_000);
     const lease = new StagingLease(own, k.lease, k.jobLock, 'token-a', 400);
     await lease.acquire();
     own.disconnect(); // renewals now fail
-    await expect.poll(() => {
-      try {
-        lease.assertValid();
-        return 'valid';
-      } catch {
-        return 'stopped';
-      }
-    }).toBe('stopped');
+    await expect
+      .poll(() => {
+        try {
+          lease.assertValid();
+          return 'valid';
+        } catch {
+          return 'stopped';
+        }
+      })
+      .toBe('stopped');
     await lease.release();
     await redis.del(k.jobLock, k.lease);
   });

@@ -1,10 +1,4 @@
-import {
-  errorFromAnswer,
-  JobFailedError,
-  NotFoundError,
-  UnavailableError,
-  WaitTimeoutError,
-} from './errors.js';
+import { errorFromAnswer, JobFailedError, NotFoundError, UnavailableError, WaitTimeoutError } from './errors.js';
 import { Lease, type LeaseTransport } from './lease.js';
 import { MAX_HOLD_SECONDS, prepareInSlices } from './long-wait.js';
 import { readEventStream, type ServerSentEvent } from './sse.js';
@@ -51,7 +45,8 @@ interface RequestOptions {
 
 /** The API's own default for POST /v1/prepare. */
 const DEFAULT_PREPARE_WAIT_SECONDS = 600;
-const modelPath = (kind: ModelKind, name: string) => `/v1/models/${encodeURIComponent(kind)}/${encodeURIComponent(name)}`;
+const modelPath = (kind: ModelKind, name: string) =>
+  `/v1/models/${encodeURIComponent(kind)}/${encodeURIComponent(name)}`;
 const waitQuery = (seconds: number | undefined) => (seconds === undefined ? '' : `?wait=${seconds}`);
 
 /** The Model Manager API, typed. Every method throws a ModelManagerError subclass on an error answer. */
@@ -74,7 +69,10 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
    * as the API); what failed or did not finish is listed in `failed`. The answer carries a lease
    * over the models it returns (from an API with leases): see `lease()`.
    */
-  prepare(request: PrepareRequest, options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<PrepareResult> {
+  prepare(
+    request: PrepareRequest,
+    options: { waitSeconds?: number; signal?: AbortSignal } = {},
+  ): Promise<PrepareResult> {
     return prepareInSlices(
       (pending, hold) => this.request('POST', `/v1/prepare?wait=${hold}`, { body: pending, signal: options.signal }),
       (leaseId) => this.releaseLease(leaseId),
@@ -87,23 +85,34 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
    * One model: cached, completed within `waitSeconds`, or still queued/active (then `waitFor(jobId)`).
    * A job that failed within `waitSeconds` is thrown as a JobFailedError.
    */
-  async fetch(ref: ModelRefInput, options: { waitSeconds?: number; lease?: boolean; signal?: AbortSignal } = {}): Promise<FetchResult> {
+  async fetch(
+    ref: ModelRefInput,
+    options: { waitSeconds?: number; lease?: boolean; signal?: AbortSignal } = {},
+  ): Promise<FetchResult> {
     const body = options.lease ? { ...ref, lease: true } : ref;
     const deadline = Date.now() + (options.waitSeconds ?? 0) * 1000;
     const hold = options.waitSeconds === undefined ? undefined : Math.min(options.waitSeconds, MAX_HOLD_SECONDS);
-    const answer = await this.request<FetchResult | { status: 'failed'; jobId: string; error: ErrorInfo }>('POST', `/v1/fetch${waitQuery(hold)}`, {
-      body,
-      signal: options.signal,
-      accept: [502],
-    });
+    const answer = await this.request<FetchResult | { status: 'failed'; jobId: string; error: ErrorInfo }>(
+      'POST',
+      `/v1/fetch${waitQuery(hold)}`,
+      {
+        body,
+        signal: options.signal,
+        accept: [502],
+      },
+    );
     if (answer.status === 'failed') throw new JobFailedError(answer.jobId, answer.error);
     const remaining = (deadline - Date.now()) / 1000;
     if ((answer.status !== 'queued' && answer.status !== 'active') || remaining < 1) return answer;
     // A wait longer than one request may hold: the rest on the job.
     const job = await this.job(answer.jobId, { waitSeconds: Math.floor(remaining), signal: options.signal });
-    const lease = { ...(answer.leaseId ? { leaseId: answer.leaseId } : {}), ...(answer.leaseExpiresAt ? { leaseExpiresAt: answer.leaseExpiresAt } : {}) };
+    const lease = {
+      ...(answer.leaseId ? { leaseId: answer.leaseId } : {}),
+      ...(answer.leaseExpiresAt ? { leaseExpiresAt: answer.leaseExpiresAt } : {}),
+    };
     if (job.status === 'failed') throw JobFailedError.fromJob(job);
-    if (job.status === 'completed' && job.model) return { status: 'completed', jobId: job.jobId, model: job.model, ...lease };
+    if (job.status === 'completed' && job.model)
+      return { status: 'completed', jobId: job.jobId, model: job.model, ...lease };
     return { status: job.status === 'active' ? 'active' : 'queued', jobId: job.jobId, ...lease };
   }
 
@@ -121,7 +130,9 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
   waitFor(jobIds: string[], options?: WaitOptions): Promise<JobView[]>;
   async waitFor(jobIds: string | string[], options: WaitOptions = {}): Promise<JobView | JobView[]> {
     const ids = Array.isArray(jobIds) ? jobIds : [jobIds];
-    const jobs = await this.withDeadline(ids, options, (signal) => Promise.all(ids.map((id) => followJob(this, id, signal, options))));
+    const jobs = await this.withDeadline(ids, options, (signal) =>
+      Promise.all(ids.map((id) => followJob(this, id, signal, options))),
+    );
     if (Array.isArray(jobIds)) return jobs;
     const job = jobs[0]!;
     if (job.status === 'failed') throw JobFailedError.fromJob(job);
@@ -137,7 +148,11 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
 
   /** A job; with `waitSeconds`, once it has finished or the time is up. */
   job(jobId: string, options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<JobView> {
-    return this.getWaiting<JobView>(`/v1/jobs/${encodeURIComponent(jobId)}`, options, (job) => job.status === 'completed' || job.status === 'failed');
+    return this.getWaiting<JobView>(
+      `/v1/jobs/${encodeURIComponent(jobId)}`,
+      options,
+      (job) => job.status === 'completed' || job.status === 'failed',
+    );
   }
 
   /** A batch; with `waitSeconds`, once every job has finished or the time is up. */
@@ -190,14 +205,19 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
   /** A handle on the lease a `prepare()` or `fetch({ lease: true })` answer carries, or on a lease id. */
   lease(from: string | { leaseId?: string; leaseExpiresAt?: string }): Lease {
     const leaseId = typeof from === 'string' ? from : from.leaseId;
-    if (!leaseId) throw new TypeError('no leaseId: the answer carries none (an API from before leases, or fetch() without lease: true)');
+    if (!leaseId)
+      throw new TypeError(
+        'no leaseId: the answer carries none (an API from before leases, or fetch() without lease: true)',
+      );
     return new Lease(this, leaseId, typeof from === 'string' ? undefined : from.leaseExpiresAt);
   }
 
   /* ---------- transport (public for Lease and the waiters, not meant for callers) ---------- */
 
   renewLease(leaseId: string, seconds?: number): Promise<LeaseView> {
-    return this.request('POST', `/v1/leases/${encodeURIComponent(leaseId)}`, { body: seconds === undefined ? {} : { seconds } });
+    return this.request('POST', `/v1/leases/${encodeURIComponent(leaseId)}`, {
+      body: seconds === undefined ? {} : { seconds },
+    });
   }
 
   async releaseLease(leaseId: string): Promise<void> {
@@ -226,13 +246,23 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
   /* ---------- plumbing ---------- */
 
   private async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const res = await this.send(method, path, options, options.body === undefined ? {} : { 'content-type': 'application/json' });
+    const res = await this.send(
+      method,
+      path,
+      options,
+      options.body === undefined ? {} : { 'content-type': 'application/json' },
+    );
     if (!res.ok && !options.accept?.includes(res.status)) throw await this.errorOf(res);
     if (res.status === 204) return undefined as T;
     return (await res.json()) as T;
   }
 
-  private async send(method: string, path: string, options: RequestOptions, headers: Record<string, string>): Promise<Response> {
+  private async send(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    headers: Record<string, string>,
+  ): Promise<Response> {
     const allHeaders: Record<string, string> = { accept: 'application/json', ...headers };
     if (this.#token) allHeaders.authorization = `Bearer ${this.#token}`;
     try {
@@ -267,7 +297,11 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
   }
 
   /** GET with `?wait=`, in requests of at most MAX_HOLD_SECONDS each. */
-  private async getWaiting<T>(path: string, options: { waitSeconds?: number; signal?: AbortSignal }, finished: (view: T) => boolean): Promise<T> {
+  private async getWaiting<T>(
+    path: string,
+    options: { waitSeconds?: number; signal?: AbortSignal },
+    finished: (view: T) => boolean,
+  ): Promise<T> {
     const deadline = Date.now() + (options.waitSeconds ?? 0) * 1000;
     for (;;) {
       const remaining = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
@@ -278,7 +312,11 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
   }
 
   /** Runs `work` under a signal that aborts at the deadline or with the caller's signal. */
-  private async withDeadline<T>(ids: string[], options: WaitOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async withDeadline<T>(
+    ids: string[],
+    options: WaitOptions,
+    work: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const controller = new AbortController();
     const onAbort = () => controller.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onAbort, { once: true });

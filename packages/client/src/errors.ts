@@ -56,7 +56,11 @@ export class JobFailedError extends ModelManagerError {
   }
 
   static fromJob(job: JobView): JobFailedError {
-    return new JobFailedError(job.jobId, job.error ?? { code: 'INTERNAL', message: 'the job failed without a reason' }, job);
+    return new JobFailedError(
+      job.jobId,
+      job.error ?? { code: 'INTERNAL', message: 'the job failed without a reason' },
+      job,
+    );
   }
 }
 
@@ -77,7 +81,8 @@ export function errorFromAnswer(status: number, body: unknown, fallbackText: str
   const code = typeof error?.code === 'string' ? error.code : `HTTP_${status}`;
   const message = typeof error?.message === 'string' ? error.message : `HTTP ${status}: ${fallbackText.slice(0, 200)}`;
   const details = error?.details;
-  if (status === 400 || status === 413 || status === 422) return new InvalidRequestError(message, code, status, details);
+  if (status === 400 || status === 413 || status === 422)
+    return new InvalidRequestError(message, code, status, details);
   if (status === 404) return new NotFoundError(message, code, status, details);
   if (status === 409) return new ConflictError(message, code, status, details);
   if (status === 502 || status === 503 || status === 504) return new UnavailableError(message, code, status, details);

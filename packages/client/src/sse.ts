@@ -23,7 +23,15 @@ export async function* readEventStream(body: AsyncIterable<Uint8Array>): AsyncGe
 
   const takeLine = (line: string): ServerSentEvent | undefined => {
     if (line === '') {
-      const dispatched = data.length > 0 ? { event: event || 'message', data: data.join('\n'), ...(id === undefined ? {} : { id }), ...(retry === undefined ? {} : { retry }) } : undefined;
+      const dispatched =
+        data.length > 0
+          ? {
+              event: event || 'message',
+              data: data.join('\n'),
+              ...(id === undefined ? {} : { id }),
+              ...(retry === undefined ? {} : { retry }),
+            }
+          : undefined;
       event = '';
       data = [];
       retry = undefined;

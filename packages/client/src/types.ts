@@ -108,7 +108,10 @@ export type FetchResult =
 export type BatchItemStatus = JobStatus | 'cached';
 
 /** One item of a batch: a job's model and outcome (no job when it was cached or refused at once). */
-export type BatchItem = { kind: ModelKind; name: string } & Partial<Pick<JobView, 'jobId' | 'error'>> & { status: BatchItemStatus; path?: string };
+export type BatchItem = { kind: ModelKind; name: string } & Partial<Pick<JobView, 'jobId' | 'error'>> & {
+    status: BatchItemStatus;
+    path?: string;
+  };
 
 export interface BatchCreated {
   batchId: string;

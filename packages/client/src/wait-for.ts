@@ -52,15 +52,31 @@ async function untilCut<T>(signal: AbortSignal, read: () => Promise<T | undefine
 }
 
 /** Speed from two successive polls, for the API without events (whose polls carry no speed). */
-function progressFromPolls(job: JobView, previous: { bytes: number; at: number } | undefined, now: number): JobProgress {
+function progressFromPolls(
+  job: JobView,
+  previous: { bytes: number; at: number } | undefined,
+  now: number,
+): JobProgress {
   const seconds = previous ? (now - previous.at) / 1000 : 0;
   const bytes = job.progress.bytes ?? 0;
   const bytesPerSec = previous && seconds > 0 ? Math.max(0, (bytes - previous.bytes) / seconds) : null;
-  return { jobId: job.jobId, kind: job.kind, name: job.name, bytes, totalBytes: job.progress.totalBytes ?? null, bytesPerSec };
+  return {
+    jobId: job.jobId,
+    kind: job.kind,
+    name: job.name,
+    bytes,
+    totalBytes: job.progress.totalBytes ?? null,
+    bytesPerSec,
+  };
 }
 
 /** Polls GET /v1/jobs/:id?wait= until the job has finished, reporting progress after every poll. */
-async function pollJob(transport: EventsTransport, jobId: string, signal: AbortSignal, callbacks: WaitCallbacks): Promise<JobView> {
+async function pollJob(
+  transport: EventsTransport,
+  jobId: string,
+  signal: AbortSignal,
+  callbacks: WaitCallbacks,
+): Promise<JobView> {
   let previous: { bytes: number; at: number } | undefined;
   for (;;) {
     const job = await transport.getJson<JobView>(`${jobPath(jobId)}?wait=${POLL_WAIT_SECONDS}`, signal);
@@ -75,7 +91,12 @@ async function pollJob(transport: EventsTransport, jobId: string, signal: AbortS
 }
 
 /** Follows one job: its events stream when the API has one, else polling. */
-export async function followJob(transport: EventsTransport, jobId: string, signal: AbortSignal, callbacks: WaitCallbacks): Promise<JobView> {
+export async function followJob(
+  transport: EventsTransport,
+  jobId: string,
+  signal: AbortSignal,
+  callbacks: WaitCallbacks,
+): Promise<JobView> {
   for (;;) {
     const stream = await transport.openEvents(`${jobPath(jobId)}/events`, signal);
     if (!stream) return pollJob(transport, jobId, signal, callbacks);
@@ -109,7 +130,12 @@ export async function followJob(transport: EventsTransport, jobId: string, signa
 }
 
 /** Follows a batch to its end: its events stream when the API has one, else each of its jobs by polling. */
-export async function followBatch(transport: EventsTransport, batchId: string, signal: AbortSignal, callbacks: WaitCallbacks): Promise<BatchView> {
+export async function followBatch(
+  transport: EventsTransport,
+  batchId: string,
+  signal: AbortSignal,
+  callbacks: WaitCallbacks,
+): Promise<BatchView> {
   const settled = new Set<string>();
   const settle = (job: JobView) => {
     if (settled.has(job.jobId)) return;
@@ -120,14 +146,19 @@ export async function followBatch(transport: EventsTransport, batchId: string, s
     const stream = await transport.openEvents(`${batchPath(batchId)}/events`, signal);
     if (!stream) {
       const view = await transport.getJson<BatchView>(batchPath(batchId), signal);
-      const running = view.jobs.flatMap((item) => (item.jobId && (item.status === 'queued' || item.status === 'active') ? [item.jobId] : []));
-      await Promise.all(running.map((jobId) => pollJob(transport, jobId, signal, { ...callbacks, onJobSettled: settle })));
+      const running = view.jobs.flatMap((item) =>
+        item.jobId && (item.status === 'queued' || item.status === 'active') ? [item.jobId] : [],
+      );
+      await Promise.all(
+        running.map((jobId) => pollJob(transport, jobId, signal, { ...callbacks, onJobSettled: settle })),
+      );
       return transport.getJson<BatchView>(batchPath(batchId), signal);
     }
     const done = await untilCut(signal, async () => {
       for await (const message of stream) {
         if (message.event === 'progress') callbacks.onProgress?.(JSON.parse(message.data) as JobProgress);
-        else if (message.event === 'completed' || message.event === 'failed') settle(JSON.parse(message.data) as JobView);
+        else if (message.event === 'completed' || message.event === 'failed')
+          settle(JSON.parse(message.data) as JobView);
         else if (message.event === 'done') return JSON.parse(message.data) as BatchView;
       }
       return undefined;

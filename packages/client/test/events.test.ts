@@ -2,7 +2,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobFailedError, ModelManagerClient, readEventStream, type JobProgress, type JobView, type ServerSentEvent } from '../src/index.js';
+import {
+  JobFailedError,
+  ModelManagerClient,
+  readEventStream,
+  type JobProgress,
+  type JobView,
+  type ServerSentEvent,
+} from '../src/index.js';
 
 /*
  * A tiny real HTTP server speaking the issue-5 contract's events routes (the API in this branch
@@ -11,7 +18,17 @@ import { JobFailedError, ModelManagerClient, readEventStream, type JobProgress, 
  * the parser's buffering.
  */
 
-const model = { kind: 'lora', name: 'detail', path: '/m/loras/detail.safetensors', url: 'http://o/x', sha256: 'a'.repeat(64), fileSize: 300, downloadedAt: 't', lastUsed: 't', usageCount: 0 };
+const model = {
+  kind: 'lora',
+  name: 'detail',
+  path: '/m/loras/detail.safetensors',
+  url: 'http://o/x',
+  sha256: 'a'.repeat(64),
+  fileSize: 300,
+  downloadedAt: 't',
+  lastUsed: 't',
+  usageCount: 0,
+};
 const jobView = (jobId: string, status: JobView['status'], bytes: number, extra: Partial<JobView> = {}): JobView => ({
   jobId,
   kind: 'lora',
@@ -32,7 +49,10 @@ function jobStream(jobId: string, fail: boolean): string {
     sse('progress', progress(100)),
     sse('progress', progress(200)),
     fail
-      ? sse('failed', jobView(jobId, 'failed', 200, { error: { code: 'HASH_MISMATCH', message: 'sha256 is b…, expected a…' } }))
+      ? sse(
+          'failed',
+          jobView(jobId, 'failed', 200, { error: { code: 'HASH_MISMATCH', message: 'sha256 is b…, expected a…' } }),
+        )
       : sse('completed', jobView(jobId, 'completed', 300, { model: model as JobView['model'] })),
   ].join('');
 }
@@ -66,13 +86,18 @@ describe('Server-Sent Events: the parser and waitFor() against a real HTTP serve
       if (url.pathname === '/raw') {
         res.writeHead(200, streamHeaders);
         // BOM, LF and CR line ends, a multi-line data field, an unnamed event, an event cut off by the end.
-        return writeSlowly(res, '\uFEFFevent: state\ndata: {"a":1}\n\n: comment\rdata: line one\rdata: line two\r\rid: 9\ndata\n\nevent: progress\r\ndata: {"cut":');
+        return writeSlowly(
+          res,
+          '\uFEFFevent: state\ndata: {"a":1}\n\n: comment\rdata: line one\rdata: line two\r\rid: 9\ndata\n\nevent: progress\r\ndata: {"cut":',
+        );
       }
       if ((match = /^\/v1\/jobs\/([^/]+)\/events$/.exec(url.pathname))) {
         const jobId = match[1]!;
         if (jobId.startsWith('old')) {
           res.writeHead(404, { 'content-type': 'application/json' });
-          return void res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route for GET ${url.pathname}` } }));
+          return void res.end(
+            JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route for GET ${url.pathname}` } }),
+          );
         }
         if (jobId === 'missing') {
           res.writeHead(404, { 'content-type': 'application/json' });
@@ -92,7 +117,13 @@ describe('Server-Sent Events: the parser and waitFor() against a real HTTP serve
         const n = (polls.get(jobId) ?? 0) + (jobId.startsWith('cut') ? 3 : 1);
         polls.set(jobId, n);
         res.writeHead(200, { 'content-type': 'application/json' });
-        return void res.end(JSON.stringify(n < 3 ? jobView(jobId, 'active', n * 100) : jobView(jobId, 'completed', 300, { model: model as JobView['model'] })));
+        return void res.end(
+          JSON.stringify(
+            n < 3
+              ? jobView(jobId, 'active', n * 100)
+              : jobView(jobId, 'completed', 300, { model: model as JobView['model'] }),
+          ),
+        );
       }
       if (url.pathname === '/v1/batches/b1/events') {
         const item = (jobId: string, status: string) => ({ kind: 'lora', name: `file-${jobId}`, status, jobId });
@@ -100,14 +131,25 @@ describe('Server-Sent Events: the parser and waitFor() against a real HTTP serve
           batchId: 'b1',
           done,
           counts: { total: 3, cached: 1, queued: 0, active: done ? 0 : 2, completed: done ? 3 : 1, failed: 0 },
-          jobs: [{ kind: 'embedding', name: 'neg', status: 'cached', path: '/m/embeddings/neg.pt' }, item('1', done ? 'completed' : 'active'), item('2', done ? 'completed' : 'active')],
+          jobs: [
+            { kind: 'embedding', name: 'neg', status: 'cached', path: '/m/embeddings/neg.pt' },
+            item('1', done ? 'completed' : 'active'),
+            item('2', done ? 'completed' : 'active'),
+          ],
         });
         res.writeHead(200, streamHeaders);
         return writeSlowly(
           res,
           [
             sse('state', view(false)),
-            sse('progress', { jobId: '1', kind: 'lora', name: 'file-1', bytes: 150, totalBytes: 300, bytesPerSec: 500 }),
+            sse('progress', {
+              jobId: '1',
+              kind: 'lora',
+              name: 'file-1',
+              bytes: 150,
+              totalBytes: 300,
+              bytesPerSec: 500,
+            }),
             sse('progress', { jobId: '2', kind: 'lora', name: 'file-2', bytes: 50, totalBytes: 300, bytesPerSec: 500 }),
             sse('completed', jobView('1', 'completed', 300)),
             sse('completed', jobView('2', 'completed', 300)),
@@ -159,12 +201,20 @@ describe('Server-Sent Events: the parser and waitFor() against a real HTTP serve
     expect(error).toMatchObject({ name: 'JobFailedError', code: 'HASH_MISMATCH', jobId: 'bad1' });
 
     const jobs = await client.waitFor(['8', 'bad2']);
-    expect(jobs.map((j) => [j.jobId, j.status])).toEqual([['8', 'completed'], ['bad2', 'failed']]);
+    expect(jobs.map((j) => [j.jobId, j.status])).toEqual([
+      ['8', 'completed'],
+      ['bad2', 'failed'],
+    ]);
   });
 
   it('waitFor() rejects a 404 for the job itself, and polls when the server has no events route', async () => {
     const client = new ModelManagerClient({ baseUrl });
-    await expect(client.waitFor('missing')).rejects.toMatchObject({ name: 'NotFoundError', code: 'NOT_FOUND', status: 404, unknownRoute: false });
+    await expect(client.waitFor('missing')).rejects.toMatchObject({
+      name: 'NotFoundError',
+      code: 'NOT_FOUND',
+      status: 404,
+      unknownRoute: false,
+    });
 
     const progress: JobProgress[] = [];
     const job = await client.waitFor('old1', { onProgress: (p) => progress.push(p) });
@@ -183,7 +233,10 @@ describe('Server-Sent Events: the parser and waitFor() against a real HTTP serve
     const client = new ModelManagerClient({ baseUrl });
     const progress: JobProgress[] = [];
     const settled: string[] = [];
-    const view = await client.waitForBatch('b1', { onProgress: (p) => progress.push(p), onJobSettled: (j) => settled.push(j.jobId) });
+    const view = await client.waitForBatch('b1', {
+      onProgress: (p) => progress.push(p),
+      onJobSettled: (j) => settled.push(j.jobId),
+    });
     expect(view).toMatchObject({ batchId: 'b1', done: true, counts: { completed: 3, failed: 0 } });
     expect(progress.map((p) => `${p.name}:${p.bytes}`)).toEqual(['file-1:150', 'file-2:50']);
     expect(settled).toEqual(['1', '2']);

@@ -3,13 +3,20 @@ import { MAX_HOLD_SECONDS, prepareInSlices } from '../src/long-wait.js';
 import type { PrepareRequest, PrepareResult } from '../src/index.js';
 
 const url = 'https://example.com/x';
-const timeout = (kind: 'checkpoint' | 'lora', name: string) => ({ kind, name, error: { code: 'WAIT_TIMEOUT', message: 'job 1 goes on' } });
+const timeout = (kind: 'checkpoint' | 'lora', name: string) => ({
+  kind,
+  name,
+  error: { code: 'WAIT_TIMEOUT', message: 'job 1 goes on' },
+});
 
 describe('prepare() waits longer than one request may hold by asking again', () => {
   it('asks again for what did not finish, never again for what failed for good, and keeps one lease', async () => {
     const request: PrepareRequest = {
       checkpoint: { name: 'base', url },
-      loras: [{ name: 'gone', url, scale: 0.5 }, { name: 'detail', url, scale: 0.8 }],
+      loras: [
+        { name: 'gone', url, scale: 0.5 },
+        { name: 'detail', url, scale: 0.8 },
+      ],
       prompt: 'p',
     };
     const calls: Array<{ request: PrepareRequest; hold: number }> = [];
@@ -20,7 +27,10 @@ describe('prepare() waits longer than one request may hold by asking again', () 
         loras: [{ name: 'detail', path: '/m/loras/detail.safetensors', scale: 0.8 }],
         embeddings: [],
         prompt: '<lora:detail:0.8> p',
-        failed: [timeout('checkpoint', 'base'), { kind: 'lora', name: 'gone', error: { code: 'HTTP_ERROR', message: 'HTTP 404', status: 404 } }],
+        failed: [
+          timeout('checkpoint', 'base'),
+          { kind: 'lora', name: 'gone', error: { code: 'HTTP_ERROR', message: 'HTTP 404', status: 404 } },
+        ],
         downloaded: [{ kind: 'lora', name: 'detail' }],
         leaseId: 'lease-1',
       },
@@ -44,16 +54,34 @@ describe('prepare() waits longer than one request may hold by asking again', () 
       600,
     );
     expect(calls.map((c) => c.hold)).toEqual([MAX_HOLD_SECONDS, MAX_HOLD_SECONDS]);
-    expect(calls[1]!.request).toEqual({ checkpoint: { name: 'base', url }, loras: [{ name: 'detail', url, scale: 0.8 }], prompt: 'p' });
-    expect(result).toMatchObject({ checkpointPath: '/m/checkpoints/base.safetensors', leaseId: 'lease-2', failed: [{ name: 'gone', error: { code: 'HTTP_ERROR' } }] });
+    expect(calls[1]!.request).toEqual({
+      checkpoint: { name: 'base', url },
+      loras: [{ name: 'detail', url, scale: 0.8 }],
+      prompt: 'p',
+    });
+    expect(result).toMatchObject({
+      checkpointPath: '/m/checkpoints/base.safetensors',
+      leaseId: 'lease-2',
+      failed: [{ name: 'gone', error: { code: 'HTTP_ERROR' } }],
+    });
     expect(released).toEqual(['lease-1']);
     // "detail" was a cache hit in the second slice, but this call did download it.
-    expect(result.downloaded).toEqual([{ kind: 'lora', name: 'detail' }, { kind: 'checkpoint', name: 'base' }]);
+    expect(result.downloaded).toEqual([
+      { kind: 'lora', name: 'detail' },
+      { kind: 'checkpoint', name: 'base' },
+    ]);
   });
 
   it('asks once when the wait fits in one request, and reports what did not finish', async () => {
     const holds: number[] = [];
-    const answer: PrepareResult = { checkpointPath: null, loras: [], embeddings: [], prompt: '', failed: [timeout('checkpoint', 'base')], downloaded: [] };
+    const answer: PrepareResult = {
+      checkpointPath: null,
+      loras: [],
+      embeddings: [],
+      prompt: '',
+      failed: [timeout('checkpoint', 'base')],
+      downloaded: [],
+    };
     const call = async (_pending: PrepareRequest, hold: number) => {
       holds.push(hold);
       return answer;

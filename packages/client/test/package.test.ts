@@ -19,10 +19,17 @@ describe('@model-manager/client packed and installed into an empty folder', () =
   let tarball = '';
 
   beforeAll(async () => {
-    const { stdout } = await run('npm', ['pack', '--workspace', '@model-manager/client', '--pack-destination', dir, '--json'], { cwd: repoRoot });
+    const { stdout } = await run(
+      'npm',
+      ['pack', '--workspace', '@model-manager/client', '--pack-destination', dir, '--json'],
+      { cwd: repoRoot },
+    );
     tarball = path.join(dir, (JSON.parse(stdout) as Array<{ filename: string }>)[0]!.filename);
     mkdirSync(project);
-    writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'handler', private: true, type: 'module' }));
+    writeFileSync(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'handler', private: true, type: 'module' }),
+    );
     // Offline: a dependency the tarball still had would have to come from a registry, and fail.
     await run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: project });
   }, 120_000);
@@ -58,7 +65,18 @@ export const wrong: PrepareRequest = { checkpoint: { kind: 'lora', name: 'b', ur
     );
     writeFileSync(
       path.join(project, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2023', 'DOM'], types: [] }, files: ['handler.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          lib: ['ES2023', 'DOM'],
+          types: [],
+        },
+        files: ['handler.ts'],
+      }),
     );
     await expect(run(process.execPath, [tsc, '-p', project], { cwd: project })).resolves.toBeDefined();
   });
@@ -70,7 +88,11 @@ export const wrong: PrepareRequest = { checkpoint: { kind: 'lora', name: 'b', ur
       server = http.createServer((req, res) => {
         const ok = req.headers.authorization === 'Bearer handler-token' && req.url === '/v1/models';
         res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(ok ? { models: [{ kind: 'lora', name: 'a' }] } : { error: { code: 'UNAUTHORIZED', message: 'no' } }));
+        res.end(
+          JSON.stringify(
+            ok ? { models: [{ kind: 'lora', name: 'a' }] } : { error: { code: 'UNAUTHORIZED', message: 'no' } },
+          ),
+        );
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -9,8 +9,7 @@ export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
 }
 
-const int = (def: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(def);
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 
 const bool = (def: boolean) =>
   z
@@ -57,9 +56,17 @@ export const configSchema = z.object({
   /** Parallel range requests for one large file (1: one connection always). */
   SEGMENTS: int(8, 1, 32),
   /** Files at least this large are fetched in SEGMENTS parallel ranges when the origin allows. */
-  SEGMENT_MIN_BYTES: z.coerce.number().int().min(1024 * 1024).default(64 * 1024 * 1024),
+  SEGMENT_MIN_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(64 * 1024 * 1024),
   /** Space kept free on the volume: a download that would eat into it fails with DISK_FULL before writing. */
-  MIN_FREE_BYTES: z.coerce.number().int().min(0).default(1024 ** 3),
+  MIN_FREE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1024 ** 3),
   /** Quota on the models' total size; unset: no quota. Crossing it evicts the least valuable models. */
   CACHE_MAX_BYTES: z.coerce.number().int().min(0).optional(),
   /** Quota eviction never removes a model downloaded less than this long ago. */
@@ -86,12 +93,17 @@ export const configSchema = z.object({
           !Array.isArray(parsed) &&
           Object.values(parsed).every((v) => typeof v === 'string')
         ) {
-          return Object.fromEntries(Object.entries(parsed as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
+          return Object.fromEntries(
+            Object.entries(parsed as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]),
+          );
         }
       } catch {
         /* reported below */
       }
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of host -> header value, e.g. {"mirror.local":"Bearer abc"}' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a JSON object of host -> header value, e.g. {"mirror.local":"Bearer abc"}',
+      });
       return z.NEVER;
     }),
   HIT_FLUSH_SECONDS: int(2, 1, 60),
@@ -101,9 +113,16 @@ export const configSchema = z.object({
     .default(DEFAULT_ALLOWED_HOSTS.join(','))
     .transform((value) => value.split(/[\s,]+/).filter(Boolean))
     .refine((hosts) => hosts.length > 0, 'must list at least one host pattern (or * for any)')
-    .refine((hosts) => hosts.every((h) => /^(\*|(\*\.)?([a-z0-9*_-]+\.)*[a-z0-9_-]+\.?|\[[0-9a-f:.]+\])$/i.test(h)), 'host patterns look like huggingface.co, *.hf.co or * (comma-separated)'),
+    .refine(
+      (hosts) => hosts.every((h) => /^(\*|(\*\.)?([a-z0-9*_-]+\.)*[a-z0-9_-]+\.?|\[[0-9a-f:.]+\])$/i.test(h)),
+      'host patterns look like huggingface.co, *.hf.co or * (comma-separated)',
+    ),
   /** Largest model file fetched: a larger Content-Length is refused, a longer body cut off. */
-  MAX_MODEL_BYTES: z.coerce.number().int().min(1).default(64 * 1024 ** 3),
+  MAX_MODEL_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(64 * 1024 ** 3),
   /** Refuse pickle-based formats (.ckpt .pt .pth .bin): loading them runs code. */
   REQUIRE_SAFETENSORS: bool(false),
   /** When set, every /v1 route and the dashboard need `Authorization: Bearer <token>`. */
@@ -112,7 +131,12 @@ export const configSchema = z.object({
   API_TOKENS_READONLY: z
     .string()
     .optional()
-    .transform((value) => (value ?? '').split(',').map((t) => t.trim()).filter(Boolean))
+    .transform((value) =>
+      (value ?? '')
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
     .refine((tokens) => tokens.every((t) => t.length >= 16), 'each token must be at least 16 characters'),
   /** Requests per minute per token (per client address without API_TOKEN); unset: no limit. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).optional(),
@@ -176,6 +200,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis,
     modelsDir: path.resolve(parsed.data.MODELS_DIR),
     redisUrlIsDefault: cleaned.REDIS_URL === undefined,
-    networkPolicy: { allowedHosts: parsed.data.ALLOWED_HOSTS, allowPrivateNetworks: parsed.data.ALLOW_PRIVATE_NETWORKS },
+    networkPolicy: {
+      allowedHosts: parsed.data.ALLOWED_HOSTS,
+      allowPrivateNetworks: parsed.data.ALLOW_PRIVATE_NETWORKS,
+    },
   };
 }

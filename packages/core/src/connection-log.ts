@@ -1,7 +1,8 @@
 import type { Logger } from './logger.js';
 import type { RedisClient } from './redis-connection.js';
 
-const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|Connection is closed|Stream isn't writeable/;
+const CONNECTION_ERROR =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|Connection is closed|Stream isn't writeable/;
 
 /**
  * Logs a Redis outage once when it starts and once when it ends. Every client sharing a
@@ -20,7 +21,10 @@ export function connectionLog(redis: RedisClient, logger: Logger): (component: s
     if (CONNECTION_ERROR.test(`${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`)) {
       if (down) return;
       down = true;
-      logger.warn({ err: err.message, component }, 'redis connection lost; reconnecting (requests that need Redis answer 503 meanwhile)');
+      logger.warn(
+        { err: err.message, component },
+        'redis connection lost; reconnecting (requests that need Redis answer 503 meanwhile)',
+      );
       return;
     }
     logger.error({ err: err.message, component }, `${component} error`);

@@ -82,11 +82,16 @@ export function readCounters(hash: Record<string, string>): CounterSnapshot {
   const evictionReasons = new Set<string>(EVICTION_REASONS);
   for (const key of Object.keys(hash)) if (key.startsWith(EVICTIONS)) evictionReasons.add(key.slice(EVICTIONS.length));
   return {
-    downloads: MODEL_KINDS.flatMap((kind) => DOWNLOAD_OUTCOMES.map((outcome) => ({ kind, outcome, count: n(field.downloads(kind, outcome)) }))),
+    downloads: MODEL_KINDS.flatMap((kind) =>
+      DOWNLOAD_OUTCOMES.map((outcome) => ({ kind, outcome, count: n(field.downloads(kind, outcome)) })),
+    ),
     downloadBytes: n('downloads_bytes'),
     durations: MODEL_KINDS.map((kind) => {
       let running = 0;
-      const buckets = [...DOWNLOAD_DURATION_BUCKETS.map(String), '+Inf'].map((le) => ({ le, count: (running += n(field.bucket(kind, le))) }));
+      const buckets = [...DOWNLOAD_DURATION_BUCKETS.map(String), '+Inf'].map((le) => {
+        running += n(field.bucket(kind, le)); // Prometheus buckets are cumulative
+        return { le, count: running };
+      });
       return { kind, histogram: { buckets, sum: n(field.sum(kind)), count: n(field.count(kind)) } };
     }),
     cacheHits: n('cache_hits'),

@@ -79,11 +79,17 @@ export class ModelFetchError extends Error {
 export function parseFailedReason(reason: string | undefined | null): ErrorInfo {
   const text = reason ?? 'unknown failure';
   if (/stalled more than allowable limit/.test(text)) {
-    return { code: 'STALLED', message: 'the workers running this job died or hung repeatedly (killed pods, out of memory?); fetch it again to retry' };
+    return {
+      code: 'STALLED',
+      message:
+        'the workers running this job died or hung repeatedly (killed pods, out of memory?); fetch it again to retry',
+    };
   }
   const match = /^([A-Z][A-Z_]+): ([\s\S]*)$/.exec(text);
   if (!match) return { code: 'INTERNAL', message: text };
   const [, code = 'INTERNAL', message = ''] = match;
-  const status = /^(HTTP_ERROR|AUTH_REQUIRED|FORBIDDEN)$/.test(code) ? Number(/\bHTTP (\d{3})\b/.exec(message)?.[1]) || undefined : undefined;
+  const status = /^(HTTP_ERROR|AUTH_REQUIRED|FORBIDDEN)$/.test(code)
+    ? Number(/\bHTTP (\d{3})\b/.exec(message)?.[1]) || undefined
+    : undefined;
   return status ? { code, message, status } : { code, message };
 }

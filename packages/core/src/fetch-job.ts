@@ -8,13 +8,23 @@ import type { FetchModelJobData, ModelRef } from './schemas.js';
  * (which re-fetches corrupt models), so a job added by either is the same job.
  */
 export function fetchJobData(ref: ModelRef): FetchModelJobData {
-  const data: FetchModelJobData = { kind: ref.kind, name: ref.name, url: ref.url, requestedAt: Date.now(), requestId: randomUUID() };
+  const data: FetchModelJobData = {
+    kind: ref.kind,
+    name: ref.name,
+    url: ref.url,
+    requestedAt: Date.now(),
+    requestId: randomUUID(),
+  };
   if (ref.sha256) data.sha256 = ref.sha256;
   if (ref.mirrors?.length) data.mirrors = ref.mirrors;
   return data;
 }
 
-export function fetchJobOptions(config: Pick<Config, 'DOWNLOAD_ATTEMPTS' | 'DOWNLOAD_BACKOFF_MS'>, ref: ModelRef, priority: number) {
+export function fetchJobOptions(
+  config: Pick<Config, 'DOWNLOAD_ATTEMPTS' | 'DOWNLOAD_BACKOFF_MS'>,
+  ref: ModelRef,
+  priority: number,
+) {
   return {
     deduplication: { id: modelKey(ref.kind, ref.name) },
     priority,

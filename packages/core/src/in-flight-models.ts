@@ -13,7 +13,8 @@ export async function inFlightModels(queue: Queue): Promise<Set<string>> {
   const keys = new Set<string>();
   for (const job of jobs) {
     const data = job?.data as { kind?: unknown; name?: unknown } | undefined;
-    if (typeof data?.kind === 'string' && typeof data.name === 'string') keys.add(modelKey(data.kind as never, data.name));
+    if (typeof data?.kind === 'string' && typeof data.name === 'string')
+      keys.add(modelKey(data.kind as never, data.name));
   }
   return keys;
 }

@@ -33,7 +33,10 @@ export const DEFAULT_ALLOWED_HOSTS = [
 
 /** Lower case, no trailing dot, no IPv6 brackets: the form patterns are compared with. */
 export function normalHost(hostname: string): string {
-  return hostname.toLowerCase().replace(/\.$/, '').replace(/^\[(.*)\]$/, '$1');
+  return hostname
+    .toLowerCase()
+    .replace(/\.$/, '')
+    .replace(/^\[(.*)\]$/, '$1');
 }
 
 /**
@@ -55,7 +58,9 @@ export function hostAllowed(hostname: string, patterns: readonly string[]): bool
 }
 
 function matchLabels(host: string[], pattern: string[]): boolean {
-  return host.length === pattern.length && pattern.every((label, i) => (label === '*' ? host[i] !== '' : label === host[i]));
+  return (
+    host.length === pattern.length && pattern.every((label, i) => (label === '*' ? host[i] !== '' : label === host[i]))
+  );
 }
 
 const privateRanges = new BlockList();
@@ -97,7 +102,8 @@ export function isPrivateAddress(address: string): boolean {
   const family = isIP(ip);
   if (family === 4) return privateRanges.check(ip, 'ipv4');
   if (family !== 6) return true; // not an address at all: refuse rather than guess
-  const mapped = /^(?:0{0,4}:){0,4}:?(?:0{0,4}:)?ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip) ?? /^::(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  const mapped =
+    /^(?:0{0,4}:){0,4}:?(?:0{0,4}:)?ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip) ?? /^::(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
   if (mapped) return privateRanges.check(mapped[1]!, 'ipv4');
   const hexMapped = /^(?:0{0,4}:){0,5}ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip.replace(/^::/, '0:0:0:0:0:'));
   if (hexMapped) {
@@ -129,7 +135,10 @@ export function checkSourceUrl(url: string, policy: NetworkPolicy): SourceRefusa
     return { code: 'HOST_NOT_ALLOWED', message: `host ${host} is not in ALLOWED_HOSTS` };
   }
   if (isIP(host) && !policy.allowPrivateNetworks && isPrivateAddress(host)) {
-    return { code: 'PRIVATE_ADDRESS', message: `${host} is a private, loopback or link-local address (set ALLOW_PRIVATE_NETWORKS=true to allow)` };
+    return {
+      code: 'PRIVATE_ADDRESS',
+      message: `${host} is a private, loopback or link-local address (set ALLOW_PRIVATE_NETWORKS=true to allow)`,
+    };
   }
   return null;
 }

@@ -46,7 +46,11 @@ export function createRedis(url: string, role: RedisRole, prefix: string, extra:
  * server BullMQ makes (and closes) it from options. For a cluster it takes a client and uses a
  * duplicate of it, so the template here never connects; `close` disconnects it all the same.
  */
-export function queueEventsConnection(url: string, prefix: string, name: string): { connection: ConnectionOptions; close: () => void } {
+export function queueEventsConnection(
+  url: string,
+  prefix: string,
+  name: string,
+): { connection: ConnectionOptions; close: () => void } {
   if (parseRedisTarget(url).mode === 'single') {
     return { connection: { url, connectionName: `${prefix}:${name}` } as ConnectionOptions, close: () => {} };
   }

@@ -20,7 +20,8 @@ const CLUSTER_SCHEME = /^(rediss?)\+cluster:\/\//i;
 export function parseRedisTarget(url: string): RedisTarget {
   const scheme = CLUSTER_SCHEME.exec(url);
   if (!scheme) {
-    if (!/^rediss?:\/\//i.test(url)) throw new Error('must start with redis://, rediss://, redis+cluster:// or rediss+cluster://');
+    if (!/^rediss?:\/\//i.test(url))
+      throw new Error('must start with redis://, rediss://, redis+cluster:// or rediss+cluster://');
     return { mode: 'single', url };
   }
   let rest = url.slice(scheme[0].length).replace(/\/+$/, '');
@@ -38,15 +39,21 @@ export function parseRedisTarget(url: string): RedisTarget {
   }
   if (rest.includes('/') || rest.includes('?')) {
     // A cluster has no databases but 0, and options are not read from the URL: say so rather than ignore them.
-    throw new Error('a cluster URL lists host:port seeds only (no /db, no ?options): redis+cluster://host1:port1,host2:port2');
+    throw new Error(
+      'a cluster URL lists host:port seeds only (no /db, no ?options): redis+cluster://host1:port1,host2:port2',
+    );
   }
-  const seeds = rest.split(',').map((s) => s.trim()).filter(Boolean);
+  const seeds = rest
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (seeds.length === 0) throw new Error('names no seed node: redis+cluster://host1:port1,host2:port2');
   const nodes = seeds.map((seed) => {
     // host:port, [ipv6]:port
     const match = /^(\[[0-9a-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/i.exec(seed);
     const port = match ? Number(match[2]) : NaN;
-    if (!match || port < 1 || port > 65535) throw new Error(`seed "${seed}" is not host:port (port 1-65535): redis+cluster://host1:port1,host2:port2`);
+    if (!match || port < 1 || port > 65535)
+      throw new Error(`seed "${seed}" is not host:port (port 1-65535): redis+cluster://host1:port1,host2:port2`);
     return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
   });
   return { mode: 'cluster', nodes, username, password, tls: scheme[1]!.toLowerCase() === 'rediss' };

@@ -37,7 +37,12 @@ export const httpUrlSchema = z
   .refine((value) => {
     try {
       const url = new URL(value);
-      return HTTP_URL_START_RE.test(value) && value === value.trim() && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+      return (
+        HTTP_URL_START_RE.test(value) &&
+        value === value.trim() &&
+        (url.protocol === 'http:' || url.protocol === 'https:') &&
+        url.hostname !== ''
+      );
     } catch {
       return false;
     }
@@ -45,7 +50,8 @@ export const httpUrlSchema = z
   // Stored in its normal form, so the same URL always compares equal.
   .transform((value) => new URL(value).href)
   .meta({
-    description: 'An absolute http:// or https:// URL (at most 8192 characters); a ?token= in it is kept apart and never stored.',
+    description:
+      'An absolute http:// or https:// URL (at most 8192 characters); a ?token= in it is kept apart and never stored.',
     format: 'uri',
     pattern: HTTP_URL_START,
     maxLength: 8192,
@@ -90,7 +96,6 @@ export const fetchModelJobSchema = modelRefSchema.extend({
 });
 export type FetchModelJobData = z.infer<typeof fetchModelJobSchema>;
 
-
 /* ---------- HTTP request bodies ---------- */
 
 export const waitQuerySchema = z.coerce
@@ -133,7 +138,10 @@ export const verifyRequestSchema = z
     name: modelNameSchema.optional(),
     refetch: z.boolean().default(false),
   })
-  .refine((body) => body.name === undefined || body.kind !== undefined, { message: 'required when name is given', path: ['kind'] });
+  .refine((body) => body.name === undefined || body.kind !== undefined, {
+    message: 'required when name is given',
+    path: ['kind'],
+  });
 export type VerifyRequest = z.infer<typeof verifyRequestSchema>;
 
 /** POST /v1/scan takes no options; unknown fields are refused as everywhere. */
@@ -143,5 +151,10 @@ export const fetchRequestSchema = modelRefSchema.extend({ lease: z.boolean().opt
 
 /** POST /v1/leases/:id: how long from now the lease lasts (default LEASE_SECONDS). */
 export const leaseExtendSchema = z.strictObject({
-  seconds: z.number().int().min(1).max(7 * 86_400).optional(),
+  seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .optional(),
 });

@@ -16,14 +16,26 @@ import {
 } from '@model-manager/core';
 
 describe('model names', () => {
-  const { input } = JSON.parse(readFileSync(new URL('../../../test/fixtures/old-module-example-request.json', import.meta.url), 'utf8'));
-  const realNames: string[] = input.loras.map((lora: { name: string }) => lora.name);
-  it.each([...realNames, 'sdxl base 1.0', 'a', 'my_lora-v2', 'x'.repeat(200), 'é'.repeat(100), 'A.B.C', 'a..b', 'naïve', 'a:b', '한국어 스타일', '🎨 art'])(
-    'accepts %j',
-    (name) => {
-      expect(nameProblem(name)).toBeNull();
-    },
+  const { input } = JSON.parse(
+    readFileSync(new URL('../../../test/fixtures/old-module-example-request.json', import.meta.url), 'utf8'),
   );
+  const realNames: string[] = input.loras.map((lora: { name: string }) => lora.name);
+  it.each([
+    ...realNames,
+    'sdxl base 1.0',
+    'a',
+    'my_lora-v2',
+    'x'.repeat(200),
+    'é'.repeat(100),
+    'A.B.C',
+    'a..b',
+    'naïve',
+    'a:b',
+    '한국어 스타일',
+    '🎨 art',
+  ])('accepts %j', (name) => {
+    expect(nameProblem(name)).toBeNull();
+  });
   it.each([
     ['', /1-200 bytes/],
     ['x'.repeat(201), /201/],
@@ -55,7 +67,9 @@ describe('model names', () => {
 
 describe('file extension', () => {
   it('prefers a model extension from Content-Disposition, then the URL paths, else .safetensors', () => {
-    expect(pickExtension(['https://civitai.example/api/download/models/1'], 'attachment; filename="thing.ckpt"')).toBe('.ckpt');
+    expect(pickExtension(['https://civitai.example/api/download/models/1'], 'attachment; filename="thing.ckpt"')).toBe(
+      '.ckpt',
+    );
     expect(pickExtension(['https://h/x'], "attachment; filename*=UTF-8''na%C3%AFve.PTH")).toBe('.pth');
     expect(pickExtension(['https://signed.example/blob/abc.bin?X-Sig=1', 'https://h/x'], null)).toBe('.bin');
     expect(pickExtension(['https://h/final', 'https://h/model.pt'], 'inline; filename="readme.txt"')).toBe('.pt');
@@ -101,7 +115,10 @@ describe('configuration', () => {
 
 describe('secrets and error codes', () => {
   it('cuts ?token= out of a URL leaving the rest of the query byte for byte, and puts it back the same way', () => {
-    expect(splitUrlToken('https://h/x?a=b:c&token=t%2Fq&z=%20y')).toEqual({ url: 'https://h/x?a=b:c&z=%20y', token: 't/q' });
+    expect(splitUrlToken('https://h/x?a=b:c&token=t%2Fq&z=%20y')).toEqual({
+      url: 'https://h/x?a=b:c&z=%20y',
+      token: 't/q',
+    });
     expect(splitUrlToken('https://h/x?type=Model')).toEqual({ url: 'https://h/x?type=Model' });
     expect(withUrlToken('https://h/x?a=b:c&z=%20y', 't/q')).toBe('https://h/x?a=b:c&z=%20y&token=t%2Fq');
   });
@@ -114,7 +131,11 @@ describe('secrets and error codes', () => {
   });
   it('round-trips a failure reason with its code and HTTP status', () => {
     const err = new ModelFetchError('HTTP_ERROR', 'HTTP 403 from https://h/x', { retryable: false, status: 403 });
-    expect(parseFailedReason(err.toReason())).toEqual({ code: 'HTTP_ERROR', message: 'HTTP 403 from https://h/x', status: 403 });
+    expect(parseFailedReason(err.toReason())).toEqual({
+      code: 'HTTP_ERROR',
+      message: 'HTTP 403 from https://h/x',
+      status: 403,
+    });
     expect(parseFailedReason('something odd')).toEqual({ code: 'INTERNAL', message: 'something odd' });
     expect(parseFailedReason('job stalled more than allowable limit').code).toBe('STALLED');
   });

@@ -28,9 +28,21 @@ describe('service counters in Redis', () => {
     expect(lora.count).toBe(3);
     expect(lora.sum).toBeCloseTo(7259.4);
     expect(counters.downloadBytes).toBe(151);
-    const outcome = (kind: string, o: string) => counters.downloads.find((d) => d.kind === kind && d.outcome === o)!.count;
-    expect([outcome('lora', 'completed'), outcome('checkpoint', 'failed'), outcome('embedding', 'linked'), outcome('lora', 'failed')]).toEqual([3, 1, 1, 0]);
-    expect(counters.evictions).toEqual(expect.arrayContaining([{ reason: 'min-free', count: 3 }, { reason: 'max-bytes', count: 0 }, { reason: 'age', count: 0 }]));
+    const outcome = (kind: string, o: string) =>
+      counters.downloads.find((d) => d.kind === kind && d.outcome === o)!.count;
+    expect([
+      outcome('lora', 'completed'),
+      outcome('checkpoint', 'failed'),
+      outcome('embedding', 'linked'),
+      outcome('lora', 'failed'),
+    ]).toEqual([3, 1, 1, 0]);
+    expect(counters.evictions).toEqual(
+      expect.arrayContaining([
+        { reason: 'min-free', count: 3 },
+        { reason: 'max-bytes', count: 0 },
+        { reason: 'age', count: 0 },
+      ]),
+    );
     // The totals GET /v1/stats shows.
     expect([hash.downloads_succeeded, hash.downloads_failed, hash.downloads_bytes]).toEqual(['3', '1', '151']);
   });

@@ -5,7 +5,12 @@ describe('eviction settings', () => {
   it('have the documented defaults: no quota, an hour of grace, 15-minute leases, a daily cleanup', () => {
     const config = loadConfig({});
     expect(config.CACHE_MAX_BYTES).toBeUndefined();
-    expect(config).toMatchObject({ EVICTION_GRACE_SECONDS: 3600, LEASE_SECONDS: 900, CLEANUP_CRON: '0 4 * * *', MIN_FREE_BYTES: 1024 ** 3 });
+    expect(config).toMatchObject({
+      EVICTION_GRACE_SECONDS: 3600,
+      LEASE_SECONDS: 900,
+      CLEANUP_CRON: '0 4 * * *',
+      MIN_FREE_BYTES: 1024 ** 3,
+    });
   });
   it('read a quota in bytes and refuse a negative one', () => {
     expect(loadConfig({ CACHE_MAX_BYTES: '300000000000' }).CACHE_MAX_BYTES).toBe(300_000_000_000);

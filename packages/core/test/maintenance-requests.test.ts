@@ -1,11 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { MAINTENANCE_JOB_ID, fetchJobData, fetchJobOptions, scanRequestSchema, verifyRequestSchema } from '@model-manager/core';
+import {
+  MAINTENANCE_JOB_ID,
+  fetchJobData,
+  fetchJobOptions,
+  scanRequestSchema,
+  verifyRequestSchema,
+} from '@model-manager/core';
 
 describe('verify and scan request bodies', () => {
   it('verify takes the whole volume, a kind, or a kind and a name; refetch defaults to false', () => {
     expect(verifyRequestSchema.parse({})).toEqual({ refetch: false });
     expect(verifyRequestSchema.parse({ kind: 'lora' })).toEqual({ kind: 'lora', refetch: false });
-    expect(verifyRequestSchema.parse({ kind: 'lora', name: 'detail tweaker', refetch: true })).toEqual({ kind: 'lora', name: 'detail tweaker', refetch: true });
+    expect(verifyRequestSchema.parse({ kind: 'lora', name: 'detail tweaker', refetch: true })).toEqual({
+      kind: 'lora',
+      name: 'detail tweaker',
+      refetch: true,
+    });
   });
 
   it.each([

@@ -50,7 +50,10 @@ describe('REDIS_URL: one server or a cluster', () => {
       expect(cluster).toBeInstanceOf(Cluster);
       expect(cluster.isCluster).toBe(true);
       // BullMQ reads the per-node options of a cluster: workers' must allow blocking commands.
-      expect((cluster as Cluster).options.redisOptions).toMatchObject({ maxRetriesPerRequest: null, connectionName: '{p}:model-manager-worker' });
+      expect((cluster as Cluster).options.redisOptions).toMatchObject({
+        maxRetriesPerRequest: null,
+        connectionName: '{p}:model-manager-worker',
+      });
       expect(single).toBeInstanceOf(Redis);
       expect(single.isCluster).toBe(false);
     } finally {
@@ -75,7 +78,9 @@ describe('QUEUE_PREFIX on a cluster', () => {
   });
 
   it.each(['prod', '{}prod', 'prod{', 'pr}od{x'])('refuses %j, suggesting a tagged form', (prefix) => {
-    expect(() => loadConfig({ REDIS_URL: url, QUEUE_PREFIX: prefix })).toThrow(/QUEUE_PREFIX=.*must contain a hash tag, e\.g\. \{/);
+    expect(() => loadConfig({ REDIS_URL: url, QUEUE_PREFIX: prefix })).toThrow(
+      /QUEUE_PREFIX=.*must contain a hash tag, e\.g\. \{/,
+    );
   });
 
   it('leaves the prefix alone on one server', () => {

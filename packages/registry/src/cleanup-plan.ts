@@ -32,7 +32,9 @@ export function planCleanup(
 }
 
 /** Count and total size of each kind's models. */
-export function summarize(data: RegistryData): Record<'checkpoints' | 'loras' | 'embeddings', { count: number; totalSize: number }> {
+export function summarize(
+  data: RegistryData,
+): Record<'checkpoints' | 'loras' | 'embeddings', { count: number; totalSize: number }> {
   const out = {} as Record<'checkpoints' | 'loras' | 'embeddings', { count: number; totalSize: number }>;
   for (const kind of MODEL_KINDS) {
     const entries = Object.values(data[sectionOf(kind)]).filter(isUsableEntry);

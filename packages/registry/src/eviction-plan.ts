@@ -41,7 +41,10 @@ export interface EvictionPlan {
  * often it was used. Higher goes first. Idle twice as long, or twice as large: twice the score;
  * used 9 times: a tenth of the score of an unused model otherwise alike.
  */
-export function evictionScore(model: { fileSize: number; lastUsed: number; usageCount: number }, nowSeconds: number): number {
+export function evictionScore(
+  model: { fileSize: number; lastUsed: number; usageCount: number },
+  nowSeconds: number,
+): number {
   const idleSeconds = Math.max(0, nowSeconds - model.lastUsed);
   return ((idleSeconds + 1) * model.fileSize) / (1 + Math.max(0, model.usageCount));
 }
@@ -67,7 +70,12 @@ export function planEviction(data: RegistryData, input: EvictionInput): Eviction
   const scored = models
     .map((m) => ({ ...m, score: evictionScore(m, input.nowSeconds) }))
     // Equal scores: the longer idle first, then by name so a plan is always the same.
-    .sort((a, b) => b.score - a.score || a.lastUsed - b.lastUsed || modelKey(a.kind, a.name).localeCompare(modelKey(b.kind, b.name)));
+    .sort(
+      (a, b) =>
+        b.score - a.score ||
+        a.lastUsed - b.lastUsed ||
+        modelKey(a.kind, a.name).localeCompare(modelKey(b.kind, b.name)),
+    );
   const plan: EvictionPlan = { remove: [], skipped: [], fits: false, totalBytes: total, freeBytes: free };
   for (const m of scored) {
     if (!overMax() && !overFree()) break;
@@ -75,12 +83,18 @@ export function planEviction(data: RegistryData, input: EvictionInput): Eviction
     const keep: KeepReason | undefined =
       m.entry.pinned === true
         ? 'pinned'
-        : (input.keep.get(key) ?? (input.nowSeconds - (m.entry.downloaded_at ?? 0) < input.graceSeconds ? 'grace' : undefined));
+        : (input.keep.get(key) ??
+          (input.nowSeconds - (m.entry.downloaded_at ?? 0) < input.graceSeconds ? 'grace' : undefined));
     if (keep) {
       plan.skipped.push({ kind: m.kind, name: m.name, reason: keep });
       continue;
     }
-    plan.remove.push({ kind: m.kind, name: m.name, fileSize: m.fileSize, reason: overMax() ? 'max-bytes' : 'min-free' });
+    plan.remove.push({
+      kind: m.kind,
+      name: m.name,
+      fileSize: m.fileSize,
+      reason: overMax() ? 'max-bytes' : 'min-free',
+    });
     total -= m.fileSize;
     free += m.fileSize;
   }

@@ -85,7 +85,10 @@ export class ModelLeases {
    * Leases the models. Call it before looking the models up: when an eviction is deleting one of
    * them at this moment, it returns once that deletion is over, so the lookup sees it gone.
    */
-  async create(models: ReadonlyArray<{ kind: ModelKind; name: string }>, seconds = this.defaultSeconds): Promise<ModelLease> {
+  async create(
+    models: ReadonlyArray<{ kind: ModelKind; name: string }>,
+    seconds = this.defaultSeconds,
+  ): Promise<ModelLease> {
     const k = await this.keys();
     const leaseId = randomUUID();
     const now = Date.now();

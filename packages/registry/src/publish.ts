@@ -104,7 +104,15 @@ export async function publishSameContent(
     await copyFile(twin.path, tmpPath);
   }
   try {
-    const model = await publishModel(registry, { kind: ref.kind, name: ref.name, url: ref.url, file: tmpPath, ext, sha256: ref.sha256, size: twin.size });
+    const model = await publishModel(registry, {
+      kind: ref.kind,
+      name: ref.name,
+      url: ref.url,
+      file: tmpPath,
+      ext,
+      sha256: ref.sha256,
+      size: twin.size,
+    });
     return { model, from: { kind: twin.kind, name: twin.name, path: twin.path }, how };
   } catch (err) {
     await rm(tmpPath, { force: true });

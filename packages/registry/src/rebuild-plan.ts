@@ -7,9 +7,18 @@ import { SECTIONS, keepUnreadable, type RegistryData, type RegistryEntry } from 
  * copy has an entry for the same file, so origin, hash, pins and counts survive. Files the
  * copy does not know keep their pending entry; entries whose file is gone are left out.
  */
-export function rebuildFromLastGood(lastGood: RegistryData | null, found: RegistryData): { data: RegistryData; known: number; unknown: number } {
+export function rebuildFromLastGood(
+  lastGood: RegistryData | null,
+  found: RegistryData,
+): { data: RegistryData; known: number; unknown: number } {
   if (!lastGood) return { data: found, known: 0, unknown: count(found) };
-  const data: RegistryData = { ...lastGood, checkpoints: {}, loras: {}, embeddings: {}, last_updated: found.last_updated };
+  const data: RegistryData = {
+    ...lastGood,
+    checkpoints: {},
+    loras: {},
+    embeddings: {},
+    last_updated: found.last_updated,
+  };
   keepUnreadable(lastGood, data);
   let known = 0;
   for (const s of SECTIONS) {

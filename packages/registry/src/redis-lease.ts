@@ -49,16 +49,19 @@ export class RedisLease {
     const token = randomBytes(16).toString('hex');
     await this.acquire(token);
     let lost = false;
-    const renew = setInterval(() => {
-      this.redis.eval(EXTEND_IF_OWNER, 1, this.key, token, String(this.ttlMs)).then(
-        (ok) => {
-          if (ok !== 1) lost = true;
-        },
-        () => {
-          /* transient: the next tick retries, and assertHeld checks for real */
-        },
-      );
-    }, Math.max(50, Math.floor(this.ttlMs / 3)));
+    const renew = setInterval(
+      () => {
+        this.redis.eval(EXTEND_IF_OWNER, 1, this.key, token, String(this.ttlMs)).then(
+          (ok) => {
+            if (ok !== 1) lost = true;
+          },
+          () => {
+            /* transient: the next tick retries, and assertHeld checks for real */
+          },
+        );
+      },
+      Math.max(50, Math.floor(this.ttlMs / 3)),
+    );
     renew.unref();
     const assertHeld = async () => {
       if (lost || (await this.redis.get(this.key)) !== token) {
@@ -80,7 +83,8 @@ export class RedisLease {
     for (;;) {
       const ok = await this.redis.set(this.key, token, 'PX', this.ttlMs, 'NX');
       if (ok === 'OK') return;
-      if (Date.now() >= deadline) throw new LeaseTimeoutError(`could not take lease ${this.key} within ${this.waitMs} ms`);
+      if (Date.now() >= deadline)
+        throw new LeaseTimeoutError(`could not take lease ${this.key} within ${this.waitMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
       delay = Math.min(delay * 2, 50);
     }

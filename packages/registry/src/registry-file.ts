@@ -38,7 +38,11 @@ const unreadableBySection = new WeakMap<RegistryData, Record<RegistrySection, Un
 export function unreadableEntries(data: RegistryData): Array<{ kind: ModelKind; name: string; reason: string }> {
   const found = unreadableBySection.get(data);
   if (!found) return [];
-  return MODEL_KINDS.flatMap((kind) => found[sectionOf(kind)].filter((u) => data[sectionOf(kind)][u.name] === undefined).map(({ name, reason }) => ({ kind, name, reason })));
+  return MODEL_KINDS.flatMap((kind) =>
+    found[sectionOf(kind)]
+      .filter((u) => data[sectionOf(kind)][u.name] === undefined)
+      .map(({ name, reason }) => ({ kind, name, reason })),
+  );
 }
 
 /** Carries the unreadable entries of one read over to a registry built from it. */
@@ -61,8 +65,17 @@ export function parseRegistry(text: string): ReadResult {
   const result = registryFileSchema.safeParse(parsed);
   if (!result.success) return { status: 'corrupt', reason: describeIssues(result.error) };
   const { checkpoints, loras, embeddings, ...rest } = result.data;
-  const data: RegistryData = { ...rest, checkpoints: checkpoints.entries, loras: loras.entries, embeddings: embeddings.entries };
-  unreadableBySection.set(data, { checkpoints: checkpoints.unreadable, loras: loras.unreadable, embeddings: embeddings.unreadable });
+  const data: RegistryData = {
+    ...rest,
+    checkpoints: checkpoints.entries,
+    loras: loras.entries,
+    embeddings: embeddings.entries,
+  };
+  unreadableBySection.set(data, {
+    checkpoints: checkpoints.unreadable,
+    loras: loras.unreadable,
+    embeddings: embeddings.unreadable,
+  });
   return { status: 'ok', data };
 }
 
@@ -104,7 +117,8 @@ export function isUsableEntry(entry: unknown): entry is RegistryEntry {
 export function normaliseHashes(data: RegistryData): void {
   for (const section of SECTIONS) {
     for (const entry of Object.values(data[section])) {
-      if (typeof entry.hash === 'string' && entry.hash !== entry.hash.toLowerCase()) entry.hash = entry.hash.toLowerCase();
+      if (typeof entry.hash === 'string' && entry.hash !== entry.hash.toLowerCase())
+        entry.hash = entry.hash.toLowerCase();
     }
   }
 }

@@ -61,18 +61,16 @@ export interface UnreadableEntry {
   reason: string;
 }
 
-const section = z
-  .record(z.string(), z.unknown(), { error: 'is not an object' })
-  .transform((raw) => {
-    const entries: Record<string, RegistryEntry> = {};
-    const unreadable: UnreadableEntry[] = [];
-    for (const [name, value] of Object.entries(raw)) {
-      const parsed = registryEntrySchema.safeParse(value);
-      if (parsed.success) entries[name] = parsed.data;
-      else unreadable.push({ name, raw: value, reason: describeIssues(parsed.error) });
-    }
-    return { entries, unreadable };
-  });
+const section = z.record(z.string(), z.unknown(), { error: 'is not an object' }).transform((raw) => {
+  const entries: Record<string, RegistryEntry> = {};
+  const unreadable: UnreadableEntry[] = [];
+  for (const [name, value] of Object.entries(raw)) {
+    const parsed = registryEntrySchema.safeParse(value);
+    if (parsed.success) entries[name] = parsed.data;
+    else unreadable.push({ name, raw: value, reason: describeIssues(parsed.error) });
+  }
+  return { entries, unreadable };
+});
 
 export const registryFileSchema = z.looseObject({
   checkpoints: section.prefault({}),

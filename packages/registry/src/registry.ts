@@ -170,7 +170,8 @@ export class Registry {
    */
   read(): Promise<RegistryData> {
     const recheckMs = this.options.recheckMs ?? 0;
-    if (this.cached && recheckMs > 0 && Date.now() - this.cached.checkedAt < recheckMs) return Promise.resolve(this.cached.data);
+    if (this.cached && recheckMs > 0 && Date.now() - this.cached.checkedAt < recheckMs)
+      return Promise.resolve(this.cached.data);
     if (!this.reading) {
       const reading = this.readFile(this.generation).finally(() => {
         if (this.reading === reading) this.reading = undefined;
@@ -201,12 +202,19 @@ export class Registry {
     // update() rebuilds or restores what was lost (writing only then), and the file is read again.
     if (reconcile && (result.status === 'corrupt' || writeIdOf(result.data) !== (await this.lastGood.writeId()))) {
       // A file that just stayed unreadable for the whole settle time is not waited for again.
-      await this.update(() => undefined, { write: () => false, settle: result.status === 'corrupt' ? { settleMs: 0 } : undefined });
+      await this.update(() => undefined, {
+        write: () => false,
+        settle: result.status === 'corrupt' ? { settleMs: 0 } : undefined,
+      });
       return this.readFile(generation, false);
     }
     if (result.status === 'corrupt') throw new Error(`registry unreadable: ${result.reason}`);
     const unreadable = unreadableEntries(result.data);
-    if (unreadable.length > 0) this.options.logger.warn({ file: this.file, unreadable }, 'registry entries that make no sense are treated as absent (and kept in the file as they are)');
+    if (unreadable.length > 0)
+      this.options.logger.warn(
+        { file: this.file, unreadable },
+        'registry entries that make no sense are treated as absent (and kept in the file as they are)',
+      );
     return keep(signature, result.data);
   }
 
@@ -318,13 +326,23 @@ export class Registry {
       this.invalidate();
       // Still under the lease, so the copy is the registry just written. Losing it costs only
       // what a later rebuild or restore could have used; the registry itself is in place.
-      await this.lastGood.write(text).catch((err: unknown) => this.options.logger.warn({ err, file: this.lastGood.file }, 'could not keep a copy of the registry beside it'));
+      await this.lastGood
+        .write(text)
+        .catch((err: unknown) =>
+          this.options.logger.warn(
+            { err, file: this.lastGood.file },
+            'could not keep a copy of the registry beside it',
+          ),
+        );
       return value;
     });
   }
 
   private restoreContext() {
-    return { localPath: (kind: ModelKind, entry: RegistryEntry) => this.localPath(kind, entry), logger: this.options.logger };
+    return {
+      localPath: (kind: ModelKind, entry: RegistryEntry) => this.localPath(kind, entry),
+      logger: this.options.logger,
+    };
   }
 
   async put(kind: ModelKind, name: string, entry: RegistryEntry): Promise<void> {
@@ -408,7 +426,10 @@ export class Registry {
     );
     const { data, known, unknown } = rebuildFromLastGood(await this.lastGood.read(), await this.scanFolders());
     const counts = Object.fromEntries(Object.values(KIND_DIRS).map((s) => [s, Object.keys(data[s]).length]));
-    this.options.logger.warn({ counts, known, unknown }, 'registry rebuilt: known models as the service last wrote them, unknown files to be hashed');
+    this.options.logger.warn(
+      { counts, known, unknown },
+      'registry rebuilt: known models as the service last wrote them, unknown files to be hashed',
+    );
     return data;
   }
 
@@ -457,7 +478,7 @@ export class Registry {
   async fillHash(kind: ModelKind, name: string): Promise<string | null> {
     const entry = await this.get(kind, name);
     const filePath = entry && this.localPath(kind, entry);
-    if (!entry || entry.hash_pending !== true || !filePath) return null;
+    if (entry?.hash_pending !== true || !filePath) return null;
     let hash: string;
     try {
       hash = await (this.options.hashFile ?? hashFile)(filePath);
@@ -467,7 +488,8 @@ export class Registry {
     return this.update(
       (data) => {
         const current = data[sectionOf(kind)][name];
-        if (!isUsableEntry(current) || current.hash_pending !== true || current.file_size !== entry.file_size) return null;
+        if (!isUsableEntry(current) || current.hash_pending !== true || current.file_size !== entry.file_size)
+          return null;
         current.hash = hash;
         delete current.hash_pending;
         return hash;
@@ -497,7 +519,10 @@ export class Registry {
       if (filled > 0) this.options.logger.info({ filled }, 'hashed the model files found by the registry rebuild');
       return filled;
     } catch (err) {
-      this.options.logger.warn({ err }, 'could not hash the rebuilt registry entries; will try again at the next start');
+      this.options.logger.warn(
+        { err },
+        'could not hash the rebuilt registry entries; will try again at the next start',
+      );
       return filled;
     }
   }
@@ -533,7 +558,9 @@ export class Registry {
    * between leaves an entry whose file is missing, which the next request re-fetches).
    */
   async removeWhere(
-    select: (data: RegistryData) => ReadonlyArray<{ kind: ModelKind; name: string }> | Promise<ReadonlyArray<{ kind: ModelKind; name: string }>>,
+    select: (
+      data: RegistryData,
+    ) => ReadonlyArray<{ kind: ModelKind; name: string }> | Promise<ReadonlyArray<{ kind: ModelKind; name: string }>>,
     options: { dryRun?: boolean; beforeRemove?: (removed: RemovedModel[]) => Promise<void> } = {},
   ): Promise<RemovedModel[]> {
     let removed: RemovedModel[] = [];
@@ -563,10 +590,15 @@ export class Registry {
             await options.beforeRemove?.(removed);
             await held.assertHeld();
             // Never delete through a kind folder that a planted symlink points elsewhere.
-            for (const dir of new Set(files.map((f) => path.dirname(f)))) await assertInsideVolume(this.options.modelsDir, dir);
+            for (const dir of new Set(files.map((f) => path.dirname(f))))
+              await assertInsideVolume(this.options.modelsDir, dir);
             try {
               for (const from of files) {
-                const to = path.join(this.options.modelsDir, STAGING_DIR, `.removing-${randomBytes(6).toString('hex')}-${path.basename(from)}`);
+                const to = path.join(
+                  this.options.modelsDir,
+                  STAGING_DIR,
+                  `.removing-${randomBytes(6).toString('hex')}-${path.basename(from)}`,
+                );
                 try {
                   await rename(from, to);
                   aside.push({ from, to });

@@ -24,7 +24,11 @@ async function onDisk(filePath: string | null, size: number): Promise<boolean> {
  * service's last write, puts back what that rewrite dropped (entries whose file is still there
  * at the size they record, pins, origins, hashes). Returns how many entries changed.
  */
-export async function restoreLost(data: RegistryData, lastGoodCopy: LastGoodCopy, ctx: RestoreContext): Promise<number> {
+export async function restoreLost(
+  data: RegistryData,
+  lastGoodCopy: LastGoodCopy,
+  ctx: RestoreContext,
+): Promise<number> {
   const lastGoodId = await lastGoodCopy.writeId();
   if (lastGoodId === undefined || writeIdOf(data) === lastGoodId) return 0;
   const lastGood = await lastGoodCopy.read();
@@ -41,7 +45,10 @@ export async function restoreLost(data: RegistryData, lastGoodCopy: LastGoodCopy
     restored.push({ kind, name });
   }
   if (restored.length > 0) {
-    ctx.logger.warn({ restored }, 'registry was rewritten from an older copy: restored what it dropped from the last copy the service wrote');
+    ctx.logger.warn(
+      { restored },
+      'registry was rewritten from an older copy: restored what it dropped from the last copy the service wrote',
+    );
   }
   return restored.length;
 }

@@ -5,7 +5,11 @@ import { sectionOf, type RegistryData, type RegistryEntry } from './registry-fil
 
 /** Two entries for the same file: same file name and size, and the same content where both know it. */
 export function sameFile(a: RegistryEntry, b: RegistryEntry): boolean {
-  return path.basename(a.path) === path.basename(b.path) && a.file_size === b.file_size && (a.hash === '' || b.hash === '' || sameHash(a.hash, b.hash));
+  return (
+    path.basename(a.path) === path.basename(b.path) &&
+    a.file_size === b.file_size &&
+    (a.hash === '' || b.hash === '' || sameHash(a.hash, b.hash))
+  );
 }
 
 /**
@@ -16,7 +20,8 @@ export function sameFile(a: RegistryEntry, b: RegistryEntry): boolean {
  */
 export function mergeSameFile(current: RegistryEntry, lastGood: RegistryEntry): RegistryEntry | null {
   const merged: RegistryEntry = { ...current };
-  for (const [key, value] of Object.entries(lastGood)) if (!(key in merged) && key !== 'hash_pending') merged[key] = value;
+  for (const [key, value] of Object.entries(lastGood))
+    if (!(key in merged) && key !== 'hash_pending') merged[key] = value;
   if (lastGood.pinned === true) merged.pinned = true;
   else delete merged.pinned;
   if (merged.url === '') merged.url = lastGood.url;

@@ -1,7 +1,21 @@
 import { statfs } from 'node:fs/promises';
-import { modelKey, nowSeconds, recordEviction, type Config, type Logger, type Model, type RedisClient } from '@model-manager/core';
+import {
+  modelKey,
+  nowSeconds,
+  recordEviction,
+  type Config,
+  type Logger,
+  type Model,
+  type RedisClient,
+} from '@model-manager/core';
 import { planCleanup, summarize } from './cleanup-plan.js';
-import { planEviction, type EvictionLimits, type EvictionPlan, type KeepReason, type RemovalReason } from './eviction-plan.js';
+import {
+  planEviction,
+  type EvictionLimits,
+  type EvictionPlan,
+  type KeepReason,
+  type RemovalReason,
+} from './eviction-plan.js';
 import { ModelLeases } from './model-leases.js';
 import type { Registry } from './registry.js';
 import { sectionOf } from './registry-file.js';
@@ -55,14 +69,24 @@ export class VolumeCleanup {
     },
   ) {}
 
-  static forService(config: Config, registry: Registry, redis: RedisClient, logger: Logger, inFlight: () => Promise<Set<string>>): VolumeCleanup {
+  static forService(
+    config: Config,
+    registry: Registry,
+    redis: RedisClient,
+    logger: Logger,
+    inFlight: () => Promise<Set<string>>,
+  ): VolumeCleanup {
     return new VolumeCleanup({
       registry,
       leases: new ModelLeases(redis, config.modelsDir, config.LEASE_SECONDS),
       redis,
       logger,
       modelsDir: config.modelsDir,
-      limits: { maxBytes: config.CACHE_MAX_BYTES, minFreeBytes: config.MIN_FREE_BYTES, graceSeconds: config.EVICTION_GRACE_SECONDS },
+      limits: {
+        maxBytes: config.CACHE_MAX_BYTES,
+        minFreeBytes: config.MIN_FREE_BYTES,
+        graceSeconds: config.EVICTION_GRACE_SECONDS,
+      },
       inFlight,
       prefix: config.QUEUE_PREFIX,
     });
@@ -89,7 +113,8 @@ export class VolumeCleanup {
    * common case is one look, no lease). Returns whether it fits now.
    */
   async makeRoom(needBytes: number, reservedBytes: number): Promise<CleanupReport & { fits: boolean }> {
-    if (await this.withinLimits(needBytes, reservedBytes)) return { removed: [], freedBytes: 0, dryRun: false, skipped: [], fits: true };
+    if (await this.withinLimits(needBytes, reservedBytes))
+      return { removed: [], freedBytes: 0, dryRun: false, skipped: [], fits: true };
     const report = await this.run({ quota: true, needBytes, reservedBytes, trigger: 'download' });
     return { ...report, fits: report.fits ?? false };
   }
@@ -166,7 +191,9 @@ export class VolumeCleanup {
       )
       .finally(() => leases.unmarkEvicting(marked).catch(() => {}));
     const report: CleanupReport = {
-      removed: removed.flatMap((r) => (r.model ? [{ ...r.model, reason: reasons.get(modelKey(r.kind, r.name)) ?? 'age' }] : [])),
+      removed: removed.flatMap((r) =>
+        r.model ? [{ ...r.model, reason: reasons.get(modelKey(r.kind, r.name)) ?? 'age' }] : [],
+      ),
       freedBytes: removed.reduce((n, r) => n + r.fileSize, 0),
       dryRun,
       skipped: quota?.skipped ?? [],
@@ -176,7 +203,8 @@ export class VolumeCleanup {
       const byReason = new Map<string, number>();
       for (const r of report.removed) byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
       // A metric (model_manager_evictions_total): never worth failing a cleanup over.
-      for (const [reason, count] of byReason) await recordEviction(this.deps.redis, this.deps.prefix, reason, count).catch(() => {});
+      for (const [reason, count] of byReason)
+        await recordEviction(this.deps.redis, this.deps.prefix, reason, count).catch(() => {});
     }
     logger.info(
       {

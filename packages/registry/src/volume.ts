@@ -18,7 +18,11 @@ export class VolumeError extends Error {
 
 /** Creates checkpoints/, loras/, embeddings/ and the staging folder, and proves each is writable. */
 export async function prepareVolume(modelsDir: string): Promise<void> {
-  const dirs = [modelsDir, ...Object.values(KIND_DIRS).map((d) => path.join(modelsDir, d)), path.join(modelsDir, STAGING_DIR)];
+  const dirs = [
+    modelsDir,
+    ...Object.values(KIND_DIRS).map((d) => path.join(modelsDir, d)),
+    path.join(modelsDir, STAGING_DIR),
+  ];
   for (const dir of dirs) {
     try {
       await mkdir(dir, { recursive: true });

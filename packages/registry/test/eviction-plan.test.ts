@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { evictionScore, parseRegistry, planEviction, type EvictionInput, type RegistryData, type RegistryEntry } from '@model-manager/registry';
+import {
+  evictionScore,
+  parseRegistry,
+  planEviction,
+  type EvictionInput,
+  type RegistryData,
+  type RegistryEntry,
+} from '@model-manager/registry';
 
 const DAY = 86_400;
 const NOW = 1000 * DAY;
@@ -15,7 +22,10 @@ const entry = (size: number, idleDays: number, usage = 0, extra: Partial<Registr
   ...extra,
 });
 
-const registry = (loras: Record<string, RegistryEntry>, checkpoints: Record<string, RegistryEntry> = {}): RegistryData => ({
+const registry = (
+  loras: Record<string, RegistryEntry>,
+  checkpoints: Record<string, RegistryEntry> = {},
+): RegistryData => ({
   checkpoints,
   loras,
   embeddings: {},
@@ -51,12 +61,18 @@ describe('planEviction', () => {
       fresh: entry(100, 1),
     });
     const plan = planEviction(data, input({ maxBytes: 500 }));
-    expect(plan.remove.map((r) => [r.name, r.reason])).toEqual([['bigStale', 'max-bytes'], ['smallStale', 'max-bytes']]);
+    expect(plan.remove.map((r) => [r.name, r.reason])).toEqual([
+      ['bigStale', 'max-bytes'],
+      ['smallStale', 'max-bytes'],
+    ]);
     expect(plan).toMatchObject({ fits: true, totalBytes: 500 });
   });
 
   it('nothing to do when both limits hold', () => {
-    const plan = planEviction(registry({ a: entry(100, 30) }), input({ maxBytes: 100, freeBytes: 50, minFreeBytes: 50 }));
+    const plan = planEviction(
+      registry({ a: entry(100, 30) }),
+      input({ maxBytes: 100, freeBytes: 50, minFreeBytes: 50 }),
+    );
     expect(plan).toMatchObject({ remove: [], skipped: [], fits: true });
   });
 
@@ -64,14 +80,20 @@ describe('planEviction', () => {
     const data = registry({ a: entry(300, 30), b: entry(300, 20), c: entry(300, 10) });
     const plan = planEviction(data, input({ freeBytes: 200, minFreeBytes: 400, needBytes: 300 }));
     // 200 free - 300 needed < 400 kept free: two models must go (each frees 300).
-    expect(plan.remove.map((r) => [r.name, r.reason])).toEqual([['a', 'min-free'], ['b', 'min-free']]);
+    expect(plan.remove.map((r) => [r.name, r.reason])).toEqual([
+      ['a', 'min-free'],
+      ['b', 'min-free'],
+    ]);
     expect(plan.freeBytes).toBe(800);
   });
 
   it('names the limit each removal was for', () => {
     const data = registry({ a: entry(100, 30), b: entry(100, 20), c: entry(100, 10) });
     const plan = planEviction(data, input({ maxBytes: 200, freeBytes: 0, minFreeBytes: 150 }));
-    expect(plan.remove.map((r) => [r.name, r.reason])).toEqual([['a', 'max-bytes'], ['b', 'min-free']]);
+    expect(plan.remove.map((r) => [r.name, r.reason])).toEqual([
+      ['a', 'max-bytes'],
+      ['b', 'min-free'],
+    ]);
   });
 
   it('never removes pinned, leased, in-flight or too young models, and says why it kept them', () => {
@@ -82,7 +104,10 @@ describe('planEviction', () => {
       young: entry(100, 60, 0, { downloaded_at: NOW - 600 }),
       victim: entry(100, 1),
     });
-    const keep = new Map([['lora/leased', 'leased' as const], ['lora/busy', 'in-flight' as const]]);
+    const keep = new Map([
+      ['lora/leased', 'leased' as const],
+      ['lora/busy', 'in-flight' as const],
+    ]);
     const plan = planEviction(data, input({ maxBytes: 0, keep }));
     expect(plan.remove.map((r) => r.name)).toEqual(['victim']);
     expect(plan.skipped).toEqual([
@@ -95,7 +120,14 @@ describe('planEviction', () => {
   });
 
   it('leaves out models another rule already removes, and entries of the file that make no sense', () => {
-    const parsed = parseRegistry(JSON.stringify(registry({ gone: entry(500, 90), keep: entry(100, 1) }, { broken: { path: 3, file_size: 10 ** 9 } as unknown as RegistryEntry })));
+    const parsed = parseRegistry(
+      JSON.stringify(
+        registry(
+          { gone: entry(500, 90), keep: entry(100, 1) },
+          { broken: { path: 3, file_size: 10 ** 9 } as unknown as RegistryEntry },
+        ),
+      ),
+    );
     if (parsed.status !== 'ok') throw new Error(parsed.status);
     const data = parsed.data;
     const plan = planEviction(data, input({ maxBytes: 100, alreadyRemoved: new Set(['lora/gone']) }));

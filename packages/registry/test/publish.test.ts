@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -31,7 +40,12 @@ const publication = (file: string, over: Partial<Publication> = {}): Publication
 beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'mm-publish-'));
   await prepareVolume(dir);
-  registry = new Registry({ modelsDir: dir, redis, lockKey: `mmtest-publish-${randomBytes(4).toString('hex')}:lock`, logger: createLogger({ level: 'silent', name: 'test' }) });
+  registry = new Registry({
+    modelsDir: dir,
+    redis,
+    lockKey: `mmtest-publish-${randomBytes(4).toString('hex')}:lock`,
+    logger: createLogger({ level: 'silent', name: 'test' }),
+  });
 });
 afterEach(async () => {
   await registry.close();
@@ -46,7 +60,14 @@ describe('publishing a model', () => {
     const file = staged('weights');
     const model = await publishModel(registry, publication(file));
     const finalPath = path.join(dir, 'loras', 'a.safetensors');
-    expect(model).toMatchObject({ kind: 'lora', name: 'a', path: finalPath, url: 'https://example.test/a.safetensors', fileSize: 7, usageCount: 1 });
+    expect(model).toMatchObject({
+      kind: 'lora',
+      name: 'a',
+      path: finalPath,
+      url: 'https://example.test/a.safetensors',
+      fileSize: 7,
+      usageCount: 1,
+    });
     expect(readFileSync(finalPath, 'utf8')).toBe('weights');
     expect(existsSync(file)).toBe(false);
     const entry = entries().a;
@@ -70,7 +91,10 @@ describe('publishing a model', () => {
     await publishModel(registry, publication(staged('other'), { name: 'other' }));
     const before = registryText();
     const file = staged('weights');
-    const refused = publishModel(registry, publication(file, { beforePlace: () => Promise.reject(new Error('job taken over')) }));
+    const refused = publishModel(
+      registry,
+      publication(file, { beforePlace: () => Promise.reject(new Error('job taken over')) }),
+    );
     await expect(refused).rejects.toThrow('job taken over');
     expect(readdirSync(path.join(dir, 'loras'))).toEqual(['other.safetensors']);
     expect(registryText()).toBe(before);
@@ -94,12 +118,22 @@ describe('publishing a model', () => {
     let entered!: () => void;
     const inside = new Promise<void>((resolve) => (entered = resolve));
     const order: string[] = [];
-    const publishing = publishModel(registry, publication(staged('weights'), { beforePlace: async () => { entered(); await gate; } })).then(() => order.push('published'));
+    const publishing = publishModel(
+      registry,
+      publication(staged('weights'), {
+        beforePlace: async () => {
+          entered();
+          await gate;
+        },
+      }),
+    ).then(() => order.push('published'));
     await inside;
-    const removing = registry.removeWhere(() => [{ kind: 'lora', name: 'a' }]).then((removed) => {
-      order.push('removed');
-      return removed;
-    });
+    const removing = registry
+      .removeWhere(() => [{ kind: 'lora', name: 'a' }])
+      .then((removed) => {
+        order.push('removed');
+        return removed;
+      });
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(order).toEqual([]); // the removal waits for the lease the publication holds
     release();
@@ -116,8 +150,16 @@ describe('publishing the same content under another name', () => {
   it('links the bytes already on the volume and counts the new name as used once', async () => {
     await publishModel(registry, publication(staged('shared bytes')));
     const tmp = path.join(dir, '.incoming', 'tmp-link');
-    const linked = await publishSameContent(registry, { kind: 'lora', name: 'b', url: 'https://example.test/b', sha256: 'AB'.repeat(32) }, tmp);
-    expect(linked).toMatchObject({ how: 'hard link', from: { kind: 'lora', name: 'a' }, model: { name: 'b', usageCount: 1, fileSize: 12 } });
+    const linked = await publishSameContent(
+      registry,
+      { kind: 'lora', name: 'b', url: 'https://example.test/b', sha256: 'AB'.repeat(32) },
+      tmp,
+    );
+    expect(linked).toMatchObject({
+      how: 'hard link',
+      from: { kind: 'lora', name: 'a' },
+      model: { name: 'b', usageCount: 1, fileSize: 12 },
+    });
     const b = path.join(dir, 'loras', 'b.safetensors');
     expect(readFileSync(b, 'utf8')).toBe('shared bytes');
     expect(statSync(b).ino).toBe(statSync(path.join(dir, 'loras', 'a.safetensors')).ino);
@@ -129,8 +171,12 @@ describe('publishing the same content under another name', () => {
     await publishModel(registry, publication(staged('bytes')));
     const tmp = path.join(dir, '.incoming', 'tmp-link');
     expect(await publishSameContent(registry, { kind: 'lora', name: 'b', url: '' }, tmp)).toBeNull();
-    expect(await publishSameContent(registry, { kind: 'lora', name: 'b', url: '', sha256: 'cd'.repeat(32) }, tmp)).toBeNull();
-    expect(await publishSameContent(registry, { kind: 'lora', name: 'a', url: '', sha256: 'ab'.repeat(32) }, tmp)).toBeNull();
+    expect(
+      await publishSameContent(registry, { kind: 'lora', name: 'b', url: '', sha256: 'cd'.repeat(32) }, tmp),
+    ).toBeNull();
+    expect(
+      await publishSameContent(registry, { kind: 'lora', name: 'a', url: '', sha256: 'ab'.repeat(32) }, tmp),
+    ).toBeNull();
     expect(readdirSync(path.join(dir, '.incoming'))).toEqual([]);
   });
 });

@@ -38,7 +38,14 @@ afterAll(() => {
 
 function runWriter(writer: number, count: number): Promise<number | null> {
   const child = spawn(process.execPath, [path.join(here, 'fixtures', 'writer.mjs')], {
-    env: { ...process.env, MODELS_DIR: dir, LOCK_KEY: lockKey, REDIS_URL, WRITER: String(writer), COUNT: String(count) },
+    env: {
+      ...process.env,
+      MODELS_DIR: dir,
+      LOCK_KEY: lockKey,
+      REDIS_URL,
+      WRITER: String(writer),
+      COUNT: String(count),
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   return new Promise((resolve) => child.on('exit', resolve));
@@ -49,7 +56,15 @@ describe('registry shared by many processes', () => {
     const writers = 4;
     const count = 25;
     const seed = open();
-    await seed.put('checkpoint', 'shared', { url: 'u', path: path.join(dir, 'checkpoints', 'shared.safetensors'), hash: '', downloaded_at: 1, last_used: 1, usage_count: 0, file_size: 1 });
+    await seed.put('checkpoint', 'shared', {
+      url: 'u',
+      path: path.join(dir, 'checkpoints', 'shared.safetensors'),
+      hash: '',
+      downloaded_at: 1,
+      last_used: 1,
+      usage_count: 0,
+      file_size: 1,
+    });
     await seed.close();
     let reads = 0;
     let torn = 0;
@@ -72,7 +87,8 @@ describe('registry shared by many processes', () => {
 
     const data = JSON.parse(readFileSync(registryFile(), 'utf8')) as RegistryData;
     expect(Object.keys(data.loras)).toHaveLength(writers * count);
-    for (let w = 0; w < writers; w++) for (let i = 0; i < count; i++) expect(data.loras[`w${w}-${i}`]?.file_size).toBe(i);
+    for (let w = 0; w < writers; w++)
+      for (let i = 0; i < count; i++) expect(data.loras[`w${w}-${i}`]?.file_size).toBe(i);
     // Batched hits from every process all arrived.
     expect(data.checkpoints.shared?.usage_count).toBe(writers * count);
     expect(reads).toBeGreaterThan(0);
@@ -88,7 +104,15 @@ describe('cache checks', () => {
     const file = path.join(dir, 'checkpoints', 'm.safetensors');
     writeFileSync(file, body);
     const registry = open();
-    await registry.put('checkpoint', 'm', { url: 'u', path: file, hash: sha(body), downloaded_at: 1, last_used: 1, usage_count: 0, file_size: body.length });
+    await registry.put('checkpoint', 'm', {
+      url: 'u',
+      path: file,
+      hash: sha(body),
+      downloaded_at: 1,
+      last_used: 1,
+      usage_count: 0,
+      file_size: body.length,
+    });
 
     expect((await registry.check('checkpoint', 'm', sha(body).toUpperCase())).hit).toBe(true);
     // Other bytes of the same size still hit: a hit checks size, never re-hashes the file.
@@ -103,7 +127,7 @@ describe('cache checks', () => {
     await registry.close();
   });
 
-  it('with recheckMs, sees another process\'s write at once after invalidate(), and answers a burst of lookups alike', async () => {
+  it("with recheckMs, sees another process's write at once after invalidate(), and answers a burst of lookups alike", async () => {
     const api = new Registry({ modelsDir: dir, redis, lockKey, logger, hitFlushMs: 50, recheckMs: 60_000 });
     const worker = open();
     const file = path.join(dir, 'loras', 'late.safetensors');
@@ -111,7 +135,15 @@ describe('cache checks', () => {
     // The file is missing at first: the burst shares one answer, and that answer is kept.
     const burst = await Promise.all(Array.from({ length: 500 }, (_, i) => api.check('lora', i % 2 ? 'late' : 'other')));
     expect(burst.every((c) => !c.hit && c.reason === 'absent')).toBe(true);
-    await worker.put('lora', 'late', { url: 'u', path: file, hash: '', downloaded_at: 1, last_used: 1, usage_count: 0, file_size: 1 });
+    await worker.put('lora', 'late', {
+      url: 'u',
+      path: file,
+      hash: '',
+      downloaded_at: 1,
+      last_used: 1,
+      usage_count: 0,
+      file_size: 1,
+    });
     expect((await api.check('lora', 'late')).hit).toBe(false); // within recheckMs: the kept answer
     api.invalidate(); // what the API does when a job completes
     expect((await api.check('lora', 'late')).hit).toBe(true);
@@ -125,7 +157,17 @@ describe('cache checks', () => {
       registryFile(),
       JSON.stringify({
         checkpoints: {},
-        loras: { old: { url: 'https://civitai.example/1', path: '/workspace/models/loras/old.safetensors', hash: sha(body).toUpperCase(), downloaded_at: 1764201600.5, last_used: 1764201600.5, usage_count: 3, file_size: 100 } },
+        loras: {
+          old: {
+            url: 'https://civitai.example/1',
+            path: '/workspace/models/loras/old.safetensors',
+            hash: sha(body).toUpperCase(),
+            downloaded_at: 1764201600.5,
+            last_used: 1764201600.5,
+            usage_count: 3,
+            file_size: 100,
+          },
+        },
         embeddings: {},
         last_updated: 1764201600.5,
       }),
@@ -133,7 +175,13 @@ describe('cache checks', () => {
     const registry = open();
     const check = await registry.check('lora', 'old', sha(body));
     expect(check.hit).toBe(true);
-    if (check.hit) expect(check.model).toMatchObject({ path: path.join(dir, 'loras', 'old.safetensors'), usageCount: 3, sha256: sha(body), downloadedAt: '2025-11-27T00:00:00.500Z' });
+    if (check.hit)
+      expect(check.model).toMatchObject({
+        path: path.join(dir, 'loras', 'old.safetensors'),
+        usageCount: 3,
+        sha256: sha(body),
+        downloadedAt: '2025-11-27T00:00:00.500Z',
+      });
 
     registry.recordHit('lora', 'old');
     await registry.close(); // flushes batched hits
@@ -174,7 +222,19 @@ describe('a corrupt registry', () => {
   it('is read again while another process rewrites it in place, and never taken for corrupt then', async () => {
     const file = path.join(dir, 'loras', 'a.safetensors');
     writeFileSync(file, 'abc');
-    const good = { loras: { a: { url: 'https://origin/a', path: file, hash: 'ab'.repeat(32), downloaded_at: 1, last_used: 1, usage_count: 3, file_size: 3 } } };
+    const good = {
+      loras: {
+        a: {
+          url: 'https://origin/a',
+          path: file,
+          hash: 'ab'.repeat(32),
+          downloaded_at: 1,
+          last_used: 1,
+          usage_count: 3,
+          file_size: 3,
+        },
+      },
+    };
     writeFileSync(registryFile(), ''); // truncated, the rest not yet written
     setTimeout(() => writeFileSync(registryFile(), JSON.stringify(good)), 300);
     const registry = open();
@@ -188,7 +248,16 @@ describe('a corrupt registry', () => {
     const put = async (registry: Registry, name: string, size: number) => {
       const file = path.join(dir, 'loras', `${name}.safetensors`);
       writeFileSync(file, body(size));
-      await registry.put('lora', name, { url: `https://origin/${name}`, path: file, hash: sha(body(size)), downloaded_at: 1, last_used: 1, usage_count: 5, file_size: size, civitai: { id: size } });
+      await registry.put('lora', name, {
+        url: `https://origin/${name}`,
+        path: file,
+        hash: sha(body(size)),
+        downloaded_at: 1,
+        last_used: 1,
+        usage_count: 5,
+        file_size: size,
+        civitai: { id: size },
+      });
     };
     const first = open();
     await put(first, 'known', 10);
@@ -200,7 +269,12 @@ describe('a corrupt registry', () => {
     writeFileSync(registryFile(), '{"loras": {"known": {"url": "https://origin/kn');
 
     const registry = open();
-    expect(await registry.model('lora', 'known')).toMatchObject({ url: 'https://origin/known', sha256: sha(body(10)), pinned: true, usageCount: 5 });
+    expect(await registry.model('lora', 'known')).toMatchObject({
+      url: 'https://origin/known',
+      sha256: sha(body(10)),
+      pinned: true,
+      usageCount: 5,
+    });
     expect((await registry.get('lora', 'known'))?.civitai).toEqual({ id: 10 });
     expect(await registry.get('lora', 'deleted')).toBeUndefined();
     expect(await registry.get('lora', 'stranger')).toMatchObject({ url: '', hash_pending: true });
@@ -214,7 +288,15 @@ describe('a corrupt registry', () => {
     const file = (name: string) => path.join(dir, 'loras', `${name}.safetensors`);
     const put = async (name: string) => {
       writeFileSync(file(name), name);
-      await registry.put('lora', name, { url: `https://origin/${name}`, path: file(name), hash: sha(Buffer.from(name)), downloaded_at: 1, last_used: 1, usage_count: 1, file_size: name.length });
+      await registry.put('lora', name, {
+        url: `https://origin/${name}`,
+        path: file(name),
+        hash: sha(Buffer.from(name)),
+        downloaded_at: 1,
+        last_used: 1,
+        usage_count: 1,
+        file_size: name.length,
+      });
     };
     await put('old');
     const olderCopy = readFileSync(registryFile(), 'utf8'); // what another process loaded
@@ -226,7 +308,10 @@ describe('a corrupt registry', () => {
     writeFileSync(file('rewritten'), 'other bytes entirely');
     writeFileSync(registryFile(), olderCopy); // its whole-file rewrite, in place
 
-    expect(await registry.model('lora', 'added')).toMatchObject({ url: 'https://origin/added', sha256: sha(Buffer.from('added')) });
+    expect(await registry.model('lora', 'added')).toMatchObject({
+      url: 'https://origin/added',
+      sha256: sha(Buffer.from('added')),
+    });
     expect((await registry.model('lora', 'old'))?.pinned).toBe(true);
     expect(await registry.get('lora', 'removed-by-hand')).toBeUndefined();
     expect(await registry.get('lora', 'rewritten')).toBeUndefined();
@@ -277,11 +362,10 @@ describe('cleanup rule', () => {
     };
     const removed = planCleanup(data, { maxAgeDays: 30, keepPopular: 2, nowSeconds: 100 * 86_400 });
     expect(removed.map((r) => r.name).sort()).toEqual(['oldTie', 'stale']);
-    expect(planCleanup(data, { maxAgeDays: 30, keepPopular: 0, nowSeconds: 100 * 86_400 }).map((r) => r.name).sort()).toEqual([
-      'oldTie',
-      'popular',
-      'recentTie',
-      'stale',
-    ]);
+    expect(
+      planCleanup(data, { maxAgeDays: 30, keepPopular: 0, nowSeconds: 100 * 86_400 })
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['oldTie', 'popular', 'recentTie', 'stale']);
   });
 });

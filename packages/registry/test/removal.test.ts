@@ -20,7 +20,15 @@ beforeEach(async () => {
   for (const name of ['a', 'b']) {
     const file = path.join(dir, 'loras', `${name}.safetensors`);
     writeFileSync(file, name);
-    await registry.put('lora', name, { url: '', path: file, hash: '', downloaded_at: 1, last_used: 1, usage_count: 0, file_size: 1 });
+    await registry.put('lora', name, {
+      url: '',
+      path: file,
+      hash: '',
+      downloaded_at: 1,
+      last_used: 1,
+      usage_count: 0,
+      file_size: 1,
+    });
   }
 });
 afterEach(async () => {
@@ -33,8 +41,13 @@ afterAll(() => {
 
 describe('removing models', () => {
   it('removes file and entry together, and says what it removed', async () => {
-    const removed = await registry.removeWhere(() => [{ kind: 'lora', name: 'a' }, { kind: 'lora', name: 'missing' }]);
-    expect(removed).toEqual([{ kind: 'lora', name: 'a', fileSize: 1, model: expect.objectContaining({ name: 'a', pinned: false }) }]);
+    const removed = await registry.removeWhere(() => [
+      { kind: 'lora', name: 'a' },
+      { kind: 'lora', name: 'missing' },
+    ]);
+    expect(removed).toEqual([
+      { kind: 'lora', name: 'a', fileSize: 1, model: expect.objectContaining({ name: 'a', pinned: false }) },
+    ]);
     expect(readdirSync(path.join(dir, 'loras'))).toEqual(['b.safetensors']);
     expect(Object.keys(JSON.parse(registryText()).loras)).toEqual(['b']);
     expect(readdirSync(path.join(dir, '.incoming'))).toEqual([]);

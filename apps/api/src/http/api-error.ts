@@ -14,7 +14,13 @@ export class ApiError extends Error {
   }
 
   toBody() {
-    return { error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) } };
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
   }
 }
 
@@ -62,11 +68,14 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   let apiError: ApiError;
   if (err instanceof ApiError) apiError = err;
   else if (err?.type === 'entity.parse.failed') {
-    apiError = new ApiError(400, 'INVALID_REQUEST', `malformed JSON body: ${err.message}`, [{ field: 'body', message: 'is not valid JSON' }]);
+    apiError = new ApiError(400, 'INVALID_REQUEST', `malformed JSON body: ${err.message}`, [
+      { field: 'body', message: 'is not valid JSON' },
+    ]);
   } else if (err?.type === 'entity.too.large') {
-    apiError = new ApiError(413, 'PAYLOAD_TOO_LARGE', 'request body is larger than 1 MiB', [{ field: 'body', message: 'larger than 1 MiB' }]);
-  }
-  else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
+    apiError = new ApiError(413, 'PAYLOAD_TOO_LARGE', 'request body is larger than 1 MiB', [
+      { field: 'body', message: 'larger than 1 MiB' },
+    ]);
+  } else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
     apiError = new ApiError(err.status, 'INVALID_REQUEST', err.message ?? 'bad request');
   } else if (err?.name === 'VolumeError') {
     // The volume itself is not safe to change (a folder leads outside it, or cannot be written):
@@ -78,7 +87,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     apiError = new ApiError(500, 'INTERNAL', 'internal error');
   }
   // An outage is logged once by connectionLog; each request it fails is a warning, not a stack.
-  if (apiError.code === 'REDIS_UNAVAILABLE') req.log?.warn({ err: (err as Error)?.message }, 'request failed: redis unavailable');
+  if (apiError.code === 'REDIS_UNAVAILABLE')
+    req.log?.warn({ err: (err as Error)?.message }, 'request failed: redis unavailable');
   else if (apiError.status >= 500) req.log?.error({ err }, 'request failed');
   if (!res.headersSent) res.status(apiError.status).json(apiError.toBody());
 };

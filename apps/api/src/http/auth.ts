@@ -17,7 +17,8 @@ const digestOf = (secret: string) => createHash('sha256').update(secret).digest(
  * The dashboard's cookie holds a value derived from the token, not the token: a leaked cookie
  * opens the dashboard until the token changes, but never reveals the token for the API.
  */
-const sessionValue = (token: string) => createHmac('sha256', token).update('model-manager dashboard session').digest('base64url');
+const sessionValue = (token: string) =>
+  createHmac('sha256', token).update('model-manager dashboard session').digest('base64url');
 
 export class TokenCheck {
   readonly enabled: boolean;
@@ -66,10 +67,15 @@ function cookieOf(header: string | undefined, name: string): string | undefined 
  * Read-only tokens may only read. Without API_TOKEN everything is open (loopback by default:
  * see main.ts, which refuses a public address without a token).
  */
-export function authenticate(config: Config, dashboardPath: string, onFailure: (req: Request) => void = () => {}): RequestHandler {
+export function authenticate(
+  config: Config,
+  dashboardPath: string,
+  onFailure: (req: Request) => void = () => {},
+): RequestHandler {
   const tokens = new TokenCheck(config);
   return (req, res, next) => {
-    if (!tokens.enabled || OPEN_PATHS.has(req.path) || (req.path === '/metrics' && config.METRICS_PUBLIC)) return next();
+    if (!tokens.enabled || OPEN_PATHS.has(req.path) || (req.path === '/metrics' && config.METRICS_PUBLIC))
+      return next();
     const onDashboard = req.path === dashboardPath || req.path.startsWith(`${dashboardPath}/`);
     if (onDashboard && req.path === `${dashboardPath}/login`) return next();
     const header = req.get('authorization') ?? '';
@@ -85,7 +91,11 @@ export function authenticate(config: Config, dashboardPath: string, onFailure: (
     if (!access) {
       onFailure(req);
       res.setHeader('www-authenticate', 'Bearer realm="model-manager"');
-      throw new ApiError(401, 'UNAUTHORIZED', bearer ? 'the token is not valid' : 'this route needs Authorization: Bearer <API_TOKEN>');
+      throw new ApiError(
+        401,
+        'UNAUTHORIZED',
+        bearer ? 'the token is not valid' : 'this route needs Authorization: Bearer <API_TOKEN>',
+      );
     }
     // The dashboard shows a read-only caller Bull Board without its buttons (see dashboard.ts).
     res.locals.access = access;
@@ -93,7 +103,10 @@ export function authenticate(config: Config, dashboardPath: string, onFailure: (
       throw new ApiError(403, 'READ_ONLY_TOKEN', `a read-only token may not ${req.method} ${req.path}`);
     }
     // Who is calling, for the rate limit (only when there is one): a digest of the token, never the token.
-    if (config.RATE_LIMIT_PER_MINUTE) res.locals.caller = `token:${digestOf(bearer ?? cookieOf(req.get('cookie'), COOKIE) ?? '').toString('hex').slice(0, 16)}`;
+    if (config.RATE_LIMIT_PER_MINUTE)
+      res.locals.caller = `token:${digestOf(bearer ?? cookieOf(req.get('cookie'), COOKIE) ?? '')
+        .toString('hex')
+        .slice(0, 16)}`;
     next();
   };
 }
@@ -110,7 +123,11 @@ ${failed ? '<p class="err">That token is not valid.</p>' : ''}
  * The dashboard's login: a form that takes the token once and sets an HttpOnly, SameSite=Strict
  * cookie scoped to the dashboard, so a browser can use Bull Board without sending headers.
  */
-export function dashboardLogin(config: Config, dashboardPath: string, onFailure: (req: Request) => void = () => {}): Router {
+export function dashboardLogin(
+  config: Config,
+  dashboardPath: string,
+  onFailure: (req: Request) => void = () => {},
+): Router {
   const tokens = new TokenCheck(config);
   const router = Router();
   const path = `${dashboardPath}/login`;

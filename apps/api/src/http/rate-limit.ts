@@ -33,7 +33,12 @@ export function rateLimit(config: Config, redis: RedisClient, logger: Logger): R
     if (count <= limit) return next();
     const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
     res.setHeader('retry-after', String(retryAfter));
-    throw new ApiError(429, 'RATE_LIMITED', `more than ${limit} requests this minute (RATE_LIMIT_PER_MINUTE); try again in ${retryAfter} s`, { retryAfterSeconds: retryAfter });
+    throw new ApiError(
+      429,
+      'RATE_LIMITED',
+      `more than ${limit} requests this minute (RATE_LIMIT_PER_MINUTE); try again in ${retryAfter} s`,
+      { retryAfterSeconds: retryAfter },
+    );
   };
 }
 
@@ -75,7 +80,12 @@ export class AuthFailures {
       if (failures < limit) return next();
       const retryAfter = Math.max(1, Math.ceil((60_000 - (Date.now() % 60_000)) / 1000));
       res.setHeader('retry-after', String(retryAfter));
-      throw new ApiError(429, 'RATE_LIMITED', `too many failed sign-ins from this address this minute; try again in ${retryAfter} s`, { retryAfterSeconds: retryAfter });
+      throw new ApiError(
+        429,
+        'RATE_LIMITED',
+        `too many failed sign-ins from this address this minute; try again in ${retryAfter} s`,
+        { retryAfterSeconds: retryAfter },
+      );
     };
   }
 
@@ -88,6 +98,8 @@ export class AuthFailures {
       .incr(key)
       .expire(key, 120)
       .exec()
-      .catch((err: Error) => this.logger.warn({ err: err.message }, 'failed sign-in not counted: Redis did not answer'));
+      .catch((err: Error) =>
+        this.logger.warn({ err: err.message }, 'failed sign-in not counted: Redis did not answer'),
+      );
   };
 }

@@ -25,7 +25,13 @@ export function requestContext(logger: Logger): RequestHandler {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       // The path only: query strings are not logged.
       logger.info(
-        { reqId: req.id, method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, ms: Math.round(ms * 10) / 10 },
+        {
+          reqId: req.id,
+          method: req.method,
+          path: req.originalUrl.split('?')[0],
+          status: res.statusCode,
+          ms: Math.round(ms * 10) / 10,
+        },
         'request',
       );
     });
@@ -34,7 +40,7 @@ export function requestContext(logger: Logger): RequestHandler {
 }
 
 /** An AbortSignal that fires when the client goes away, so long waits stop early. */
-export function clientGone(req: import('express').Request, res: import('express').Response): AbortSignal {
+export function clientGone(_req: import('express').Request, res: import('express').Response): AbortSignal {
   const controller = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) controller.abort();

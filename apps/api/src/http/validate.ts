@@ -1,5 +1,12 @@
 import type { z } from 'zod';
-import { PICKLE_EXTENSIONS, checkSourceUrl, pickExtension, waitQuerySchema, type Config, type ModelRef } from '@model-manager/core';
+import {
+  PICKLE_EXTENSIONS,
+  checkSourceUrl,
+  pickExtension,
+  waitQuerySchema,
+  type Config,
+  type ModelRef,
+} from '@model-manager/core';
 import { ApiError, invalidRequest } from './api-error.js';
 
 /** Parses a request body with a zod schema or throws a 400 that names the fields. */
@@ -24,7 +31,10 @@ export function parseParam<S extends z.ZodType>(schema: S, value: unknown, field
 export function parseWait(query: Record<string, unknown>, fallback: number): number {
   const raw = query.wait;
   if (raw === undefined || raw === '') return fallback;
-  if (Array.isArray(raw)) throw new ApiError(400, 'INVALID_REQUEST', 'wait given more than once', [{ field: 'wait', message: 'given more than once' }]);
+  if (Array.isArray(raw))
+    throw new ApiError(400, 'INVALID_REQUEST', 'wait given more than once', [
+      { field: 'wait', message: 'given more than once' },
+    ]);
   return parseParam(waitQuerySchema, raw, 'wait');
 }
 
@@ -40,14 +50,22 @@ export function assertSourcesAllowed(
 ): void {
   const refused: Array<{ field: string; code: string; message: string }> = [];
   for (const { ref, field } of refs) {
-    const sources = [{ url: ref.url, at: 'url' }, ...(ref.mirrors ?? []).map((url, i) => ({ url, at: `mirrors.${i}` }))];
+    const sources = [
+      { url: ref.url, at: 'url' },
+      ...(ref.mirrors ?? []).map((url, i) => ({ url, at: `mirrors.${i}` })),
+    ];
     for (const { url, at } of sources) {
       const where = field ? `${field}.${at}` : at;
       const refusal = checkSourceUrl(url, config.networkPolicy);
       if (refusal) refused.push({ field: where, ...refusal });
       else if (config.REQUIRE_SAFETENSORS) {
         const ext = pickExtension([url]);
-        if (PICKLE_EXTENSIONS.includes(ext)) refused.push({ field: where, code: 'UNSAFE_FORMAT', message: `a ${ext} file (pickle: loading it runs code) while REQUIRE_SAFETENSORS is on` });
+        if (PICKLE_EXTENSIONS.includes(ext))
+          refused.push({
+            field: where,
+            code: 'UNSAFE_FORMAT',
+            message: `a ${ext} file (pickle: loading it runs code) while REQUIRE_SAFETENSORS is on`,
+          });
       }
     }
   }
@@ -56,7 +74,10 @@ export function assertSourcesAllowed(
   throw new ApiError(
     400,
     first.code,
-    `refused source: ${refused.slice(0, 3).map((r) => `${r.field}: ${r.message}`).join('; ')}${refused.length > 3 ? '; …' : ''}`,
+    `refused source: ${refused
+      .slice(0, 3)
+      .map((r) => `${r.field}: ${r.message}`)
+      .join('; ')}${refused.length > 3 ? '; …' : ''}`,
     refused.map(({ field, message }) => ({ field, message })),
   );
 }

@@ -9,9 +9,14 @@ import { modelKindSchema } from '@model-manager/core';
 export const errorInfo = z.strictObject({ code: z.string(), message: z.string(), status: z.number().int().optional() });
 export const apiError = z.strictObject({
   error: z.strictObject({
-    code: z.string().meta({ description: 'Stable, upper-case: INVALID_REQUEST, NOT_FOUND, UNAUTHORIZED, ... (see docs/api.md).' }),
+    code: z
+      .string()
+      .meta({ description: 'Stable, upper-case: INVALID_REQUEST, NOT_FOUND, UNAUTHORIZED, ... (see docs/api.md).' }),
     message: z.string(),
-    details: z.unknown().optional().meta({ description: 'For INVALID_REQUEST: `[{field, message}]`, one per offending field.' }),
+    details: z
+      .unknown()
+      .optional()
+      .meta({ description: 'For INVALID_REQUEST: `[{field, message}]`, one per offending field.' }),
   }),
 });
 export const model = z.strictObject({
@@ -45,9 +50,14 @@ export const maintenanceJobView = z.strictObject({
   kind: modelKindSchema.optional().meta({ description: 'The kind a verify was limited to.' }),
   name: z.string().optional().meta({ description: 'The model a verify was limited to.' }),
   status: jobStatus,
-  progress: z.object({ checked: z.number().optional(), total: z.number().optional() }).meta({ description: 'Verify and scan: models checked so far.' }),
+  progress: z
+    .object({ checked: z.number().optional(), total: z.number().optional() })
+    .meta({ description: 'Verify and scan: models checked so far.' }),
   attempts: z.number().int(),
-  result: z.record(z.string(), z.unknown()).optional().meta({ description: 'Once completed: what the job found and did (docs/api.md lists the fields).' }),
+  result: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .meta({ description: 'Once completed: what the job found and did (docs/api.md lists the fields).' }),
   error: errorInfo.optional(),
 });
 const itemStatus = z.enum(['cached', 'queued', 'active', 'completed', 'failed']);
@@ -62,7 +72,14 @@ export const batchItem = z.strictObject({
 export const batchView = z.strictObject({
   batchId: z.string(),
   done: z.boolean(),
-  counts: z.strictObject({ total: z.number(), cached: z.number(), queued: z.number(), active: z.number(), completed: z.number(), failed: z.number() }),
+  counts: z.strictObject({
+    total: z.number(),
+    cached: z.number(),
+    queued: z.number(),
+    active: z.number(),
+    completed: z.number(),
+    failed: z.number(),
+  }),
   jobs: z.array(batchItem),
 });
 export const batchCreated = z.strictObject({ batchId: z.string(), jobs: z.array(batchItem.omit({ path: true })) });
@@ -80,9 +97,10 @@ export const prepareAnswer = z.strictObject({
   embeddings: z.array(z.strictObject({ name: z.string(), path: z.string() })),
   prompt: z.string(),
   failed: z.array(z.strictObject({ kind: modelKindSchema, name: z.string(), error: errorInfo })),
-  downloaded: z
-    .array(modelName)
-    .meta({ description: 'Models that were not on the volume when the request came (downloaded, or linked to the same content).' }),
+  downloaded: z.array(modelName).meta({
+    description:
+      'Models that were not on the volume when the request came (downloaded, or linked to the same content).',
+  }),
   leaseId: z.string(),
   leaseExpiresAt: z.string(),
 });
@@ -101,7 +119,10 @@ export const cleanupAnswer = z.strictObject({
   freedBytes: z.number(),
   dryRun: z.boolean(),
   skipped: z.array(z.object({ kind: modelKindSchema, name: z.string(), reason: z.string() }).loose()),
-  fits: z.boolean().optional().meta({ description: 'With `quota: true`: whether both limits hold after the removals.' }),
+  fits: z
+    .boolean()
+    .optional()
+    .meta({ description: 'With `quota: true`: whether both limits hold after the removals.' }),
 });
 export const modelList = z.strictObject({ models: z.array(model) });
 export const maintenanceQueued = z.strictObject({ jobId: z.string() });

@@ -47,7 +47,8 @@ export function openApiDocument(): Record<string, unknown> {
       title: 'Model Manager',
       version: '0.1.0',
       summary: 'Model files for image-generation workers, fetched once onto a shared volume.',
-      description: 'Downloads image-generation models onto a shared volume once, verified, tracked in a registry. Bull Board is at /admin/queues.',
+      description:
+        'Downloads image-generation models onto a shared volume once, verified, tracked in a registry. Bull Board is at /admin/queues.',
     },
     // GET /openapi.json answers with the server that served it first; this is `npm start`'s default.
     servers: [{ url: 'http://127.0.0.1:3000', description: 'npm start on this machine (HOST and PORT as configured)' }],
@@ -63,7 +64,12 @@ export function openApiDocument(): Record<string, unknown> {
     ],
     paths: Object.fromEntries(
       Object.entries(operations).map(([path, methods]) => {
-        const params = [...path.matchAll(/:([A-Za-z_]\w*)/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: pathParams[name!] ?? { type: 'string' } }));
+        const params = [...path.matchAll(/:([A-Za-z_]\w*)/g)].map(([, name]) => ({
+          name,
+          in: 'path',
+          required: true,
+          schema: pathParams[name!] ?? { type: 'string' },
+        }));
         const withParams = Object.fromEntries(
           Object.entries(methods).map(([method, op]) => {
             const full = withSharedResponses(path, method, op);
@@ -77,7 +83,13 @@ export function openApiDocument(): Record<string, unknown> {
     components: {
       schemas: componentSchemas(),
       responses: sharedResponses,
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API_TOKEN (or one of API_TOKENS_READONLY, for GET only)' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'API_TOKEN (or one of API_TOKENS_READONLY, for GET only)',
+        },
+      },
     },
   };
   return built;

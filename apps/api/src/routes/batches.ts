@@ -10,7 +10,10 @@ export function batchRoutes(ctx: ServiceContext): Router {
   const router = Router();
   router.post('/v1/batches', async (req, res) => {
     const { items } = parseBody(batchRequestSchema, req.body);
-    assertSourcesAllowed(items.map((ref, i) => ({ ref, field: `items.${i}` })), ctx.config);
+    assertSourcesAllowed(
+      items.map((ref, i) => ({ ref, field: `items.${i}` })),
+      ctx.config,
+    );
     res.status(202).json(await ctx.batches.create(items));
   });
   router.get('/v1/batches/:id', async (req, res) => {

@@ -17,7 +17,13 @@ export function eventRoutes(ctx: ServiceContext): Router {
   const router = Router();
 
   /** Opens the stream and follows `jobs` until each has finished; `handlers.end` ends it. */
-  function follow(req: Request, res: Response, jobs: Map<string, { kind: ModelKind; name: string }>, handlers: (stream: SseStream) => FollowHandlers, first: { event: string; data: unknown }) {
+  function follow(
+    req: Request,
+    res: Response,
+    jobs: Map<string, { kind: ModelKind; name: string }>,
+    handlers: (stream: SseStream) => FollowHandlers,
+    first: { event: string; data: unknown },
+  ) {
     const stream = new SseStream(res);
     stream.send(first.event, first.data);
     const follower = new JobFollower(ctx, jobs, handlers(stream), (err) => {
@@ -43,7 +49,10 @@ export function eventRoutes(ctx: ServiceContext): Router {
     try {
       // No time limit: the stream ends when the job does, the client goes, or the API shuts down
       // (then the client reconnects and gets `state` again).
-      const final = isFinal(view.status) || (await ctx.maintenanceWaiter.waitFor([id], Number.POSITIVE_INFINITY, gone.signal)) ? await ctx.maintenanceJobs.view(id) : null;
+      const final =
+        isFinal(view.status) || (await ctx.maintenanceWaiter.waitFor([id], Number.POSITIVE_INFINITY, gone.signal))
+          ? await ctx.maintenanceJobs.view(id)
+          : null;
       if (final && isFinal(final.status)) stream.send(final.status, final);
     } catch (err) {
       req.log.warn({ err: (err as Error)?.message }, 'event stream stopped: could not read the job');
@@ -64,11 +73,17 @@ export function eventRoutes(ctx: ServiceContext): Router {
       stream.end();
       return;
     }
-    follow(req, res, new Map([[id, { kind: view.kind, name: view.name }]]), (stream) => ({
-      progress: (p) => stream.send('progress', p),
-      finished: (final) => stream.send(final.status, final),
-      end: () => stream.end(),
-    }), { event: 'state', data: view });
+    follow(
+      req,
+      res,
+      new Map([[id, { kind: view.kind, name: view.name }]]),
+      (stream) => ({
+        progress: (p) => stream.send('progress', p),
+        finished: (final) => stream.send(final.status, final),
+        end: () => stream.end(),
+      }),
+      { event: 'state', data: view },
+    );
   });
 
   router.get('/v1/batches/:id/events', async (req, res) => {
@@ -77,7 +92,8 @@ export function eventRoutes(ctx: ServiceContext): Router {
     if (!view) throw notFound(`batch ${JSON.stringify(batchId)}`);
     const jobs = new Map<string, { kind: ModelKind; name: string }>();
     for (const item of view.jobs) {
-      if (item.jobId && !isFinal(item.status) && item.status !== 'cached') jobs.set(item.jobId, { kind: item.kind, name: item.name });
+      if (item.jobId && !isFinal(item.status) && item.status !== 'cached')
+        jobs.set(item.jobId, { kind: item.kind, name: item.name });
     }
     if (jobs.size === 0) {
       const stream = new SseStream(res);
@@ -86,17 +102,23 @@ export function eventRoutes(ctx: ServiceContext): Router {
       stream.end();
       return;
     }
-    follow(req, res, jobs, (stream) => ({
-      progress: (p) => stream.send('progress', { ...p, ...jobs.get(p.jobId) }),
-      finished: (final: JobView) => stream.send(final.status, final),
-      end: async (shutdown) => {
-        if (!shutdown) {
-          const done = await ctx.batches.view(batchId);
-          if (done) stream.send('done', done);
-        }
-        stream.end();
-      },
-    }), { event: 'state', data: view });
+    follow(
+      req,
+      res,
+      jobs,
+      (stream) => ({
+        progress: (p) => stream.send('progress', { ...p, ...jobs.get(p.jobId) }),
+        finished: (final: JobView) => stream.send(final.status, final),
+        end: async (shutdown) => {
+          if (!shutdown) {
+            const done = await ctx.batches.view(batchId);
+            if (done) stream.send('done', done);
+          }
+          stream.end();
+        },
+      }),
+      { event: 'state', data: view },
+    );
   });
   return router;
 }

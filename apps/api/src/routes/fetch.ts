@@ -14,10 +14,12 @@ export function fetchRoutes(ctx: ServiceContext): Router {
     // Leased before the cache lookup, so no cleanup can remove the file between the two.
     const lease = wantLease ? await ctx.leases.create([ref]) : undefined;
     let leased = lease ? { leaseId: lease.leaseId, leaseExpiresAt: lease.expiresAt } : {};
-    const outcome = await ctx.fetches.request(ref, { priority: wait > 0 ? PRIORITY.awaited : PRIORITY.single }).catch(async (err: unknown) => {
-      if (lease) await ctx.leases.release(lease.leaseId).catch(() => {}); // refused (409): nothing to hold
-      throw err;
-    });
+    const outcome = await ctx.fetches
+      .request(ref, { priority: wait > 0 ? PRIORITY.awaited : PRIORITY.single })
+      .catch(async (err: unknown) => {
+        if (lease) await ctx.leases.release(lease.leaseId).catch(() => {}); // refused (409): nothing to hold
+        throw err;
+      });
     if (outcome.status === 'cached') {
       res.json({ ...outcome, ...leased });
       return;

@@ -20,7 +20,9 @@ export function healthRoutes(ctx: ServiceContext): Router {
         }),
       ]);
     } catch (err) {
-      problems.push(`redis at ${ctx.config.REDIS_URL.replace(/\/\/[^@]*@/, '//***@')} is not answering: ${(err as Error).message}`);
+      problems.push(
+        `redis at ${ctx.config.REDIS_URL.replace(/\/\/[^@]*@/, '//***@')} is not answering: ${(err as Error).message}`,
+      );
     } finally {
       clearTimeout(timer);
     }

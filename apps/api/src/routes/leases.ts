@@ -4,7 +4,8 @@ import type { ServiceContext } from '../context.js';
 import { ApiError } from '../http/api-error.js';
 import { parseBody } from '../http/validate.js';
 
-const leaseNotFound = (id: string) => new ApiError(404, 'LEASE_NOT_FOUND', `lease ${id} not found (unknown, released or expired)`);
+const leaseNotFound = (id: string) =>
+  new ApiError(404, 'LEASE_NOT_FOUND', `lease ${id} not found (unknown, released or expired)`);
 
 /** POST /v1/leases/:id extends a lease on models in use; DELETE releases it. */
 export function leaseRoutes(ctx: ServiceContext): Router {

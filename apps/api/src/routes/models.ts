@@ -22,14 +22,23 @@ export function modelRoutes(ctx: ServiceContext): Router {
     const kind = parseParam(modelKindSchema, req.params.kind, 'kind');
     const name = parseParam(modelNameSchema, req.params.name, 'name');
     const jobId = await ctx.fetches.inFlightJob(kind, name);
-    if (jobId) throw new ApiError(409, 'FETCH_IN_PROGRESS', `${kind} "${name}" is being fetched by job ${jobId}; delete it after that finishes`, { jobId });
+    if (jobId)
+      throw new ApiError(
+        409,
+        'FETCH_IN_PROGRESS',
+        `${kind} "${name}" is being fetched by job ${jobId}; delete it after that finishes`,
+        { jobId },
+      );
     const removed = await ctx.registry.removeWhere(() => [{ kind, name }]);
     if (removed.length === 0) throw notFound(`${kind} ${JSON.stringify(name)}`);
     req.log.info({ kind, name, fileSize: removed[0]!.fileSize }, 'model deleted');
     res.status(204).end();
   });
   // Pinned models are never removed by cleanup or quota eviction (an explicit DELETE still removes them).
-  for (const [method, pinned] of [['post', true], ['delete', false]] as const) {
+  for (const [method, pinned] of [
+    ['post', true],
+    ['delete', false],
+  ] as const) {
     router[method]('/v1/models/:kind/:name/pin', async (req, res) => {
       const kind = parseParam(modelKindSchema, req.params.kind, 'kind');
       const name = parseParam(modelNameSchema, req.params.name, 'name');

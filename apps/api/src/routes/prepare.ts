@@ -1,5 +1,12 @@
 import { Router } from 'express';
-import { PRIORITY, prepareRequestSchema, type ErrorInfo, type Model, type ModelKind, type ModelRef } from '@model-manager/core';
+import {
+  PRIORITY,
+  prepareRequestSchema,
+  type ErrorInfo,
+  type Model,
+  type ModelKind,
+  type ModelRef,
+} from '@model-manager/core';
 import type { ServiceContext } from '../context.js';
 import { ApiError } from '../http/api-error.js';
 import { clientGone } from '../http/request-context.js';
@@ -19,7 +26,11 @@ export function prepareRoutes(ctx: ServiceContext): Router {
   router.post('/v1/prepare', async (req, res) => {
     const wait = parseWait(req.query, 600);
     const body = parseBody(prepareRequestSchema, req.body);
-    const refs: ModelRef[] = [...(body.checkpoint ? [body.checkpoint] : []), ...(body.loras ?? []), ...(body.embeddings ?? [])];
+    const refs: ModelRef[] = [
+      ...(body.checkpoint ? [body.checkpoint] : []),
+      ...(body.loras ?? []),
+      ...(body.embeddings ?? []),
+    ];
     assertSourcesAllowed(
       [
         ...(body.checkpoint ? [{ ref: body.checkpoint, field: 'checkpoint' }] : []),
@@ -75,7 +86,9 @@ export function prepareRoutes(ctx: ServiceContext): Router {
     });
     // New files in the WebUI's folders (downloaded or linked to the same content): a handler
     // refreshes the WebUI's model list when this is not empty.
-    const downloaded = outcomes.flatMap((o, n) => ('fetched' in o && o.fetched ? [{ kind: refs[n]!.kind, name: refs[n]!.name }] : []));
+    const downloaded = outcomes.flatMap((o, n) =>
+      'fetched' in o && o.fetched ? [{ kind: refs[n]!.kind, name: refs[n]!.name }] : [],
+    );
     // LEASE_SECONDS from the answer, not from the request: the wait may have been long.
     const held = (await ctx.leases.extend(lease.leaseId)) ?? lease;
     res.json({

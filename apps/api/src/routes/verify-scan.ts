@@ -10,7 +10,8 @@ export function verifyScanRoutes(ctx: ServiceContext): Router {
   router.post('/v1/verify', async (req, res) => {
     const body = parseBody(verifyRequestSchema, req.body ?? {});
     // One model asked for by name: a typo is a 404 now, not an empty report later.
-    if (body.kind && body.name && !(await ctx.registry.get(body.kind, body.name))) throw notFound(`${body.kind} "${body.name}"`);
+    if (body.kind && body.name && !(await ctx.registry.get(body.kind, body.name)))
+      throw notFound(`${body.kind} "${body.name}"`);
     const jobId = await ctx.maintenanceJobs.add('verify', body);
     req.log.info({ jobId, ...body }, 'verify queued');
     res.status(202).json({ jobId });

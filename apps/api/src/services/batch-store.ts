@@ -68,9 +68,12 @@ export class BatchStore {
       const seen = first.get(key);
       if (!seen) first.set(key, { ref, index });
       else if (seen.ref.url !== ref.url || (seen.ref.sha256 ?? null) !== (ref.sha256 ?? null)) {
-        throw new ApiError(400, 'INVALID_REQUEST', `items.${index} names the same ${ref.kind} "${ref.name}" as items.${seen.index} with a different url or sha256`, [
-          { field: `items.${index}`, message: `conflicts with items.${seen.index}` },
-        ]);
+        throw new ApiError(
+          400,
+          'INVALID_REQUEST',
+          `items.${index} names the same ${ref.kind} "${ref.name}" as items.${seen.index} with a different url or sha256`,
+          [{ field: `items.${index}`, message: `conflicts with items.${seen.index}` }],
+        );
       }
     });
 
@@ -81,15 +84,27 @@ export class BatchStore {
     const toAdd: Array<{ ref: ModelRef; data: FetchModelJobData }> = [];
     unique.forEach((ref, i) => {
       const check = checks[i]!;
-      if (check.hit) results.set(modelKey(ref.kind, ref.name), { kind: ref.kind, name: ref.name, status: 'cached', path: check.model.path });
+      if (check.hit)
+        results.set(modelKey(ref.kind, ref.name), {
+          kind: ref.kind,
+          name: ref.name,
+          status: 'cached',
+          path: check.model.path,
+        });
       else toAdd.push({ ref, data: this.fetches.jobData(ref) });
     });
 
     if (toAdd.length > 0) {
       const downloads = new Set(toAdd.map(({ ref }) => modelKey(ref.kind, ref.name)));
-      await Promise.all(split.filter((s) => downloads.has(modelKey(s.ref.kind, s.ref.name))).map((s) => s.storeTokens()));
+      await Promise.all(
+        split.filter((s) => downloads.has(modelKey(s.ref.kind, s.ref.name))).map((s) => s.storeTokens()),
+      );
       const jobs = await this.queue.addBulk(
-        toAdd.map(({ ref, data }) => ({ name: FETCH_MODEL_JOB, data, opts: this.fetches.jobOptions(ref, PRIORITY.batch) })),
+        toAdd.map(({ ref, data }) => ({
+          name: FETCH_MODEL_JOB,
+          data,
+          opts: this.fetches.jobOptions(ref, PRIORITY.batch),
+        })),
       );
       const statuses = await this.fetches.joinCheckMany(
         toAdd.map(({ ref, data }, i) => ({ ref, data, jobId: jobs[i]!.id! })),
@@ -99,7 +114,12 @@ export class BatchStore {
         const status = statuses[i]!;
         const key = modelKey(ref.kind, ref.name);
         if (status instanceof ConflictError) {
-          results.set(key, { kind: ref.kind, name: ref.name, status: 'failed', error: { code: status.code, message: status.message } });
+          results.set(key, {
+            kind: ref.kind,
+            name: ref.name,
+            status: 'failed',
+            error: { code: status.code, message: status.message },
+          });
         } else results.set(key, { kind: ref.kind, name: ref.name, status, jobId: jobs[i]!.id! });
       });
     }
@@ -143,7 +163,9 @@ export class BatchStore {
       stored.items.map(async (item): Promise<BatchItem> => {
         const base = { kind: item.kind, name: item.name };
         if (!item.jobId) {
-          return item.error ? { ...base, status: 'failed', error: item.error } : { ...base, status: 'cached', ...(item.cachedPath ? { path: item.cachedPath } : {}) };
+          return item.error
+            ? { ...base, status: 'failed', error: item.error }
+            : { ...base, status: 'cached', ...(item.cachedPath ? { path: item.cachedPath } : {}) };
         }
         const found = views.get(item.jobId);
         if (!found) {
@@ -151,7 +173,12 @@ export class BatchStore {
           const check = await this.registry.check(item.kind, item.name);
           return check.hit
             ? { ...base, status: 'completed', jobId: item.jobId, path: check.model.path }
-            : { ...base, status: 'failed', jobId: item.jobId, error: { code: 'JOB_EXPIRED', message: 'the job record has expired' } };
+            : {
+                ...base,
+                status: 'failed',
+                jobId: item.jobId,
+                error: { code: 'JOB_EXPIRED', message: 'the job record has expired' },
+              };
         }
         const view = this.fetches.viewOf(found.job, found.state);
         return {

@@ -140,7 +140,8 @@ export class FetchService {
       ref: { ...ref, url: main!, ...(ref.mirrors ? { mirrors } : {}) },
       storeTokens: async () => {
         const multi = this.redis.multi();
-        for (const { url, token } of withTokens) multi.set(urlTokenKey(this.config.QUEUE_PREFIX, url), token!, 'EX', URL_TOKEN_TTL_SECONDS);
+        for (const { url, token } of withTokens)
+          multi.set(urlTokenKey(this.config.QUEUE_PREFIX, url), token!, 'EX', URL_TOKEN_TTL_SECONDS);
         await multi.exec();
       },
     };
@@ -176,7 +177,10 @@ export class FetchService {
     }
     const state = await job.getState();
     // Waiting, or backing off before a retry: move it ahead of the prefetch batch.
-    if ((state === 'prioritized' || state === 'waiting' || state === 'delayed') && (job.opts.priority ?? 0) > priority) {
+    if (
+      (state === 'prioritized' || state === 'waiting' || state === 'delayed') &&
+      (job.opts.priority ?? 0) > priority
+    ) {
       await job.changePriority({ priority }).catch(() => {}); // it may have just started: harmless
     }
     return publicStatus(state);
@@ -198,7 +202,8 @@ export class FetchService {
       entries.map(async ({ ref, data, jobId }, i) => {
         const raw = stored[i]?.[1];
         try {
-          if (typeof raw === 'string' && (JSON.parse(raw) as FetchModelJobData).requestId === data.requestId) return 'queued';
+          if (typeof raw === 'string' && (JSON.parse(raw) as FetchModelJobData).requestId === data.requestId)
+            return 'queued';
         } catch {
           /* unreadable: the careful path below decides */
         }

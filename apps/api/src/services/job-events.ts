@@ -25,7 +25,11 @@ export class JobEventHub {
    * Calls `listener` for every event of these jobs and `onClose` when the API shuts down (at once
    * if it already is). Returns the function that removes both.
    */
-  subscribe(jobIds: readonly string[], listener: (jobId: string, event: JobEvent) => void, onClose: () => void): () => void {
+  subscribe(
+    jobIds: readonly string[],
+    listener: (jobId: string, event: JobEvent) => void,
+    onClose: () => void,
+  ): () => void {
     const bound = jobIds.map((id) => [channel(id), (event: JobEvent) => listener(id, event)] as const);
     for (const [name, fn] of bound) this.emitter.on(name, fn);
     this.emitter.on('close', onClose);

@@ -65,7 +65,12 @@ export class JobFollower {
     if (event.type === 'progress') {
       const data = (typeof event.data === 'object' && event.data) || {};
       const p = data as { bytes?: number; totalBytes?: number | null; bytesPerSec?: number };
-      const progress = { jobId, bytes: p.bytes ?? 0, totalBytes: p.totalBytes ?? null, bytesPerSec: p.bytesPerSec ?? 0 };
+      const progress = {
+        jobId,
+        bytes: p.bytes ?? 0,
+        totalBytes: p.totalBytes ?? null,
+        bytesPerSec: p.bytesPerSec ?? 0,
+      };
       this.enqueue(() => {
         if (this.pending.has(jobId)) this.handlers.progress(progress);
       });

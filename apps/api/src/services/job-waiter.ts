@@ -46,7 +46,9 @@ export class JobWaiter {
         const woken = new Promise<void>((resolve) => {
           wake = resolve;
         });
-        const states = await Promise.all([...pending].map(async (id) => [id, await this.queue.getJobState(id)] as const));
+        const states = await Promise.all(
+          [...pending].map(async (id) => [id, await this.queue.getJobState(id)] as const),
+        );
         for (const [id, state] of states) if (FINISHED.has(state)) pending.delete(id);
         if (pending.size === 0) break;
         let timer: NodeJS.Timeout | undefined;

@@ -60,7 +60,8 @@ export class MaintenanceJobs {
       ...(data.kind ? { kind: data.kind } : {}),
       ...(data.name ? { name: data.name } : {}),
       status,
-      progress: typeof job.progress === 'object' && job.progress !== null ? (job.progress as Record<string, unknown>) : {},
+      progress:
+        typeof job.progress === 'object' && job.progress !== null ? (job.progress as Record<string, unknown>) : {},
       attempts: job.attemptsStarted ?? job.attemptsMade,
     };
     if (status === 'completed') {

@@ -1,7 +1,14 @@
 import { statfs } from 'node:fs/promises';
 import type { JobType, Queue } from 'bullmq';
 import { Counter, Gauge, Registry as PromRegistry, type Metric } from 'prom-client';
-import { KIND_DIRS, MODEL_KINDS, readCounters, serviceKeys, type CounterSnapshot, type RedisClient } from '@model-manager/core';
+import {
+  KIND_DIRS,
+  MODEL_KINDS,
+  readCounters,
+  serviceKeys,
+  type CounterSnapshot,
+  type RedisClient,
+} from '@model-manager/core';
 import { summarize, unreadableEntries, type Registry } from '@model-manager/registry';
 
 export interface MetricsSources {
@@ -44,17 +51,60 @@ export class MetricsService {
 
   constructor(private readonly sources: MetricsSources) {
     const registers = [this.prom];
-    this.downloads = new Counter({ name: 'model_manager_downloads_total', help: 'Finished downloads by kind and outcome (completed, linked from the same content, failed for good).', labelNames: ['kind', 'outcome'], registers });
-    this.downloadBytes = new Counter({ name: 'model_manager_download_bytes_total', help: 'Bytes fetched from origins (bytes resumed from disk not counted again).', registers });
+    this.downloads = new Counter({
+      name: 'model_manager_downloads_total',
+      help: 'Finished downloads by kind and outcome (completed, linked from the same content, failed for good).',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.downloadBytes = new Counter({
+      name: 'model_manager_download_bytes_total',
+      help: 'Bytes fetched from origins (bytes resumed from disk not counted again).',
+      registers,
+    });
     // prom-client's Histogram only observes; this one shows buckets the workers counted in Redis.
     this.prom.registerMetric(this.durationHistogram() as unknown as Metric);
-    this.lookups = new Counter({ name: 'model_manager_cache_lookups_total', help: 'Cache lookups by fetch, batch and prepare requests.', labelNames: ['result'], registers });
-    this.models = new Gauge({ name: 'model_manager_models', help: 'Models in the registry.', labelNames: ['kind'], registers });
-    this.modelBytes = new Gauge({ name: 'model_manager_model_bytes', help: 'Total size of the registered models, in bytes.', labelNames: ['kind'], registers });
-    this.unreadable = new Gauge({ name: 'model_manager_registry_unreadable_entries', help: 'Registry entries that make no sense (treated as absent, kept in the file as written); the scan result and the logs name them.', labelNames: ['kind'], registers });
-    this.freeBytes = new Gauge({ name: 'model_manager_volume_free_bytes', help: 'Bytes an unprivileged user can still write on the volume holding MODELS_DIR.', registers });
-    this.evictions = new Counter({ name: 'model_manager_evictions_total', help: 'Models removed by eviction or cleanup, by reason.', labelNames: ['reason'], registers });
-    this.queueJobs = new Gauge({ name: 'model_manager_queue_jobs', help: 'Jobs per queue and state (waiting includes prioritized and paused).', labelNames: ['queue', 'state'], registers });
+    this.lookups = new Counter({
+      name: 'model_manager_cache_lookups_total',
+      help: 'Cache lookups by fetch, batch and prepare requests.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.models = new Gauge({
+      name: 'model_manager_models',
+      help: 'Models in the registry.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.modelBytes = new Gauge({
+      name: 'model_manager_model_bytes',
+      help: 'Total size of the registered models, in bytes.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.unreadable = new Gauge({
+      name: 'model_manager_registry_unreadable_entries',
+      help: 'Registry entries that make no sense (treated as absent, kept in the file as written); the scan result and the logs name them.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.freeBytes = new Gauge({
+      name: 'model_manager_volume_free_bytes',
+      help: 'Bytes an unprivileged user can still write on the volume holding MODELS_DIR.',
+      registers,
+    });
+    this.evictions = new Counter({
+      name: 'model_manager_evictions_total',
+      help: 'Models removed by eviction or cleanup, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.queueJobs = new Gauge({
+      name: 'model_manager_queue_jobs',
+      help: 'Jobs per queue and state (waiting includes prioritized and paused).',
+      labelNames: ['queue', 'state'],
+      registers,
+    });
   }
 
   get contentType(): string {
@@ -68,7 +118,9 @@ export class MetricsService {
       redis.hgetall(serviceKeys(prefix).stats),
       registry.read(),
       statfs(modelsDir),
-      Promise.all(queues.map(async (q) => [q.name, await q.getJobCounts(...Object.values(QUEUE_STATES).flat())] as const)),
+      Promise.all(
+        queues.map(async (q) => [q.name, await q.getJobCounts(...Object.values(QUEUE_STATES).flat())] as const),
+      ),
     ]);
     // Set in one synchronous run, so scrapes that overlap never see a half-updated set.
     const counters = readCounters(hash);
@@ -89,7 +141,10 @@ export class MetricsService {
     for (const { reason, count } of counters.evictions) this.evictions.inc({ reason }, count);
     for (const [queue, byState] of counts) {
       for (const [state, folded] of Object.entries(QUEUE_STATES)) {
-        this.queueJobs.set({ queue, state }, folded.reduce((n, s) => n + (byState[s] ?? 0), 0));
+        this.queueJobs.set(
+          { queue, state },
+          folded.reduce((n, s) => n + (byState[s] ?? 0), 0),
+        );
       }
     }
     return this.prom.metrics();
@@ -110,7 +165,11 @@ export class MetricsService {
       get: async () => ({
         ...head,
         values: this.durations.flatMap(({ kind, histogram }) => [
-          ...histogram.buckets.map(({ le, count }) => ({ metricName: `${name}_bucket`, labels: { kind, le }, value: count })),
+          ...histogram.buckets.map(({ le, count }) => ({
+            metricName: `${name}_bucket`,
+            labels: { kind, le },
+            value: count,
+          })),
           { metricName: `${name}_sum`, labels: { kind }, value: histogram.sum },
           { metricName: `${name}_count`, labels: { kind }, value: histogram.count },
         ]),

@@ -6,7 +6,10 @@ import { fileStem } from '@model-manager/core';
  * NAME is the file name without its extension, which is what the WebUI matches. SCALE is written
  * as Python writes a float, so a handler moving from the Python module gets its prompts byte for byte.
  */
-export function buildLoraPrompt(prompt: string | undefined, loras: ReadonlyArray<{ path: string; scale: number }>): string {
+export function buildLoraPrompt(
+  prompt: string | undefined,
+  loras: ReadonlyArray<{ path: string; scale: number }>,
+): string {
   const tags = loras.map((lora) => `<lora:${fileStem(lora.path)}:${pythonFloat(lora.scale)}>`);
   return [...tags, ...(prompt ? [prompt] : [])].join(' ');
 }

@@ -1,4 +1,4 @@
-import { JobFailedError, type ModelRefInput } from '@model-manager/client';
+import { type FetchResult, JobFailedError, type ModelRefInput } from '@model-manager/client';
 import { expectShape, modelKind } from '../args.js';
 import { print, type Command } from '../context.js';
 import { ProgressView } from '../progress.js';
@@ -13,7 +13,7 @@ export const fetchCommand: Command = async (ctx) => {
   if (args.values.sha256 !== undefined) ref.sha256 = args.values.sha256;
   if (args.values.mirror) ref.mirrors = args.values.mirror;
 
-  let answer;
+  let answer: FetchResult;
   try {
     answer = await client.fetch(ref);
   } catch (err) {
@@ -26,7 +26,8 @@ export const fetchCommand: Command = async (ctx) => {
 
   if (answer.status === 'cached' || answer.status === 'completed' || !args.values.wait) {
     print(ctx, answer, () => {
-      if (answer.status === 'cached' || answer.status === 'completed') return summarize([{ kind: ref.kind, name, status: answer.status, path: answer.model.path }]);
+      if (answer.status === 'cached' || answer.status === 'completed')
+        return summarize([{ kind: ref.kind, name, status: answer.status, path: answer.model.path }]);
       return `${answer.status}  ${ref.kind}/${name}  job ${answer.jobId} (follow it: model-manager status ${answer.jobId})`;
     });
     return 0;
@@ -34,12 +35,19 @@ export const fetchCommand: Command = async (ctx) => {
 
   const progress = new ProgressView(ctx.stderr);
   progress.add(answer.jobId, `${ref.kind}/${name}`);
-  const [job] = await client.waitFor([answer.jobId], { onProgress: (p) => progress.update(p), onJobSettled: (j) => progress.settle(j) });
+  const [job] = await client.waitFor([answer.jobId], {
+    onProgress: (p) => progress.update(p),
+    onJobSettled: (j) => progress.settle(j),
+  });
   progress.finish();
   const final =
     job!.status === 'completed'
       ? { status: 'completed' as const, jobId: job!.jobId, model: job!.model }
       : { status: 'failed' as const, jobId: job!.jobId, error: job!.error };
-  print(ctx, final, () => summarize([{ kind: ref.kind, name, status: final.status, jobId: final.jobId, path: job!.model?.path, error: job!.error }]));
+  print(ctx, final, () =>
+    summarize([
+      { kind: ref.kind, name, status: final.status, jobId: final.jobId, path: job!.model?.path, error: job!.error },
+    ]),
+  );
   return final.status === 'completed' ? 0 : 1;
 };

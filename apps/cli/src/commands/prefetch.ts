@@ -21,12 +21,14 @@ async function readBatchFile(file: string): Promise<ModelRefInput[]> {
     throw new UsageError(`${file} is not JSON: ${(err as Error).message}`);
   }
   const items = Array.isArray(parsed) ? parsed : (parsed as { items?: unknown } | null)?.items;
-  if (!Array.isArray(items)) throw new UsageError(`${file} must hold a JSON list of models ({kind, name, url, sha256?}) or {"items": [...]}`);
+  if (!Array.isArray(items))
+    throw new UsageError(`${file} must hold a JSON list of models ({kind, name, url, sha256?}) or {"items": [...]}`);
   // Each item's fields are checked by the API, which names every wrong one.
   return items as ModelRefInput[];
 }
 
-const isRunning = (item: BatchItem) => item.jobId !== undefined && (item.status === 'queued' || item.status === 'active');
+const isRunning = (item: BatchItem) =>
+  item.jobId !== undefined && (item.status === 'queued' || item.status === 'active');
 
 /** prefetch FILE.json [--wait] */
 export const prefetchCommand: Command = async (ctx) => {
@@ -43,7 +45,10 @@ export const prefetchCommand: Command = async (ctx) => {
 
   const progress = new ProgressView(ctx.stderr);
   for (const item of created.jobs) if (isRunning(item)) progress.add(item.jobId!, `${item.kind}/${item.name}`);
-  const view = await client.waitForBatch(created.batchId, { onProgress: (p) => progress.update(p), onJobSettled: (j) => progress.settle(j) });
+  const view = await client.waitForBatch(created.batchId, {
+    onProgress: (p) => progress.update(p),
+    onJobSettled: (j) => progress.settle(j),
+  });
   progress.finish();
   print(ctx, view, () => `batch ${view.batchId}\n${summarize(view.jobs)}`);
   return view.counts.failed > 0 || view.jobs.some((item) => item.status === 'failed') ? 1 : 0;

@@ -7,7 +7,11 @@ export const statsCommand: Command = async (ctx) => {
   expectShape(ctx.args, [], []);
   const stats = await ctx.client.stats();
   print(ctx, stats, () => {
-    const kinds = (['checkpoints', 'loras', 'embeddings'] as const).map((k) => [k, String(stats[k].count), formatBytes(stats[k].totalSize)]);
+    const kinds = (['checkpoints', 'loras', 'embeddings'] as const).map((k) => [
+      k,
+      String(stats[k].count),
+      formatBytes(stats[k].totalSize),
+    ]);
     const { diskUsage: disk, cache, downloads } = stats;
     return [
       table(['KIND', 'COUNT', 'SIZE'], kinds),

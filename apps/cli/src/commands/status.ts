@@ -9,7 +9,9 @@ function progressOf(job: JobView): string {
   const p = job.progress;
   if (job.job !== undefined) return p.total === undefined ? '' : `${p.checked ?? 0} of ${p.total} models checked`;
   const bytes = p.bytes ?? 0;
-  return p.totalBytes ? `${formatBytes(bytes)} / ${formatBytes(p.totalBytes)} (${Math.floor((100 * bytes) / p.totalBytes)}%)` : formatBytes(bytes);
+  return p.totalBytes
+    ? `${formatBytes(bytes)} / ${formatBytes(p.totalBytes)} (${Math.floor((100 * bytes) / p.totalBytes)}%)`
+    : formatBytes(bytes);
 }
 
 /** status JOB: where one job stands; exit 1 when it failed, or a verify found a bad file. */
@@ -20,7 +22,9 @@ export const statusCommand: Command = async (ctx) => {
   print(ctx, job, () => {
     // A maintenance job is named by what it is (verify, scan, cleanup) and what it was limited to.
     const what = [job.job, [job.kind, job.name].filter(Boolean).join('/')].filter(Boolean).join(' ');
-    const lines = [[`job ${job.jobId}`, what, job.status, progressOf(job), `attempts ${job.attempts}`].filter(Boolean).join('  ')];
+    const lines = [
+      [`job ${job.jobId}`, what, job.status, progressOf(job), `attempts ${job.attempts}`].filter(Boolean).join('  '),
+    ];
     if (job.model) lines.push(`path   ${job.model.path}`, `sha256 ${job.model.sha256}`);
     if (job.error) lines.push(`error  ${formatError(job.error)}`);
     if (job.lastError) lines.push(`last attempt: ${formatError(job.lastError)}`);

@@ -20,10 +20,13 @@ export async function acceptResponse(req: DownloadRequest, opened: Opened): Prom
   const { response, header, finalUrl } = opened;
   try {
     if (isHtmlContentType(header('content-type'))) {
-      throw notAModel(`the origin answered an HTML page (Content-Type: ${header('content-type')}), not a model file; a login or error page?`);
+      throw notAModel(
+        `the origin answered an HTML page (Content-Type: ${header('content-type')}), not a model file; a login or error page?`,
+      );
     }
     const contentLength = contentLengthOf(header);
-    const totalBytes = response.statusCode === 206 ? (parseContentRange(header('content-range'))?.total ?? null) : contentLength;
+    const totalBytes =
+      response.statusCode === 206 ? (parseContentRange(header('content-range'))?.total ?? null) : contentLength;
     req.checkResponse?.({ finalUrl, contentDisposition: header('content-disposition'), totalBytes });
     return { totalBytes, contentLength };
   } catch (err) {

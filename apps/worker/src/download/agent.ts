@@ -27,9 +27,16 @@ export function publicOnlyLookup(hostname: string, options: LookupOptions, callb
 }
 
 /** One connection pool per worker process, with the configured connect, header and idle timeouts. */
-export function createDownloadAgent(options: { connectTimeoutMs: number; idleTimeoutMs: number; allowPrivateNetworks?: boolean }): Agent {
+export function createDownloadAgent(options: {
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  allowPrivateNetworks?: boolean;
+}): Agent {
   return new Agent({
-    connect: { timeout: options.connectTimeoutMs, ...(options.allowPrivateNetworks ? {} : { lookup: publicOnlyLookup }) },
+    connect: {
+      timeout: options.connectTimeoutMs,
+      ...(options.allowPrivateNetworks ? {} : { lookup: publicOnlyLookup }),
+    },
     headersTimeout: options.connectTimeoutMs,
     // undici's bodyTimeout is the gap allowed between two body chunks: exactly a stall detector.
     bodyTimeout: options.idleTimeoutMs,

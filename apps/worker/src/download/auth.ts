@@ -26,7 +26,9 @@ export function authorizationFor(url: string, rules: AuthRules, startedAt: strin
   // The built-in tokens travel only over https to the service's own port: an `http://` URL
   // (or another port) would hand them to anyone on the network path.
   if (parsed.protocol !== 'https:' || parsed.port !== '') return undefined;
-  if (rules.hfToken && (host === 'huggingface.co' || host.endsWith('.huggingface.co'))) return `Bearer ${rules.hfToken}`;
-  if (rules.civitaiToken && (host === 'civitai.com' || host === 'www.civitai.com')) return `Bearer ${rules.civitaiToken}`;
+  if (rules.hfToken && (host === 'huggingface.co' || host.endsWith('.huggingface.co')))
+    return `Bearer ${rules.hfToken}`;
+  if (rules.civitaiToken && (host === 'civitai.com' || host === 'www.civitai.com'))
+    return `Bearer ${rules.civitaiToken}`;
   return undefined;
 }

@@ -3,7 +3,12 @@ import { ModelFetchError } from '@model-manager/core';
 
 /** An HTML page (a login wall, an error page) where a model was expected. */
 export function looksLikeHtml(firstBytes: Buffer): boolean {
-  const head = firstBytes.subarray(0, 512).toString('latin1').replace(/^\uFEFF/, '').trimStart().toLowerCase();
+  const head = firstBytes
+    .subarray(0, 512)
+    .toString('latin1')
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .toLowerCase();
   return head.startsWith('<!doctype') || head.startsWith('<html');
 }
 
@@ -41,13 +46,19 @@ export async function checkSafetensors(file: string): Promise<void> {
     } catch {
       refuse('the header is not JSON');
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) refuse('the header is not a JSON object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      refuse('the header is not a JSON object');
     const dataBytes = size - 8 - header.length;
     for (const [name, tensor] of Object.entries(parsed as Record<string, unknown>)) {
       if (name === '__metadata__') continue;
       const offsets = (tensor as { data_offsets?: unknown })?.data_offsets;
       const [begin, end] = Array.isArray(offsets) && offsets.length === 2 ? (offsets as unknown[]) : [];
-      if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || (begin as number) < 0 || (begin as number) > (end as number)) {
+      if (
+        !Number.isSafeInteger(begin) ||
+        !Number.isSafeInteger(end) ||
+        (begin as number) < 0 ||
+        (begin as number) > (end as number)
+      ) {
         refuse(`tensor ${JSON.stringify(name)} has no valid data_offsets`);
       }
       if ((end as number) > dataBytes) {

@@ -37,7 +37,10 @@ export class ContentClaim {
     const other = (await this.redis.eval(TAKE, 1, this.key, this.value, String(this.ttlMs), this.job)) as string | null;
     if (other) return other.slice(0, other.lastIndexOf('|'));
     this.held = true;
-    this.timer = setInterval(() => void this.redis.eval(EXTEND_IF_OWNER, 1, this.key, this.value, String(this.ttlMs)).catch(() => {}), Math.floor(this.ttlMs / 3));
+    this.timer = setInterval(
+      () => void this.redis.eval(EXTEND_IF_OWNER, 1, this.key, this.value, String(this.ttlMs)).catch(() => {}),
+      Math.floor(this.ttlMs / 3),
+    );
     this.timer.unref();
     return undefined;
   }

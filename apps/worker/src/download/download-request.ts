@@ -27,7 +27,11 @@ export interface DownloadRequest {
    * Called once a response is known to be the file, before a byte is written: may refuse it
    * (too large, a format not allowed) by throwing.
    */
-  checkResponse?: (response: { finalUrl: string; contentDisposition: string | null; totalBytes: number | null }) => void;
+  checkResponse?: (response: {
+    finalUrl: string;
+    contentDisposition: string | null;
+    totalBytes: number | null;
+  }) => void;
   /** A body that runs past this many bytes is cut off and fails with TOO_LARGE. */
   maxBytes?: number;
   /** Checked before every write (fencing); throws to stop. */

@@ -30,7 +30,12 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
 
   const { opened, offset } = await openAtOffset(req, staged, ifRange);
   const sizes = await acceptResponse(req, opened);
-  if (offset === 0 && opened.response.statusCode === 200 && !meta?.noSegments && canSegment(req, opened.header, sizes.contentLength)) {
+  if (
+    offset === 0 &&
+    opened.response.statusCode === 200 &&
+    !meta?.noSegments &&
+    canSegment(req, opened.header, sizes.contentLength)
+  ) {
     return downloadSegmented(req, source, { first: opened, totalBytes: sizes.contentLength! });
   }
   return downloadOverOneConnection(req, source, opened, offset, sizes);

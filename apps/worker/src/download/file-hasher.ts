@@ -72,7 +72,8 @@ function thread(): Worker {
     });
     const fail = (err: Error) => {
       if (shared === worker) shared = undefined;
-      for (const hasher of [...pending.values()]) hasher.settle(new Error(`the hashing thread stopped: ${err.message}`));
+      for (const hasher of [...pending.values()])
+        hasher.settle(new Error(`the hashing thread stopped: ${err.message}`));
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));

@@ -53,8 +53,11 @@ export function decideRetry(failure: AttemptFailure, state: AttemptState): Retry
   const dead = new Set(state.deadSources);
   if (sourceFault) dead.add(state.sourceIndex);
   const stay =
-    failure.retryable && (state.progressed || failure.httpKind === 'EXPIRED_REDIRECT' || failure.code === 'HASH_MISMATCH');
-  const source = stay ? state.sourceIndex : nextLiveSource(state.sourceCount, state.sourceIndex, dead, failure.retryable);
+    failure.retryable &&
+    (state.progressed || failure.httpKind === 'EXPIRED_REDIRECT' || failure.code === 'HASH_MISMATCH');
+  const source = stay
+    ? state.sourceIndex
+    : nextLiveSource(state.sourceCount, state.sourceIndex, dead, failure.retryable);
   if (source === null) return { kind: 'fail', why: 'no source left' };
   if (!state.attemptsLeft) return { kind: 'fail', why: 'attempts used up' };
   const fromScratch = source !== state.sourceIndex || failure.code === 'HASH_MISMATCH';
@@ -62,7 +65,12 @@ export function decideRetry(failure: AttemptFailure, state: AttemptState): Retry
 }
 
 /** The next source not known to be dead, after `current` and wrapping around; `current` itself only if retryable. */
-function nextLiveSource(count: number, current: number, dead: ReadonlySet<number>, currentRetryable: boolean): number | null {
+function nextLiveSource(
+  count: number,
+  current: number,
+  dead: ReadonlySet<number>,
+  currentRetryable: boolean,
+): number | null {
   for (let step = 1; step <= count; step++) {
     const candidate = (current + step) % count;
     if (candidate === current) return currentRetryable && !dead.has(current) ? current : null;

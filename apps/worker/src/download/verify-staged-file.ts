@@ -8,7 +8,11 @@ import { verifyHash } from './verify-hash.js';
  * Every byte is already staged (the last attempt ended after the download, before publishing):
  * verifies what is on disk instead of asking the origin again.
  */
-export async function verifyStagedFile(req: DownloadRequest, meta: StagingMeta, bytes: number): Promise<DownloadResult> {
+export async function verifyStagedFile(
+  req: DownloadRequest,
+  meta: StagingMeta,
+  bytes: number,
+): Promise<DownloadResult> {
   let digest: string;
   try {
     digest = await hashOnThread(req.staging.partPath, bytes);
@@ -17,5 +21,11 @@ export async function verifyStagedFile(req: DownloadRequest, meta: StagingMeta, 
   }
   const sha256 = verifyHash(digest, req.expectedSha256, true);
   req.logger.info({ bytes }, 'staged file already complete; verified it instead of downloading again');
-  return { bytes, sha256, finalUrl: meta.finalUrl ?? req.url, contentDisposition: meta.contentDisposition ?? null, resumedFrom: bytes };
+  return {
+    bytes,
+    sha256,
+    finalUrl: meta.finalUrl ?? req.url,
+    contentDisposition: meta.contentDisposition ?? null,
+    resumedFrom: bytes,
+  };
 }

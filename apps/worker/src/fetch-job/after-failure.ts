@@ -57,7 +57,11 @@ export async function afterFailedAttempt(a: FailedAttempt): Promise<never> {
   if (final) await staging.remove();
   else if (decision.fromScratch) {
     await staging.remove();
-    await writeStagingMeta(staging, { url: a.sources[decision.source]!, sourceIndex: decision.source, deadSources: decision.deadSources });
+    await writeStagingMeta(staging, {
+      url: a.sources[decision.source]!,
+      sourceIndex: decision.source,
+      deadSources: decision.deadSources,
+    });
   }
   log[final ? 'error' : 'warn'](
     {

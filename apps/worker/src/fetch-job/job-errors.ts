@@ -27,7 +27,9 @@ export function backoffDelay(baseMs: number, attemptsMade: number, err?: Error):
  * operator nothing.
  */
 export function jobError(failure: ModelFetchError, retryable: boolean): Error {
-  const thrown = retryable ? new RetryableJobError(failure.toReason(), failure.retryAfterMs) : new UnrecoverableError(failure.toReason());
+  const thrown = retryable
+    ? new RetryableJobError(failure.toReason(), failure.retryAfterMs)
+    : new UnrecoverableError(failure.toReason());
   thrown.stack = failure.toReason();
   return thrown;
 }

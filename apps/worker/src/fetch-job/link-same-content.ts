@@ -13,7 +13,11 @@ export async function linkSameContent(
   note: (line: string) => void,
 ): Promise<Model | null> {
   // Named under this worker's prefix, so its staging sweeper removes what a crash leaves behind.
-  const tmp = path.join(config.modelsDir, STAGING_DIR, `${escapePart(config.QUEUE_PREFIX)}.tmp-link-${randomBytes(6).toString('hex')}`);
+  const tmp = path.join(
+    config.modelsDir,
+    STAGING_DIR,
+    `${escapePart(config.QUEUE_PREFIX)}.tmp-link-${randomBytes(6).toString('hex')}`,
+  );
   const linked = await publishSameContent(registry, ref, tmp);
   if (!linked) return null;
   const { model, from, how } = linked;

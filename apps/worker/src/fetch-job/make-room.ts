@@ -8,11 +8,20 @@ import type { DiskSpace } from '../download/disk-space.js';
  * with DISK_FULL only when no eviction can make the room. Twice, since another download may take
  * the space freed for this one before the reservation.
  */
-export async function makeRoom(cleanup: VolumeCleanup, disk: DiskSpace, stagingKey: string, remaining: number, log: Logger) {
+export async function makeRoom(
+  cleanup: VolumeCleanup,
+  disk: DiskSpace,
+  stagingKey: string,
+  remaining: number,
+  log: Logger,
+) {
   for (let round = 1; ; round++) {
     const room = await cleanup.makeRoom(remaining, await disk.reservedByOthers(stagingKey));
     if (room.removed.length > 0) {
-      log.info({ removed: room.removed.map((m) => `${m.kind}/${m.name} (${m.reason})`), freedBytes: room.freedBytes }, 'evicted models to make room');
+      log.info(
+        { removed: room.removed.map((m) => `${m.kind}/${m.name} (${m.reason})`), freedBytes: room.freedBytes },
+        'evicted models to make room',
+      );
     }
     if (!room.fits) {
       const kept = room.skipped.map((m) => `${m.kind}/${m.name} (${m.reason})`).join(', ') || 'none';
@@ -40,9 +49,15 @@ export async function evictAfterUnknownSize(cleanup: VolumeCleanup, log: Logger)
   try {
     const report = await cleanup.enforce('download');
     if (report && report.removed.length > 0) {
-      log.info({ removed: report.removed.map((m) => `${m.kind}/${m.name} (${m.reason})`), freedBytes: report.freedBytes }, 'evicted models to get back under the limits');
+      log.info(
+        { removed: report.removed.map((m) => `${m.kind}/${m.name} (${m.reason})`), freedBytes: report.freedBytes },
+        'evicted models to get back under the limits',
+      );
     }
   } catch (err) {
-    log.warn({ err: (err as Error).message }, 'could not evict after a download of unknown size; the scheduled cleanup will');
+    log.warn(
+      { err: (err as Error).message },
+      'could not evict after a download of unknown size; the scheduled cleanup will',
+    );
   }
 }

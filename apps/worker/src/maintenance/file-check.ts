@@ -25,7 +25,8 @@ export async function currentIdentity(filePath: string): Promise<FileIdentity | 
     const st = await stat(filePath);
     return st.isFile() ? identityOf(st) : null;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return null;
     throw err;
   }
 }
@@ -55,5 +56,11 @@ export async function hashAsItIs(filePath: string): Promise<HashOutcome> {
 
 /** True when the registry entry still describes the same download (re-checked under the lease). */
 export function sameEntry(a: RegistryEntry, b: RegistryEntry): boolean {
-  return a.path === b.path && a.hash === b.hash && a.file_size === b.file_size && a.downloaded_at === b.downloaded_at && a.url === b.url;
+  return (
+    a.path === b.path &&
+    a.hash === b.hash &&
+    a.file_size === b.file_size &&
+    a.downloaded_at === b.downloaded_at &&
+    a.url === b.url
+  );
 }

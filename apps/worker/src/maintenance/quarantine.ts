@@ -5,7 +5,10 @@ import { assertInsideVolume } from '@model-manager/registry';
 
 /** `20261127T092500Z`: sorts by time and holds no character a file name may not. */
 function stamp(at: Date): string {
-  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /**
@@ -14,7 +17,12 @@ function stamp(at: Date): string {
  * original name goes. Where hard links are impossible, a rename to a name checked to be free;
  * callers hold the registry lease, which every quarantine takes, so no other one races for it.
  */
-export async function moveToQuarantine(modelsDir: string, kind: ModelKind, filePath: string, at = new Date()): Promise<string> {
+export async function moveToQuarantine(
+  modelsDir: string,
+  kind: ModelKind,
+  filePath: string,
+  at = new Date(),
+): Promise<string> {
   const dir = path.join(modelsDir, QUARANTINE_DIR, KIND_DIRS[kind]);
   await mkdir(dir, { recursive: true });
   await assertInsideVolume(modelsDir, dir);

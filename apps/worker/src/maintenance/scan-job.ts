@@ -12,7 +12,13 @@ import {
   type ModelKind,
   type ScanResult,
 } from '@model-manager/core';
-import { isUsableEntry, sectionOf, unreadableEntries, type Registry, type RegistryEntry } from '@model-manager/registry';
+import {
+  isUsableEntry,
+  sectionOf,
+  unreadableEntries,
+  type Registry,
+  type RegistryEntry,
+} from '@model-manager/registry';
 import { currentIdentity, hashAsItIs, sameEntry, sameIdentity, type FileIdentity } from './file-check.js';
 import type { MaintenanceDeps } from './maintenance-deps.js';
 
@@ -38,7 +44,8 @@ export async function processScanJob(job: Job<MaintenanceJobData<'scan'>>, deps:
     result.skipped.push({ kind, file, reason });
     await job.log(`${kind}/${file}: not adopted, ${reason}`);
   };
-  for (const u of unreadable) await job.log(`${u.kind}/${u.name}: registry entry makes no sense (${u.reason}); treated as absent`);
+  for (const u of unreadable)
+    await job.log(`${u.kind}/${u.name}: registry entry makes no sense (${u.reason}); treated as absent`);
   const gone: Array<{ kind: ModelKind; name: string; entry: RegistryEntry }> = [];
   const candidates: Array<{ kind: ModelKind; name: string; filePath: string }> = [];
 
@@ -53,7 +60,9 @@ export async function processScanJob(job: Job<MaintenanceJobData<'scan'>>, deps:
       if (!file) gone.push({ kind, name, entry });
       else if (file.size !== entry.file_size) {
         result.sizeDrift.push({ kind, name, registered: entry.file_size, actual: file.size });
-        await job.log(`${kind}/${name}: ${file.size} bytes on disk, ${entry.file_size} registered (run verify to check it)`);
+        await job.log(
+          `${kind}/${name}: ${file.size} bytes on disk, ${entry.file_size} registered (run verify to check it)`,
+        );
       }
     }
     for (const fileName of await modelFilesIn(kindDir(deps.config.modelsDir, kind))) {
@@ -89,10 +98,14 @@ export async function processScanJob(job: Job<MaintenanceJobData<'scan'>>, deps:
   await job.updateProgress({ checked: 0, total: candidates.length });
   let checked = 0;
   for (const candidate of candidates) {
-    const adopted = await adopt(registry, candidate, (reason) => skip(candidate.kind, path.basename(candidate.filePath), reason));
+    const adopted = await adopt(registry, candidate, (reason) =>
+      skip(candidate.kind, path.basename(candidate.filePath), reason),
+    );
     if (adopted) {
       result.adopted.push(adopted);
-      await job.log(`${adopted.kind}/${path.basename(adopted.path)}: adopted as ${adopted.kind} "${adopted.name}" (sha256 ${adopted.sha256}, ${adopted.fileSize} bytes)`);
+      await job.log(
+        `${adopted.kind}/${path.basename(adopted.path)}: adopted as ${adopted.kind} "${adopted.name}" (sha256 ${adopted.sha256}, ${adopted.fileSize} bytes)`,
+      );
     }
     checked += 1;
     await job.updateProgress({ checked, total: candidates.length });
@@ -113,14 +126,19 @@ async function modelFilesIn(dir: string): Promise<string[]> {
     return (await readdir(dir, { withFileTypes: true }))
       .filter((d) => d.isFile())
       .map((d) => d.name)
-      .filter((f) => !f.startsWith('.') && (MODEL_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase()));
+      .filter(
+        (f) => !f.startsWith('.') && (MODEL_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase()),
+      );
   } catch {
     return [];
   }
 }
 
 /** Under the lease: drops the entries that still describe the same download and still have no file. */
-async function dropGone(registry: Registry, gone: ReadonlyArray<{ kind: ModelKind; name: string; entry: RegistryEntry }>) {
+async function dropGone(
+  registry: Registry,
+  gone: ReadonlyArray<{ kind: ModelKind; name: string; entry: RegistryEntry }>,
+) {
   return registry.update(
     async (data) => {
       const dropped: Array<{ kind: ModelKind; name: string }> = [];
@@ -153,7 +171,9 @@ async function adopt(
   }
   const hashed = await hashAsItIs(filePath);
   if (hashed.status !== 'hashed') {
-    await skip(hashed.status === 'missing' ? 'gone while it was read' : 'changed while it was read; left for the next scan');
+    await skip(
+      hashed.status === 'missing' ? 'gone while it was read' : 'changed while it was read; left for the next scan',
+    );
     return null;
   }
   const adopted = await registry.update(
@@ -177,5 +197,14 @@ async function adopt(
 /** An adopted file: no known origin (`url: ""`, never re-fetched), times of the adoption. */
 function adoptedEntry(filePath: string, hash: string, file: FileIdentity): RegistryEntry {
   const now = nowSeconds();
-  return { url: '', path: filePath, hash, downloaded_at: now, last_used: now, usage_count: 0, file_size: file.size, adopted: true };
+  return {
+    url: '',
+    path: filePath,
+    hash,
+    downloaded_at: now,
+    last_used: now,
+    usage_count: 0,
+    file_size: file.size,
+    adopted: true,
+  };
 }

@@ -43,7 +43,9 @@ export async function processVerifyJob(job: Job<VerifyJobData>, deps: Maintenanc
   }
   const result: VerifyResult = { checked: 0, ok: 0, mismatched: [], missing: [], quarantined: [], refetchJobs: [] };
   const refetchable: Target[] = [];
-  await job.log(`verifying ${targets.length} model(s)${kind ? ` of kind ${kind}` : ''}${name ? ` named "${name}"` : ''}`);
+  await job.log(
+    `verifying ${targets.length} model(s)${kind ? ` of kind ${kind}` : ''}${name ? ` named "${name}"` : ''}`,
+  );
   await job.updateProgress({ checked: 0, total: targets.length });
 
   for (const target of targets) {
@@ -61,7 +63,9 @@ export async function processVerifyJob(job: Job<VerifyJobData>, deps: Maintenanc
     } else if (target.entry.hash_pending === true || !target.entry.hash) {
       const recorded = await recordHash(registry, target, outcome.file, outcome.hash);
       if (recorded) result.ok += 1;
-      await job.log(`${label}: had no hash; ${recorded ? `recorded ${outcome.hash}` : 'not recorded: the entry changed meanwhile or its size is not the file\'s'}`);
+      await job.log(
+        `${label}: had no hash; ${recorded ? `recorded ${outcome.hash}` : "not recorded: the entry changed meanwhile or its size is not the file's"}`,
+      );
     } else if (sameHash(outcome.hash, target.entry.hash)) {
       result.ok += 1;
     } else {
@@ -71,7 +75,10 @@ export async function processVerifyJob(job: Job<VerifyJobData>, deps: Maintenanc
       if (moved) {
         result.quarantined.push({ kind: target.kind, name: target.name, path: moved });
         refetchable.push(target);
-        deps.logger.warn({ model: label, expected, actual: outcome.hash, quarantinedAs: moved }, 'corrupt model file quarantined');
+        deps.logger.warn(
+          { model: label, expected, actual: outcome.hash, quarantinedAs: moved },
+          'corrupt model file quarantined',
+        );
         await job.log(`${label}: sha256 is ${outcome.hash}, expected ${expected}; moved to ${moved}, entry dropped`);
       } else {
         await job.log(`${label}: sha256 is ${outcome.hash}, expected ${expected}; replaced meanwhile, left alone`);
@@ -93,7 +100,12 @@ export async function processVerifyJob(job: Job<VerifyJobData>, deps: Maintenanc
  * Under the registry lease: moves the file aside and drops its entry, but only when both are
  * still what was hashed. A download that replaced either meanwhile is a good file, never quarantined.
  */
-export async function quarantine(registry: Registry, modelsDir: string, target: Target, hashed: FileIdentity): Promise<string | null> {
+export async function quarantine(
+  registry: Registry,
+  modelsDir: string,
+  target: Target,
+  hashed: FileIdentity,
+): Promise<string | null> {
   return registry.update(
     async (data, held) => {
       const section = data[sectionOf(target.kind)];
@@ -116,7 +128,8 @@ async function recordHash(registry: Registry, target: Target, hashed: FileIdenti
   return registry.update(
     async (data) => {
       const current = data[sectionOf(target.kind)][target.name];
-      if (!isUsableEntry(current) || !sameEntry(current, target.entry) || current.file_size !== hashed.size) return false;
+      if (!isUsableEntry(current) || !sameEntry(current, target.entry) || current.file_size !== hashed.size)
+        return false;
       const filePath = registry.localPath(target.kind, current);
       const now = filePath && (await currentIdentity(filePath));
       if (!now || !sameIdentity(now, hashed)) return false;
@@ -140,7 +153,11 @@ async function addRefetchJobs(job: Job, deps: MaintenanceDeps, targets: readonly
         await job.log(`${kind}/${name}: no http(s) URL recorded; not re-fetched`);
         continue;
       }
-      const added = await queue.add(FETCH_MODEL_JOB, fetchJobData(parsed.data), fetchJobOptions(deps.config, parsed.data, PRIORITY.single));
+      const added = await queue.add(
+        FETCH_MODEL_JOB,
+        fetchJobData(parsed.data),
+        fetchJobOptions(deps.config, parsed.data, PRIORITY.single),
+      );
       ids.push(added.id!);
       await job.log(`${kind}/${name}: re-fetch job ${added.id} from ${redactUrl(parsed.data.url)}`);
     }

@@ -43,7 +43,9 @@ describe('after LOCK_LOST the segmented download stops where it is', () => {
       assertMayWrite: () => {
         if (++checks < 4) return;
         lost ??= { sent: agent.sent, meta: readFileSync(staging.metaPath, 'utf8') };
-        throw new ModelFetchError('LOCK_LOST', 'stopped writing: the job lock passed to another worker', { retryable: true });
+        throw new ModelFetchError('LOCK_LOST', 'stopped writing: the job lock passed to another worker', {
+          retryable: true,
+        });
       },
     });
     try {

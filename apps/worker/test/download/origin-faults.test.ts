@@ -40,7 +40,11 @@ const download = (u: string, more: Parameters<typeof setup.request>[2] = {}) => 
 describe('a body cut off, stalled or stopped keeps what arrived', () => {
   it('connection reset mid-body: SIZE_MISMATCH (with a Content-Length), retryable, bytes kept', async () => {
     const { staging, result } = download(url(fresh(`?resetAt=${MiB}`)));
-    expect(await failureOf(result)).toMatchObject({ code: 'SIZE_MISMATCH', retryable: true, message: expect.stringMatching(/^connection closed after \d+ of 3145728 bytes/) });
+    expect(await failureOf(result)).toMatchObject({
+      code: 'SIZE_MISMATCH',
+      retryable: true,
+      message: expect.stringMatching(/^connection closed after \d+ of 3145728 bytes/),
+    });
     expect(await staging.size()).toBeGreaterThan(0);
     expect(await staging.size()).toBeLessThanOrEqual(MiB);
   });
@@ -52,7 +56,11 @@ describe('a body cut off, stalled or stopped keeps what arrived', () => {
 
   it('stalled body: TIMEOUT naming DOWNLOAD_IDLE_TIMEOUT, retryable, bytes kept', async () => {
     const { staging, result } = download(url(fresh(`?stallAt=${MiB}`)));
-    expect(await failureOf(result)).toMatchObject({ code: 'TIMEOUT', retryable: true, message: expect.stringContaining('stalled: no body bytes arrived within DOWNLOAD_IDLE_TIMEOUT') });
+    expect(await failureOf(result)).toMatchObject({
+      code: 'TIMEOUT',
+      retryable: true,
+      message: expect.stringContaining('stalled: no body bytes arrived within DOWNLOAD_IDLE_TIMEOUT'),
+    });
     expect(await staging.size()).toBeGreaterThan(0);
   });
 
@@ -73,7 +81,9 @@ describe('a body cut off, stalled or stopped keeps what arrived', () => {
       assertMayWrite: () => {
         if (++checks < 2) return;
         sizeAtLoss = statSync(staging.partPath).size;
-        throw new ModelFetchError('LOCK_LOST', 'stopped writing: the job lock passed to another worker', { retryable: true });
+        throw new ModelFetchError('LOCK_LOST', 'stopped writing: the job lock passed to another worker', {
+          retryable: true,
+        });
       },
     });
     expect(await failureOf(result)).toMatchObject({ code: 'LOCK_LOST' });
@@ -88,7 +98,11 @@ describe('no connection, no headers', () => {
     const { port } = closed.address() as AddressInfo;
     await new Promise((resolve) => closed.close(resolve));
     const { result } = download(`http://127.0.0.1:${port}/files/model.safetensors`);
-    expect(await failureOf(result)).toMatchObject({ code: 'NETWORK_ERROR', retryable: true, message: expect.stringContaining('ECONNREFUSED') });
+    expect(await failureOf(result)).toMatchObject({
+      code: 'NETWORK_ERROR',
+      retryable: true,
+      message: expect.stringContaining('ECONNREFUSED'),
+    });
   });
 
   it('no response headers within the timeout: TIMEOUT, retryable', async () => {
@@ -98,7 +112,11 @@ describe('no connection, no headers', () => {
     const impatient = new Agent({ headersTimeout: 300 });
     try {
       const { result } = download(`http://127.0.0.1:${port}/x`, { dispatcher: impatient });
-      expect(await failureOf(result)).toMatchObject({ code: 'TIMEOUT', retryable: true, message: expect.stringContaining('no response headers within the timeout') });
+      expect(await failureOf(result)).toMatchObject({
+        code: 'TIMEOUT',
+        retryable: true,
+        message: expect.stringContaining('no response headers within the timeout'),
+      });
     } finally {
       await impatient.destroy();
       silent.close();
@@ -114,7 +132,12 @@ describe('statuses', () => {
 
   it('429 with Retry-After: the wait is carried to the job', async () => {
     const { result } = download(url(fresh('?failFirst=1&failStatus=429&retryAfter=30')));
-    expect(await failureOf(result)).toMatchObject({ code: 'HTTP_ERROR', status: 429, retryAfterMs: 30_000, message: expect.stringContaining('(Retry-After 30 s)') });
+    expect(await failureOf(result)).toMatchObject({
+      code: 'HTTP_ERROR',
+      status: 429,
+      retryAfterMs: 30_000,
+      message: expect.stringContaining('(Retry-After 30 s)'),
+    });
   });
 
   it('401: AUTH_REQUIRED, not retryable', async () => {
@@ -123,46 +146,82 @@ describe('statuses', () => {
   });
 
   it('403 from the requested host, directly or after a redirect on it: FORBIDDEN, not retryable', async () => {
-    expect(await failureOf(download(`${origin.url}/status/403`).result)).toMatchObject({ code: 'FORBIDDEN', status: 403, retryable: false });
+    expect(await failureOf(download(`${origin.url}/status/403`).result)).toMatchObject({
+      code: 'FORBIDDEN',
+      status: 403,
+      retryable: false,
+    });
     const sameHost = `${origin.url}/redirect/x?to=${encodeURIComponent('/status/403')}`;
     expect(await failureOf(download(sameHost).result)).toMatchObject({ code: 'FORBIDDEN', status: 403 });
   });
 
   it('403 from another host a redirect led to: HTTP_ERROR EXPIRED_REDIRECT, retryable', async () => {
     const away = `${origin.url}/redirect/x?to=${encodeURIComponent(`${origin.otherHostUrl}/status/403`)}`;
-    expect(await failureOf(download(away).result)).toMatchObject({ code: 'HTTP_ERROR', status: 403, httpKind: 'EXPIRED_REDIRECT', retryable: true });
+    expect(await failureOf(download(away).result)).toMatchObject({
+      code: 'HTTP_ERROR',
+      status: 403,
+      httpKind: 'EXPIRED_REDIRECT',
+      retryable: true,
+    });
   });
 
   it.each([404, 410])('%i: HTTP_ERROR NOT_FOUND, not retryable', async (status) => {
-    expect(await failureOf(download(`${origin.url}/status/${status}`).result)).toMatchObject({ code: 'HTTP_ERROR', status, httpKind: 'NOT_FOUND', retryable: false });
+    expect(await failureOf(download(`${origin.url}/status/${status}`).result)).toMatchObject({
+      code: 'HTTP_ERROR',
+      status,
+      httpKind: 'NOT_FOUND',
+      retryable: false,
+    });
   });
 
   it('400, a redirect without a Location, more than 10 redirects: HTTP_ERROR, not retryable', async () => {
-    expect(await failureOf(download(`${origin.url}/status/400`).result)).toMatchObject({ code: 'HTTP_ERROR', status: 400, retryable: false, httpKind: undefined });
-    expect(await failureOf(download(`${origin.url}/status/302`).result)).toMatchObject({ code: 'HTTP_ERROR', message: 'HTTP 302 redirect without a Location header' });
+    expect(await failureOf(download(`${origin.url}/status/400`).result)).toMatchObject({
+      code: 'HTTP_ERROR',
+      status: 400,
+      retryable: false,
+      httpKind: undefined,
+    });
+    expect(await failureOf(download(`${origin.url}/status/302`).result)).toMatchObject({
+      code: 'HTTP_ERROR',
+      message: 'HTTP 302 redirect without a Location header',
+    });
     let chain = '/files/model.safetensors';
     for (let hop = 0; hop < 11; hop++) chain = `/redirect/x?to=${encodeURIComponent(chain)}`;
-    expect(await failureOf(download(`${origin.url}${chain}`).result)).toMatchObject({ code: 'HTTP_ERROR', message: 'more than 10 redirects', retryable: false });
+    expect(await failureOf(download(`${origin.url}${chain}`).result)).toMatchObject({
+      code: 'HTTP_ERROR',
+      message: 'more than 10 redirects',
+      retryable: false,
+    });
   });
 });
 
 describe('what was sent is not the model', () => {
   it('Content-Type text/html: NOT_A_MODEL before a byte is written', async () => {
     const { staging, result } = download(url('?html=1'));
-    expect(await failureOf(result)).toMatchObject({ code: 'NOT_A_MODEL', retryable: false, message: expect.stringContaining('Content-Type: text/html') });
+    expect(await failureOf(result)).toMatchObject({
+      code: 'NOT_A_MODEL',
+      retryable: false,
+      message: expect.stringContaining('Content-Type: text/html'),
+    });
     expect(await staging.size()).toBe(0);
   });
 
   it('an HTML body sent as octet-stream: NOT_A_MODEL, nothing kept', async () => {
     const { staging, result } = download(url('?htmlBody=1'));
-    expect(await failureOf(result)).toMatchObject({ code: 'NOT_A_MODEL', message: expect.stringContaining('the body is an HTML page') });
+    expect(await failureOf(result)).toMatchObject({
+      code: 'NOT_A_MODEL',
+      message: expect.stringContaining('the body is an HTML page'),
+    });
     expect(await staging.size()).toBe(0);
   });
 
   it('a truncated .safetensors file downloads, and its check refuses it with NOT_A_MODEL', async () => {
     const { staging, result } = download(`${origin.url}/files/truncated.safetensors`);
     await result;
-    await expect(checkSafetensors(staging.partPath)).rejects.toMatchObject({ code: 'NOT_A_MODEL', message: expect.stringContaining('(truncated?)') });
+    await expect(checkSafetensors(staging.partPath)).rejects.toMatchObject({
+      code: 'NOT_A_MODEL',
+      message: expect.stringContaining('(truncated?)'),
+    });
   });
 
   it('a body shorter than its Content-Length: SIZE_MISMATCH, retryable', async () => {
@@ -172,16 +231,27 @@ describe('what was sent is not the model', () => {
 
   it('an empty body: EMPTY_FILE, retryable', async () => {
     const { result } = download(`${origin.url}/files/empty.bin`);
-    expect(await failureOf(result)).toMatchObject({ code: 'EMPTY_FILE', retryable: true, message: 'the origin sent an empty body' });
+    expect(await failureOf(result)).toMatchObject({
+      code: 'EMPTY_FILE',
+      retryable: true,
+      message: 'the origin sent an empty body',
+    });
   });
 
   it('another SHA-256: HASH_MISMATCH, not retryable when nothing was resumed', async () => {
     const { result } = download(url(), { expectedSha256: 'ab'.repeat(32) });
-    expect(await failureOf(result)).toMatchObject({ code: 'HASH_MISMATCH', retryable: false, message: `sha256 is ${file().sha256}, expected ${'ab'.repeat(32)}` });
+    expect(await failureOf(result)).toMatchObject({
+      code: 'HASH_MISMATCH',
+      retryable: false,
+      message: `sha256 is ${file().sha256}, expected ${'ab'.repeat(32)}`,
+    });
   });
 
   it('a body past maxBytes: TOO_LARGE; checkResponse sees the size first and may refuse', async () => {
-    expect(await failureOf(download(url('?noLength=1'), { maxBytes: MiB }).result)).toMatchObject({ code: 'TOO_LARGE', retryable: false });
+    expect(await failureOf(download(url('?noLength=1'), { maxBytes: MiB }).result)).toMatchObject({
+      code: 'TOO_LARGE',
+      retryable: false,
+    });
     const seen: Array<number | null> = [];
     const refuse = download(url(), {
       checkResponse: ({ totalBytes }) => {
@@ -202,7 +272,10 @@ describe('the disk', () => {
         throw new ModelFetchError('DISK_FULL', `not enough space for ${remaining} bytes`, { retryable: false });
       },
     });
-    expect(await failureOf(result)).toMatchObject({ code: 'DISK_FULL', message: `not enough space for ${3 * MiB} bytes` });
+    expect(await failureOf(result)).toMatchObject({
+      code: 'DISK_FULL',
+      message: `not enough space for ${3 * MiB} bytes`,
+    });
     expect(await staging.size()).toBe(0);
   });
 
@@ -210,7 +283,11 @@ describe('the disk', () => {
     process.env.MODEL_MANAGER_TEST_ENOSPC_AFTER_BYTES = String(MiB);
     try {
       const { staging, result } = download(url());
-      expect(await failureOf(result)).toMatchObject({ code: 'DISK_FULL', retryable: false, message: `no space left on the volume while writing ${staging.partPath}` });
+      expect(await failureOf(result)).toMatchObject({
+        code: 'DISK_FULL',
+        retryable: false,
+        message: `no space left on the volume while writing ${staging.partPath}`,
+      });
     } finally {
       delete process.env.MODEL_MANAGER_TEST_ENOSPC_AFTER_BYTES;
     }

@@ -75,7 +75,11 @@ describe('resume from a partial file', () => {
     await downloadToFile(setup.request(url('?n=complete'), staging).req);
     const before = origin.requests.length;
     const again = setup.request(url('?n=complete'), staging, { expectedSha256: file().sha256 });
-    expect(await downloadToFile(again.req)).toMatchObject({ bytes: 4 * MiB, sha256: file().sha256, resumedFrom: 4 * MiB });
+    expect(await downloadToFile(again.req)).toMatchObject({
+      bytes: 4 * MiB,
+      sha256: file().sha256,
+      resumedFrom: 4 * MiB,
+    });
     expect(origin.requests.length).toBe(before);
     expect(again.log.said('staged file already complete; verified it instead of downloading again')).toBe(true);
   });
@@ -101,4 +105,3 @@ describe('what a partial download leaves on the volume', () => {
     expect(await result).toMatchObject({ sha256: file().sha256, resumedFrom: kept });
   });
 });
-

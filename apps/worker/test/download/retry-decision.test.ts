@@ -1,16 +1,37 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decideRetry, type AttemptFailure, type AttemptState, type RetryDecision } from '../../src/download/retry-decision.js';
+import {
+  decideRetry,
+  type AttemptFailure,
+  type AttemptState,
+  type RetryDecision,
+} from '../../src/download/retry-decision.js';
 
 // The retry decision as a table whose rows are the failure table (docs/failures.md, "When things
 // go wrong"): each of its rows is either decided here (one or more cases) or named below with
 // where it is handled.
 
-const one: AttemptState = { sourceIndex: 0, sourceCount: 1, deadSources: [], progressed: false, attemptsLeft: true, canRequeue: true };
+const one: AttemptState = {
+  sourceIndex: 0,
+  sourceCount: 1,
+  deadSources: [],
+  progressed: false,
+  attemptsLeft: true,
+  canRequeue: true,
+};
 const withMirror: AttemptState = { ...one, sourceCount: 2 };
-const f = (code: AttemptFailure['code'], retryable: boolean, httpKind?: AttemptFailure['httpKind']): AttemptFailure => ({ code, retryable, httpKind });
+const f = (
+  code: AttemptFailure['code'],
+  retryable: boolean,
+  httpKind?: AttemptFailure['httpKind'],
+): AttemptFailure => ({ code, retryable, httpKind });
 const resume: RetryDecision = { kind: 'retry', source: 0, fromScratch: false, deadSources: [] };
-const nextMirror = (dead: number[] = []): RetryDecision => ({ kind: 'retry', source: 1, fromScratch: true, deadSources: dead });
+const nextMirror = (dead: number[] = []): RetryDecision => ({
+  kind: 'retry',
+  source: 1,
+  fromScratch: true,
+  deadSources: dead,
+});
 const fail = (why: Extract<RetryDecision, { kind: 'fail' }>['why']): RetryDecision => ({ kind: 'fail', why });
 
 interface Case {
@@ -23,22 +44,54 @@ interface Case {
 /** Failure-table row (the start of its first cell) → its cases; the first case is the row's plain one, which the table's "Retried?" column describes. */
 const decided: Record<string, Case[]> = {
   'Connection reset mid-body': [
-    { when: 'bytes arrived: resume them', failure: f('SIZE_MISMATCH', true), state: { ...withMirror, progressed: true }, then: resume },
+    {
+      when: 'bytes arrived: resume them',
+      failure: f('SIZE_MISMATCH', true),
+      state: { ...withMirror, progressed: true },
+      then: resume,
+    },
     { when: 'no Content-Length', failure: f('NETWORK_ERROR', true), state: { ...one, progressed: true }, then: resume },
   ],
   'Connection refused, DNS or TLS failure': [
     { when: 'one source: the same again', failure: f('NETWORK_ERROR', true), state: one, then: resume },
     { when: 'a mirror: move on, from byte 0', failure: f('TIMEOUT', true), state: withMirror, then: nextMirror() },
-    { when: 'on the mirror: wrap around to the url', failure: f('NETWORK_ERROR', true), state: { ...withMirror, sourceIndex: 1 }, then: { kind: 'retry', source: 0, fromScratch: true, deadSources: [] } },
+    {
+      when: 'on the mirror: wrap around to the url',
+      failure: f('NETWORK_ERROR', true),
+      state: { ...withMirror, sourceIndex: 1 },
+      then: { kind: 'retry', source: 0, fromScratch: true, deadSources: [] },
+    },
   ],
-  'Stalled body': [{ when: 'bytes arrived: resume them', failure: f('TIMEOUT', true), state: { ...withMirror, progressed: true }, then: resume }],
+  'Stalled body': [
+    {
+      when: 'bytes arrived: resume them',
+      failure: f('TIMEOUT', true),
+      state: { ...withMirror, progressed: true },
+      then: resume,
+    },
+  ],
   'Worker shut down': [
-    { when: 'back to the queue', failure: f('SHUTDOWN', true), state: { ...one, attemptsLeft: false }, then: { kind: 'requeue' } },
-    { when: 'no job token: an ordinary retry', failure: f('SHUTDOWN', true), state: { ...one, canRequeue: false }, then: resume },
+    {
+      when: 'back to the queue',
+      failure: f('SHUTDOWN', true),
+      state: { ...one, attemptsLeft: false },
+      then: { kind: 'requeue' },
+    },
+    {
+      when: 'no job token: an ordinary retry',
+      failure: f('SHUTDOWN', true),
+      state: { ...one, canRequeue: false },
+      then: resume,
+    },
   ],
   '408, 425, 429, 500, 502, 503, 504': [
     { when: 'retried', failure: f('HTTP_ERROR', true), state: one, then: resume },
-    { when: 'with a mirror, which is tried next', failure: f('HTTP_ERROR', true), state: withMirror, then: nextMirror() },
+    {
+      when: 'with a mirror, which is tried next',
+      failure: f('HTTP_ERROR', true),
+      state: withMirror,
+      then: nextMirror(),
+    },
   ],
   '401': [
     { when: 'not retried', failure: f('AUTH_REQUIRED', false), state: one, then: fail('no source left') },
@@ -49,15 +102,35 @@ const decided: Record<string, Case[]> = {
     { when: 'the next mirror', failure: f('FORBIDDEN', false), state: withMirror, then: nextMirror([0]) },
   ],
   '403 from another host a redirect led to': [
-    { when: 'the same URL again, even with a mirror', failure: f('HTTP_ERROR', true, 'EXPIRED_REDIRECT'), state: withMirror, then: resume },
+    {
+      when: 'the same URL again, even with a mirror',
+      failure: f('HTTP_ERROR', true, 'EXPIRED_REDIRECT'),
+      state: withMirror,
+      then: resume,
+    },
   ],
   '404 or 410, no mirror left': [
     { when: 'no mirror', failure: f('HTTP_ERROR', false, 'NOT_FOUND'), state: one, then: fail('no source left') },
-    { when: 'the only mirror is dead already', failure: f('HTTP_ERROR', false, 'NOT_FOUND'), state: { ...withMirror, deadSources: [1] }, then: fail('no source left') },
+    {
+      when: 'the only mirror is dead already',
+      failure: f('HTTP_ERROR', false, 'NOT_FOUND'),
+      state: { ...withMirror, deadSources: [1] },
+      then: fail('no source left'),
+    },
   ],
   '404 or 410, with a mirror left': [
-    { when: 'the next mirror, this source dead', failure: f('HTTP_ERROR', false, 'NOT_FOUND'), state: withMirror, then: nextMirror([0]) },
-    { when: 'skipping a dead one, wrapping around', failure: f('HTTP_ERROR', false, 'NOT_FOUND'), state: { ...withMirror, sourceCount: 3, sourceIndex: 1, deadSources: [2] }, then: { kind: 'retry', source: 0, fromScratch: true, deadSources: [1, 2] } },
+    {
+      when: 'the next mirror, this source dead',
+      failure: f('HTTP_ERROR', false, 'NOT_FOUND'),
+      state: withMirror,
+      then: nextMirror([0]),
+    },
+    {
+      when: 'skipping a dead one, wrapping around',
+      failure: f('HTTP_ERROR', false, 'NOT_FOUND'),
+      state: { ...withMirror, sourceCount: 3, sourceIndex: 1, deadSources: [2] },
+      then: { kind: 'retry', source: 0, fromScratch: true, deadSources: [1, 2] },
+    },
   ],
   '400 and any other status': [
     { when: 'not retried', failure: f('HTTP_ERROR', false), state: one, then: fail('not retryable') },
@@ -68,28 +141,87 @@ const decided: Record<string, Case[]> = {
     { when: 'the next mirror', failure: f('NOT_A_MODEL', false), state: withMirror, then: nextMirror([0]) },
   ],
   'A `.safetensors` file that is truncated': [
-    { when: 'not retried', failure: f('NOT_A_MODEL', false), state: { ...one, progressed: true }, then: fail('no source left') },
-    { when: 'the next mirror', failure: f('NOT_A_MODEL', false), state: { ...withMirror, progressed: true }, then: nextMirror([0]) },
+    {
+      when: 'not retried',
+      failure: f('NOT_A_MODEL', false),
+      state: { ...one, progressed: true },
+      then: fail('no source left'),
+    },
+    {
+      when: 'the next mirror',
+      failure: f('NOT_A_MODEL', false),
+      state: { ...withMirror, progressed: true },
+      then: nextMirror([0]),
+    },
   ],
-  'Body shorter or longer than its Content-Length': [{ when: 'retried', failure: f('SIZE_MISMATCH', true), state: one, then: resume }],
+  'Body shorter or longer than its Content-Length': [
+    { when: 'retried', failure: f('SIZE_MISMATCH', true), state: one, then: resume },
+  ],
   'The complete file has another SHA-256': [
-    { when: 'nothing resumed: not retried', failure: f('HASH_MISMATCH', false), state: one, then: fail('no source left') },
-    { when: 'after a resume: once more from byte 0', failure: f('HASH_MISMATCH', true), state: withMirror, then: { kind: 'retry', source: 0, fromScratch: true, deadSources: [] } },
-    { when: 'nothing resumed, a mirror: the next mirror', failure: f('HASH_MISMATCH', false), state: withMirror, then: nextMirror([0]) },
+    {
+      when: 'nothing resumed: not retried',
+      failure: f('HASH_MISMATCH', false),
+      state: one,
+      then: fail('no source left'),
+    },
+    {
+      when: 'after a resume: once more from byte 0',
+      failure: f('HASH_MISMATCH', true),
+      state: withMirror,
+      then: { kind: 'retry', source: 0, fromScratch: true, deadSources: [] },
+    },
+    {
+      when: 'nothing resumed, a mirror: the next mirror',
+      failure: f('HASH_MISMATCH', false),
+      state: withMirror,
+      then: nextMirror([0]),
+    },
   ],
   'Empty body': [{ when: 'retried', failure: f('EMPTY_FILE', true), state: one, then: resume }],
-  'Not enough free space': [{ when: 'not retried, not even with a mirror', failure: f('DISK_FULL', false), state: withMirror, then: fail('not retryable') }],
-  '`ENOSPC` (or a quota, `EDQUOT`) while writing': [{ when: 'not retried', failure: f('DISK_FULL', false), state: { ...one, progressed: true }, then: fail('not retryable') }],
-  'The registry cannot be written when publishing': [
-    { when: 'WRITE_ERROR: the complete staged file is kept', failure: f('WRITE_ERROR', true), state: { ...withMirror, progressed: true }, then: resume },
-    { when: 'DISK_FULL: not retried', failure: f('DISK_FULL', false), state: { ...one, progressed: true }, then: fail('not retryable') },
+  'Not enough free space': [
+    {
+      when: 'not retried, not even with a mirror',
+      failure: f('DISK_FULL', false),
+      state: withMirror,
+      then: fail('not retryable'),
+    },
   ],
-  "The worker lost the job's lock": [{ when: 'hands off', failure: f('LOCK_LOST', true), state: { ...one, progressed: true }, then: { kind: 'hands-off' } }],
+  '`ENOSPC` (or a quota, `EDQUOT`) while writing': [
+    {
+      when: 'not retried',
+      failure: f('DISK_FULL', false),
+      state: { ...one, progressed: true },
+      then: fail('not retryable'),
+    },
+  ],
+  'The registry cannot be written when publishing': [
+    {
+      when: 'WRITE_ERROR: the complete staged file is kept',
+      failure: f('WRITE_ERROR', true),
+      state: { ...withMirror, progressed: true },
+      then: resume,
+    },
+    {
+      when: 'DISK_FULL: not retried',
+      failure: f('DISK_FULL', false),
+      state: { ...one, progressed: true },
+      then: fail('not retryable'),
+    },
+  ],
+  "The worker lost the job's lock": [
+    {
+      when: 'hands off',
+      failure: f('LOCK_LOST', true),
+      state: { ...one, progressed: true },
+      then: { kind: 'hands-off' },
+    },
+  ],
 };
 
 /** Failure-table rows that are not a decision of a failed attempt, and where they are handled and tested. */
 const elsewhere: Record<string, string> = {
-  'Worker killed': 'no attempt fails: BullMQ hands the stalled job over; resume is tested in apps/worker/test/download/resume.test.ts and test/e2e/crash.test.ts',
+  'Worker killed':
+    'no attempt fails: BullMQ hands the stalled job over; resume is tested in apps/worker/test/download/resume.test.ts and test/e2e/crash.test.ts',
   'On a resume, the ETag': 'no failure: downloadToFile starts over (apps/worker/test/download/resume.test.ts)',
   "The job's workers died more than 3 times": "BullMQ's stalled-job limit (test/e2e/crash.test.ts)",
   'Redis restarts or is unreachable': 'no failure (test/e2e/redis-outage.test.ts)',
@@ -102,8 +234,12 @@ describe('the retry decision, row by row of the failure table', () => {
   });
 
   it('fails a retryable failure on the last attempt', () => {
-    expect(decideRetry(f('NETWORK_ERROR', true), { ...withMirror, attemptsLeft: false })).toEqual(fail('attempts used up'));
-    expect(decideRetry(f('SIZE_MISMATCH', true), { ...one, progressed: true, attemptsLeft: false })).toEqual(fail('attempts used up'));
+    expect(decideRetry(f('NETWORK_ERROR', true), { ...withMirror, attemptsLeft: false })).toEqual(
+      fail('attempts used up'),
+    );
+    expect(decideRetry(f('SIZE_MISMATCH', true), { ...one, progressed: true, attemptsLeft: false })).toEqual(
+      fail('attempts used up'),
+    );
   });
 });
 
@@ -115,7 +251,8 @@ describe('docs/failures.md and this table agree', () => {
     .split('\n')
     .filter((line) => line.startsWith('| ') && !line.startsWith('| What happens') && !line.startsWith('| ---'))
     .map((line) => line.split(' | ').map((cell) => cell.replace(/^\| | \|$/g, '')));
-  const keyOf = (first: string) => [...Object.keys(decided), ...Object.keys(elsewhere)].filter((key) => first.startsWith(key));
+  const keyOf = (first: string) =>
+    [...Object.keys(decided), ...Object.keys(elsewhere)].filter((key) => first.startsWith(key));
 
   it('every row of docs/failures.md is in this table exactly once, and every row here is in docs/failures.md', () => {
     expect(rows.length).toBeGreaterThan(20);
@@ -124,7 +261,7 @@ describe('docs/failures.md and this table agree', () => {
     expect(new Set(matched)).toEqual(new Set([...Object.keys(decided), ...Object.keys(elsewhere)]));
   });
 
-  it("each decided row's plain case is what its \"Retried?\" column says", () => {
+  it('each decided row\'s plain case is what its "Retried?" column says', () => {
     for (const [first, , retried] of rows) {
       const [key] = keyOf(first!);
       const plain = decided[key!]?.[0];
@@ -133,13 +270,21 @@ describe('docs/failures.md and this table agree', () => {
       const says = /^(Yes|No)\b/.exec(retried!)?.[1];
       if (!says) {
         // A column that answers per code: "`WRITE_ERROR`: yes (...); `DISK_FULL`: no".
-        const perCode = new Map([...retried!.matchAll(/`([A-Z_]+)`: (yes|no)\b/gi)].map((m) => [m[1], m[2]!.toLowerCase()]));
-        for (const c of decided[key!]!) expect(perCode.get(c.failure.code), `${first}: ${c.failure.code}`).toBe(answer(c).toLowerCase());
+        const perCode = new Map(
+          [...retried!.matchAll(/`([A-Z_]+)`: (yes|no)\b/gi)].map((m) => [m[1], m[2]!.toLowerCase()]),
+        );
+        for (const c of decided[key!]!)
+          expect(perCode.get(c.failure.code), `${first}: ${c.failure.code}`).toBe(answer(c).toLowerCase());
         continue;
       }
       expect(says, first).toBe(answer(plain));
-      const mirrorCase = decided[key!]!.find((c) => c.state.sourceCount > 1 && c.then.kind === 'retry' && c.then.source !== c.state.sourceIndex);
-      if (says === 'No') expect(/mirror/.test(retried!), `${first}: a mirror is tried, and docs/failures.md should say so`).toBe(!!mirrorCase);
+      const mirrorCase = decided[key!]!.find(
+        (c) => c.state.sourceCount > 1 && c.then.kind === 'retry' && c.then.source !== c.state.sourceIndex,
+      );
+      if (says === 'No')
+        expect(/mirror/.test(retried!), `${first}: a mirror is tried, and docs/failures.md should say so`).toBe(
+          !!mirrorCase,
+        );
     }
   });
 });

@@ -26,16 +26,30 @@ afterAll(async () => {
 describe('segmented download', () => {
   it('fetches the pieces in parallel ranges and hashes the whole file', async () => {
     const { req, log } = setup.request(`${origin.url}/files/${NAME}?n=plain`, setup.staging(), segmented);
-    expect(await downloadToFile(req)).toMatchObject({ bytes: SIZE, sha256: file().sha256, segments: 3, resumedFrom: 0 });
+    expect(await downloadToFile(req)).toMatchObject({
+      bytes: SIZE,
+      sha256: file().sha256,
+      segments: 3,
+      resumedFrom: 0,
+    });
     expect(log.lines.find((l) => l.msg === 'segmented download')).toMatchObject({ pieces: 3 });
   });
 
   it('a piece reset mid-body fetches only its remainder, within the attempt', async () => {
-    const { req, log } = setup.request(`${origin.url}/files/${NAME}?resetAt=${5 * MiB}&rangedOnly=1`, setup.staging(), segmented);
+    const { req, log } = setup.request(
+      `${origin.url}/files/${NAME}?resetAt=${5 * MiB}&rangedOnly=1`,
+      setup.staging(),
+      segmented,
+    );
     expect(await downloadToFile(req)).toMatchObject({ sha256: file().sha256 });
-    expect(log.lines.find((l) => l.msg === 'piece failed; fetching its remainder again')).toMatchObject({ piece: 1, code: 'NETWORK_ERROR' });
+    expect(log.lines.find((l) => l.msg === 'piece failed; fetching its remainder again')).toMatchObject({
+      piece: 1,
+      code: 'NETWORK_ERROR',
+    });
     // Piece 1 spans [4 MiB, 8 MiB): its second request starts where the reset left it, not at 4 MiB.
-    const starts = origin.requests.filter((r) => r.url.includes('resetAt')).map((r) => Number(/^bytes=(\d+)-/.exec(r.headers.range ?? '')?.[1]));
+    const starts = origin.requests
+      .filter((r) => r.url.includes('resetAt'))
+      .map((r) => Number(/^bytes=(\d+)-/.exec(r.headers.range ?? '')?.[1]));
     expect(starts.filter((at) => at > 4 * MiB && at < 8 * MiB)).toHaveLength(1);
   });
 
@@ -64,7 +78,10 @@ describe('segmented download', () => {
     const staging = setup.staging();
     const url = `${origin.url}/files/${NAME}?etagChanges=1`;
     const first = setup.request(url, staging, segmented);
-    expect(await failureOf(downloadToFile(first.req))).toMatchObject({ code: 'SIZE_MISMATCH', message: expect.stringContaining('starting over on one connection') });
+    expect(await failureOf(downloadToFile(first.req))).toMatchObject({
+      code: 'SIZE_MISMATCH',
+      message: expect.stringContaining('starting over on one connection'),
+    });
     expect(await staging.readMeta()).toMatchObject({ noSegments: true });
     const second = setup.request(url, staging, segmented);
     const done = await downloadToFile(second.req);
@@ -95,7 +112,10 @@ describe('the list of dead sources survives every write of the staging metadata'
 
   it('when a segmented download falls back to one connection (the file changed)', async () => {
     const staging = await onMirror();
-    const { req } = setup.request(`${origin.url}/files/${NAME}?etagChanges=1&n=dead`, staging, { ...segmented, sourceIndex: 1 });
+    const { req } = setup.request(`${origin.url}/files/${NAME}?etagChanges=1&n=dead`, staging, {
+      ...segmented,
+      sourceIndex: 1,
+    });
     await failureOf(downloadToFile(req));
     expect(await staging.readMeta()).toMatchObject({ sourceIndex: 1, noSegments: true, deadSources: [0] });
   });

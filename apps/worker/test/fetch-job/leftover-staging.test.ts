@@ -4,7 +4,15 @@ import { Queue, type Job } from 'bullmq';
 import { pino } from 'pino';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FETCH_MODEL_JOB, QUEUE_NAME, STAGING_DIR, createRedis, fetchJobData, loadConfig, type ModelRef } from '@model-manager/core';
+import {
+  FETCH_MODEL_JOB,
+  QUEUE_NAME,
+  STAGING_DIR,
+  createRedis,
+  fetchJobData,
+  loadConfig,
+  type ModelRef,
+} from '@model-manager/core';
 import { Registry, VolumeCleanup, prepareVolume } from '@model-manager/registry';
 import { stopHashThread } from '../../src/download/file-hasher.js';
 import { StagingFile } from '../../src/download/staging/staging-file.js';
@@ -20,7 +28,14 @@ const MiB = 1024 * 1024;
 const origin = new TestOrigin();
 const volume = tempModelsDir();
 const prefix = uniquePrefix('leftover');
-const config = loadConfig({ REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir, MIN_FREE_BYTES: '0', ALLOWED_HOSTS: '*', ALLOW_PRIVATE_NETWORKS: 'true' });
+const config = loadConfig({
+  REDIS_URL,
+  QUEUE_PREFIX: prefix,
+  MODELS_DIR: volume.dir,
+  MIN_FREE_BYTES: '0',
+  ALLOWED_HOSTS: '*',
+  ALLOW_PRIVATE_NETWORKS: 'true',
+});
 const redis = createRedis(REDIS_URL, 'worker', prefix);
 const logger = pino({ level: 'silent' });
 const registry = Registry.forService(config, redis, logger);
@@ -63,7 +78,12 @@ async function jobWithLeftovers(ref: ModelRef): Promise<{ job: Job; staging: Sta
 
 describe('a retry satisfied without downloading removes the earlier attempt’s staging file', () => {
   const file = () => origin.files.get('kept.safetensors')!;
-  const ref = (): ModelRef => ({ kind: 'lora', name: 'kept', url: `${origin.url}/files/kept.safetensors`, sha256: file().sha256 });
+  const ref = (): ModelRef => ({
+    kind: 'lora',
+    name: 'kept',
+    url: `${origin.url}/files/kept.safetensors`,
+    sha256: file().sha256,
+  });
 
   it('on a cache hit', async () => {
     origin.addFile('kept.safetensors', MiB);

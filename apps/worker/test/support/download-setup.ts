@@ -27,7 +27,10 @@ export function recordingLogger(): { logger: Logger; lines: LogLine[]; said: (ms
 export function downloadSetup(timeouts: { headersMs?: number; bodyMs?: number } = {}) {
   const origin = new TestOrigin();
   const dir = mkdtempSync(path.join(tmpdir(), 'mm-download-'));
-  const dispatcher = new Agent({ headersTimeout: timeouts.headersMs ?? 10_000, bodyTimeout: timeouts.bodyMs ?? 10_000 });
+  const dispatcher = new Agent({
+    headersTimeout: timeouts.headersMs ?? 10_000,
+    bodyTimeout: timeouts.bodyMs ?? 10_000,
+  });
   let jobs = 0;
   return {
     origin,
@@ -54,8 +57,22 @@ export async function failureOf(p: Promise<unknown>) {
   try {
     await p;
   } catch (err) {
-    const e = err as { code?: string; retryable?: boolean; status?: number; httpKind?: string; retryAfterMs?: number; message: string };
-    return { code: e.code, retryable: e.retryable, status: e.status, httpKind: e.httpKind, retryAfterMs: e.retryAfterMs, message: e.message };
+    const e = err as {
+      code?: string;
+      retryable?: boolean;
+      status?: number;
+      httpKind?: string;
+      retryAfterMs?: number;
+      message: string;
+    };
+    return {
+      code: e.code,
+      retryable: e.retryable,
+      status: e.status,
+      httpKind: e.httpKind,
+      retryAfterMs: e.retryAfterMs,
+      message: e.message,
+    };
   }
   throw new Error('expected the download to fail, and it succeeded');
 }

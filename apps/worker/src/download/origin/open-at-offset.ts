@@ -20,6 +20,9 @@ export async function openAtOffset(
     await opened.response.body.dump().catch(() => {});
     opened = await openResponse(req, undefined);
   }
-  req.logger.info({ had: offset, status: opened.response.statusCode }, 'origin did not continue the partial download; starting over');
+  req.logger.info(
+    { had: offset, status: opened.response.statusCode },
+    'origin did not continue the partial download; starting over',
+  );
   return { opened, offset: 0 };
 }

@@ -8,7 +8,10 @@ import { statusError } from './status-error.js';
 const MAX_REDIRECTS = 10;
 
 /** What one request needs of a download's settings. */
-export type OriginRequest = Pick<DownloadRequest, 'url' | 'dispatcher' | 'signal' | 'logger' | 'authorization' | 'networkPolicy'>;
+export type OriginRequest = Pick<
+  DownloadRequest,
+  'url' | 'dispatcher' | 'signal' | 'logger' | 'authorization' | 'networkPolicy'
+>;
 
 /** A 2xx answer, after redirects, with its body not read yet. */
 export interface Opened {
@@ -43,7 +46,11 @@ export async function openResponse(req: OriginRequest, range: ByteRange | undefi
     if (req.networkPolicy) {
       const refused = checkSourceUrl(current, req.networkPolicy);
       if (refused) {
-        throw new ModelFetchError(refused.code, hop > 0 ? `redirected to a refused source: ${refused.message}` : refused.message, { retryable: false });
+        throw new ModelFetchError(
+          refused.code,
+          hop > 0 ? `redirected to a refused source: ${refused.message}` : refused.message,
+          { retryable: false },
+        );
       }
     }
     const here = new URL(current);
@@ -72,7 +79,8 @@ export async function openResponse(req: OriginRequest, range: ByteRange | undefi
       } catch {
         throw redirectError(status, 'to an unreadable Location');
       }
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw redirectError(status, `to a ${next.protocol} URL`);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:')
+        throw redirectError(status, `to a ${next.protocol} URL`);
       current = next.toString();
       req.logger.debug({ url: current, status }, 'following redirect');
       continue;

@@ -8,7 +8,12 @@ const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
  * The failure for a status that is neither a success nor a redirect. `redirectedAway`: the
  * answer came from another host than the one asked, after a redirect.
  */
-export function statusError(status: number, url: string, redirectedAway: boolean, retryAfter: string | null): ModelFetchError {
+export function statusError(
+  status: number,
+  url: string,
+  redirectedAway: boolean,
+  retryAfter: string | null,
+): ModelFetchError {
   const where = redactUrl(url);
   if (status === 401) {
     return new ModelFetchError(
@@ -26,13 +31,21 @@ export function statusError(status: number, url: string, redirectedAway: boolean
     });
   }
   if (status === 403) {
-    return new ModelFetchError('FORBIDDEN', `HTTP 403 from ${where}: access denied (token lacks access, or a gated model not accepted?)`, {
-      retryable: false,
-      status,
-    });
+    return new ModelFetchError(
+      'FORBIDDEN',
+      `HTTP 403 from ${where}: access denied (token lacks access, or a gated model not accepted?)`,
+      {
+        retryable: false,
+        status,
+      },
+    );
   }
   if (status === 404 || status === 410) {
-    return new ModelFetchError('HTTP_ERROR', `HTTP ${status} from ${where}`, { retryable: false, status, httpKind: 'NOT_FOUND' });
+    return new ModelFetchError('HTTP_ERROR', `HTTP ${status} from ${where}`, {
+      retryable: false,
+      status,
+      httpKind: 'NOT_FOUND',
+    });
   }
   const retryAfterMs = parseRetryAfter(retryAfter);
   const wait = retryAfterMs !== undefined ? ` (Retry-After ${Math.ceil(retryAfterMs / 1000)} s)` : '';

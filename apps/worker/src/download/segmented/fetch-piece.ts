@@ -41,14 +41,20 @@ export async function fetchPiece(work: PieceWork, i: number): Promise<void> {
       const range = parseContentRange(opened.header('content-range'));
       if (opened.response.statusCode !== 206 || !range || range.start !== from) {
         await opened.response.body.dump().catch(() => {});
-        throw new RestartNeeded(`the origin answered ${opened.response.statusCode} to a range request (the file changed?)`);
+        throw new RestartNeeded(
+          `the origin answered ${opened.response.statusCode} to a range request (the file changed?)`,
+        );
       }
       await fillPiece(work, i, new BodyQueue(opened.response.body, PIECE_READ_AHEAD, closes(opened.header)));
       return;
     } catch (err) {
-      if (!retriesPiece(err, signal) || tryNo >= PIECE_TRIES) throw err instanceof RestartNeeded ? err : networkError(err, signal);
+      if (!retriesPiece(err, signal) || tryNo >= PIECE_TRIES)
+        throw err instanceof RestartNeeded ? err : networkError(err, signal);
       const failure = networkError(err, signal);
-      req.logger.info({ piece: i, try: tryNo, code: failure.code, at: done[i] }, 'piece failed; fetching its remainder again');
+      req.logger.info(
+        { piece: i, try: tryNo, code: failure.code, at: done[i] },
+        'piece failed; fetching its remainder again',
+      );
       await new Promise((r) => setTimeout(r, 200 * tryNo));
     }
   }

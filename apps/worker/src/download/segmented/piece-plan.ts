@@ -9,7 +9,8 @@ const SEGMENT_MIN_BYTES = 64 * MiB;
 
 /** A file worth splitting: ranges served, a validator to keep them consistent, large enough. */
 export function canSegment(req: DownloadRequest, header: HeaderOf, contentLength: number | null): boolean {
-  if (segmentsOf(req) < 2 || contentLength === null || contentLength < (req.segmentMinBytes ?? SEGMENT_MIN_BYTES)) return false;
+  if (segmentsOf(req) < 2 || contentLength === null || contentLength < (req.segmentMinBytes ?? SEGMENT_MIN_BYTES))
+    return false;
   if (!/\bbytes\b/i.test(header('accept-ranges') ?? '')) return false;
   const v = validatorsOf(header);
   return !!(v.etag ?? v.lastModified);
@@ -32,7 +33,8 @@ export function planPieces(total: number, segments: number, pieceSize?: number):
   return { total, pieceSize: size, count: Math.ceil(total / size) };
 }
 
-export const pieceLength = (plan: PiecePlan, i: number): number => Math.min(plan.pieceSize, plan.total - i * plan.pieceSize);
+export const pieceLength = (plan: PiecePlan, i: number): number =>
+  Math.min(plan.pieceSize, plan.total - i * plan.pieceSize);
 
 /**
  * Bytes of each piece kept from an earlier attempt: its recorded progress, trusted only as far
@@ -40,7 +42,9 @@ export const pieceLength = (plan: PiecePlan, i: number): number => Math.min(plan
  */
 export function keptProgress(plan: PiecePlan, recorded: number[] | undefined, onDisk: number): number[] {
   return Array.from({ length: plan.count }, (_, i) =>
-    recorded?.length === plan.count ? Math.max(0, Math.min(recorded[i] ?? 0, pieceLength(plan, i), onDisk - i * plan.pieceSize)) : 0,
+    recorded?.length === plan.count
+      ? Math.max(0, Math.min(recorded[i] ?? 0, pieceLength(plan, i), onDisk - i * plan.pieceSize))
+      : 0,
   );
 }
 

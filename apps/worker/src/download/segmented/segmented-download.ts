@@ -36,8 +36,17 @@ export async function downloadSegmented(
   const first = 'first' in from ? from.first : undefined;
   const previous = 'meta' in from ? from.meta : undefined;
   const described: StagingProgress = first
-    ? { ...validatorsOf(first.header), contentDisposition: first.header('content-disposition'), finalUrl: first.finalUrl }
-    : { etag: previous!.etag, lastModified: previous!.lastModified, contentDisposition: previous!.contentDisposition, finalUrl: previous!.finalUrl };
+    ? {
+        ...validatorsOf(first.header),
+        contentDisposition: first.header('content-disposition'),
+        finalUrl: first.finalUrl,
+      }
+    : {
+        etag: previous!.etag,
+        lastModified: previous!.lastModified,
+        contentDisposition: previous!.contentDisposition,
+        finalUrl: previous!.finalUrl,
+      };
   const ifRange = ifRangeOf(described)!;
   const plan = planPieces('first' in from ? from.totalBytes : previous!.totalBytes!, segments, previous?.pieceSize);
   const onDisk = previous ? await req.staging.size() : 0;
@@ -46,7 +55,12 @@ export async function downloadSegmented(
   // The metadata is written under the lease too: after LOCK_LOST it belongs to the job's new owner.
   const saveMeta = async () => {
     req.assertMayWrite?.();
-    await writeStagingMeta(req.staging, source, { ...described, totalBytes: plan.total, pieceSize: plan.pieceSize, pieces: [...done] });
+    await writeStagingMeta(req.staging, source, {
+      ...described,
+      totalBytes: plan.total,
+      pieceSize: plan.pieceSize,
+      pieces: [...done],
+    });
   };
 
   let fh: FileHandle | undefined;
@@ -64,7 +78,8 @@ export async function downloadSegmented(
     } catch (err) {
       throw fileError(err, req.staging.partPath);
     }
-    if (resumedFrom > 0) req.logger.info({ resumedFrom, totalBytes: plan.total, pieces: plan.count }, 'resuming segmented download');
+    if (resumedFrom > 0)
+      req.logger.info({ resumedFrom, totalBytes: plan.total, pieces: plan.count }, 'resuming segmented download');
     else req.logger.info({ totalBytes: plan.total, pieces: plan.count, segments }, 'segmented download');
     metaTimer = setInterval(() => void saveMeta().catch(() => {}), META_EVERY_MS);
 

@@ -59,10 +59,12 @@ export async function downloadOverOneConnection(
           if (offset === 0 && received < SNIFF_BYTES) {
             // The first bytes may come in several small chunks: look at up to 512 of them together.
             sniffed = Buffer.concat([sniffed, chunk]).subarray(0, SNIFF_BYTES);
-            if (looksLikeHtml(sniffed)) throw notAModel('the body is an HTML page, not a model file; a login or error page?');
+            if (looksLikeHtml(sniffed))
+              throw notAModel('the body is an HTML page, not a model file; a login or error page?');
           }
           received += chunk.length;
-          if (req.maxBytes !== undefined && total() > req.maxBytes) throw tooLarge(`the body ran past ${req.maxBytes} bytes (MAX_MODEL_BYTES)`);
+          if (req.maxBytes !== undefined && total() > req.maxBytes)
+            throw tooLarge(`the body ran past ${req.maxBytes} bytes (MAX_MODEL_BYTES)`);
           writer.add(chunk);
         }
         const now = Date.now();
@@ -70,7 +72,10 @@ export async function downloadOverOneConnection(
         progress.tick(total(), now);
         if (total() >= nextLog) {
           nextLog += LOG_EVERY_BYTES;
-          req.logger.info({ bytes: total(), totalBytes, bytesPerSec: progress.speed(total(), now) }, 'download progress');
+          req.logger.info(
+            { bytes: total(), totalBytes, bytesPerSec: progress.speed(total(), now) },
+            'download progress',
+          );
         }
       }
     } catch (err) {
@@ -102,8 +107,10 @@ export async function downloadOverOneConnection(
   }
 
   progress.final(total());
-  if (contentLength !== null && received !== contentLength) throw sizeMismatch(`received ${received} bytes but Content-Length said ${contentLength}`);
-  if (totalBytes !== null && total() !== totalBytes) throw sizeMismatch(`file is ${total()} bytes but the origin said ${totalBytes}`);
+  if (contentLength !== null && received !== contentLength)
+    throw sizeMismatch(`received ${received} bytes but Content-Length said ${contentLength}`);
+  if (totalBytes !== null && total() !== totalBytes)
+    throw sizeMismatch(`file is ${total()} bytes but the origin said ${totalBytes}`);
   if (total() === 0) throw new ModelFetchError('EMPTY_FILE', 'the origin sent an empty body', { retryable: true });
   const sha256 = verifyHash(digest, req.expectedSha256, offset > 0);
   return { bytes: total(), sha256, finalUrl, contentDisposition: header('content-disposition'), resumedFrom: offset };

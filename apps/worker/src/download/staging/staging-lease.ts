@@ -51,12 +51,18 @@ export class StagingLease {
         this.timer.unref();
         return;
       }
-      if (result === -1) throw new ModelFetchError('LOCK_LOST', 'this worker no longer holds the job', { retryable: true });
+      if (result === -1)
+        throw new ModelFetchError('LOCK_LOST', 'this worker no longer holds the job', { retryable: true });
       if (signal?.aborted) {
         const reason = signal.reason as unknown;
-        throw reason instanceof ModelFetchError ? reason : new ModelFetchError('SHUTDOWN', 'stopped while waiting for the staging file', { retryable: true });
+        throw reason instanceof ModelFetchError
+          ? reason
+          : new ModelFetchError('SHUTDOWN', 'stopped while waiting for the staging file', { retryable: true });
       }
-      if (Date.now() > deadline) throw new ModelFetchError('LOCK_LOST', 'another worker is still writing this staging file', { retryable: true });
+      if (Date.now() > deadline)
+        throw new ModelFetchError('LOCK_LOST', 'another worker is still writing this staging file', {
+          retryable: true,
+        });
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -75,7 +81,15 @@ export class StagingLease {
   /** 1: taken; 0: another holder has it; -1: the job lock is not ours. */
   private async acquireOnce(): Promise<number> {
     if (!this.redis.isCluster) {
-      return (await this.redis.eval(ACQUIRE, 2, this.key, this.jobLockKey, this.token, String(this.ttlMs), this.jobToken)) as number;
+      return (await this.redis.eval(
+        ACQUIRE,
+        2,
+        this.key,
+        this.jobLockKey,
+        this.token,
+        String(this.ttlMs),
+        this.jobToken,
+      )) as number;
     }
     if ((await this.redis.get(this.jobLockKey)) !== this.jobToken) return -1;
     return (await this.redis.eval(ACQUIRE_ALONE, 1, this.key, this.token, String(this.ttlMs))) as number;
@@ -84,7 +98,15 @@ export class StagingLease {
   /** 1: renewed; 0: the lease is gone; -1: the job lock passed on (the lease is given up). */
   private async renewOnce(): Promise<number> {
     if (!this.redis.isCluster) {
-      return (await this.redis.eval(RENEW, 2, this.key, this.jobLockKey, this.token, String(this.ttlMs), this.jobToken)) as number;
+      return (await this.redis.eval(
+        RENEW,
+        2,
+        this.key,
+        this.jobLockKey,
+        this.token,
+        String(this.ttlMs),
+        this.jobToken,
+      )) as number;
     }
     if ((await this.redis.get(this.jobLockKey)) !== this.jobToken) {
       await this.redis.eval(RELEASE_IF_OWNER, 1, this.key, this.token);
@@ -106,7 +128,10 @@ export class StagingLease {
   /** Throws when writing must stop: checked before every write. */
   assertValid(): void {
     if (this.lost) throw new ModelFetchError('LOCK_LOST', `stopped writing: ${this.lost}`, { retryable: true });
-    if (Date.now() >= this.validUntil) throw new ModelFetchError('LOCK_LOST', 'stopped writing: the staging lease could not be renewed', { retryable: true });
+    if (Date.now() >= this.validUntil)
+      throw new ModelFetchError('LOCK_LOST', 'stopped writing: the staging lease could not be renewed', {
+        retryable: true,
+      });
   }
 
   async release(): Promise<void> {

@@ -16,7 +16,11 @@ export type StagingProgress = Omit<StagingMeta, 'source' | 'sourceIndex' | 'dead
  * The one writer of a job's staging metadata (`.part.json`). Every write names the source and
  * carries the list of dead sources, so no write can drop what an earlier attempt learnt.
  */
-export function writeStagingMeta(staging: StagingFile, from: StagingSource, progress: StagingProgress = {}): Promise<void> {
+export function writeStagingMeta(
+  staging: StagingFile,
+  from: StagingSource,
+  progress: StagingProgress = {},
+): Promise<void> {
   return staging.writeMeta({
     source: redactUrl(from.url),
     sourceIndex: from.sourceIndex,
