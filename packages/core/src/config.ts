@@ -17,6 +17,21 @@ const bool = (def: boolean) =>
     .default(def ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** An http(s) origin, kept without a trailing slash so paths can be appended. */
+const endpoint = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .refine((value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash;
+      } catch {
+        return false;
+      }
+    }, 'must be an http:// or https:// URL without a query, e.g. https://huggingface.co')
+    .transform((value) => value.replace(/\/+$/, ''));
+
 /** Every setting the API and the workers read, one schema for both. */
 export const configSchema = z.object({
   /** One server (`redis://`, `rediss://`) or a Redis Cluster (`redis+cluster://h1:p1,h2:p2`, `rediss+cluster://`). */
@@ -106,6 +121,16 @@ export const configSchema = z.object({
       });
       return z.NEVER;
     }),
+  /** Where Hugging Face references are resolved and fetched: the public hub, or a mirror. */
+  HF_ENDPOINT: endpoint('https://huggingface.co'),
+  /** Where Civitai references are resolved and fetched: the public site, or a mirror. */
+  CIVITAI_ENDPOINT: endpoint('https://civitai.com'),
+  /** A metadata call that takes longer is given up: the download goes on unverified. */
+  METADATA_TIMEOUT_MS: int(5000, 100, 120_000),
+  /** How long a host's answer (SHA-256, size, file name) is kept in Redis. */
+  METADATA_CACHE_SECONDS: int(3600, 0, 30 * 86_400),
+  /** Refuse a download whose SHA-256 is not known before it starts (from the caller or the host). */
+  REQUIRE_VERIFIED: bool(false),
   HIT_FLUSH_SECONDS: int(2, 1, 60),
   /** Hosts downloads may come from (every redirect hop too): comma-separated patterns, `*` for any. */
   ALLOWED_HOSTS: z
@@ -158,7 +183,7 @@ export interface Config extends RawConfig {
   modelsDir: string;
   /** True when REDIS_URL was not set, so `npm start` may start a private redis-server. */
   redisUrlIsDefault: boolean;
-  /** ALLOWED_HOSTS and ALLOW_PRIVATE_NETWORKS together. */
+  /** ALLOWED_HOSTS (with the hosts of HF_ENDPOINT and CIVITAI_ENDPOINT) and ALLOW_PRIVATE_NETWORKS together. */
   networkPolicy: NetworkPolicy;
   /** REDIS_URL parsed: one server or a cluster's seed nodes. */
   redis: RedisTarget;
@@ -201,7 +226,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modelsDir: path.resolve(parsed.data.MODELS_DIR),
     redisUrlIsDefault: cleaned.REDIS_URL === undefined,
     networkPolicy: {
-      allowedHosts: parsed.data.ALLOWED_HOSTS,
+      // The configured endpoints are where references are fetched from: allowed without listing them.
+      allowedHosts: [
+        ...parsed.data.ALLOWED_HOSTS,
+        new URL(parsed.data.HF_ENDPOINT).hostname,
+        new URL(parsed.data.CIVITAI_ENDPOINT).hostname,
+      ],
       allowPrivateNetworks: parsed.data.ALLOW_PRIVATE_NETWORKS,
     },
   };

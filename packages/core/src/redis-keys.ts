@@ -32,6 +32,14 @@ export function urlTokenKey(prefix: string, strippedUrl: string): string {
 }
 
 /**
+ * A host's answer about one file (SHA-256, size, name), cached by what identifies the file
+ * (`hf:repo/path@revision`, `civitai:version?file-params`); hashed so any reference fits.
+ */
+export function sourceMetadataKey(prefix: string, reference: string): string {
+  return `${serviceKeyBase(prefix)}:source-metadata:${createHash('sha256').update(reference).digest('hex')}`;
+}
+
+/**
  * Start of every Redis key scoped to a volume (registry lease, model leases, disk reservations,
  * staging leases, content claims): shared by every process that mounts the volume, whatever its
  * QUEUE_PREFIX. On a cluster the volume id is a hash tag, so a volume's keys share one slot and

@@ -57,7 +57,7 @@ export const httpUrlSchema = z
     maxLength: 8192,
   });
 
-/** What a caller asks for. Unknown fields are refused so a typo (say `sha265`) is not silently ignored. */
+/** A model as the service fetches it: every reference resolved to a name and a download URL. */
 export const modelRefSchema = z.strictObject({
   kind: modelKindSchema,
   name: modelNameSchema,
@@ -67,6 +67,54 @@ export const modelRefSchema = z.strictObject({
   mirrors: z.array(httpUrlSchema).max(10, 'at most 10 mirrors').optional(),
 });
 export type ModelRef = z.infer<typeof modelRefSchema>;
+
+/** `hf:OWNER/REPO/PATH[@REVISION]`, `civitai:VERSION_ID` or `urn:air:ECOSYSTEM:TYPE:civitai:MODEL_ID@VERSION_ID`. */
+export const sourceReferenceSchema = z
+  .string()
+  .min(1)
+  .max(2048)
+  .meta({
+    description:
+      'A file on Hugging Face (`hf:OWNER/REPO/PATH/IN/REPO[@REVISION]`) or Civitai (`civitai:VERSION_ID`, ' +
+      'or an AIR `urn:air:ECOSYSTEM:TYPE:civitai:MODEL_ID@VERSION_ID`), instead of `url`.',
+    examples: ['civitai:135867', 'hf:stabilityai/sdxl-vae/sdxl_vae.safetensors@main'],
+  });
+
+/**
+ * What a caller asks for: a `url` or a `source` reference (one of them), and a `name` unless the
+ * host tells the file name. Unknown fields are refused so a typo (say `sha265`) is not silently ignored.
+ */
+export const modelRequestSchema = z.strictObject({
+  kind: modelKindSchema,
+  /** Defaults to the file's name without its extension. */
+  name: modelNameSchema.optional(),
+  url: httpUrlSchema.optional(),
+  source: sourceReferenceSchema.optional(),
+  sha256: sha256Schema.optional(),
+  /** Further URLs for the same file, tried in order when a source fails. */
+  mirrors: z.array(httpUrlSchema).max(10, 'at most 10 mirrors').optional(),
+});
+export type ModelRequest = z.infer<typeof modelRequestSchema>;
+
+/** Where a file came from, as the host names it: recorded in the registry entry as `source`. */
+export const sourceRecordSchema = z.discriminatedUnion('host', [
+  z.strictObject({
+    host: z.literal('huggingface'),
+    repo: z.string(),
+    /** As asked (a branch, tag or commit). */
+    revision: z.string(),
+    path: z.string(),
+    /** The commit the revision pointed at when the file was resolved. */
+    commit: z.string().optional(),
+  }),
+  z.strictObject({
+    host: z.literal('civitai'),
+    versionId: z.number().int(),
+    modelId: z.number().int().optional(),
+    fileId: z.number().int().optional(),
+  }),
+]);
+export type SourceRecord = z.infer<typeof sourceRecordSchema>;
 
 /** A model on the volume, as the API shows it. */
 export interface Model {
@@ -81,6 +129,8 @@ export interface Model {
   usageCount: number;
   /** Pinned models are never removed by cleanup or quota eviction. */
   pinned: boolean;
+  /** Where the file came from, when it was resolved from a Hugging Face or Civitai reference. */
+  source?: SourceRecord;
 }
 
 /* ---------- the download queue: its one job, shared by producer and worker ---------- */
@@ -93,6 +143,12 @@ export const fetchModelJobSchema = modelRefSchema.extend({
   requestedAt: z.number(),
   /** Random id of the request that created the job, to tell it from a job it joined. */
   requestId: z.string().optional(),
+  /** The size the host published, for the disk pre-check before the first byte. */
+  expectedSize: z.number().int().min(0).optional(),
+  /** Where the file comes from, when resolved from a host's metadata. */
+  source: sourceRecordSchema.optional(),
+  /** Why no SHA-256 was known before the download (it is then not verified against one). */
+  unverifiedReason: z.string().optional(),
 });
 export type FetchModelJobData = z.infer<typeof fetchModelJobSchema>;
 
@@ -104,15 +160,15 @@ export const waitQuerySchema = z.coerce
   .max(3600, 'must be at most 3600');
 
 export const batchRequestSchema = z.strictObject({
-  items: z.array(modelRefSchema).min(1, 'must hold at least 1 item').max(1000, 'must hold at most 1000 items'),
+  items: z.array(modelRequestSchema).min(1, 'must hold at least 1 item').max(1000, 'must hold at most 1000 items'),
 });
 
-export const loraRefSchema = modelRefSchema.extend({
+export const loraRefSchema = modelRequestSchema.extend({
   kind: z.literal('lora').default('lora'),
   scale: z.number().finite().default(1),
 });
-export const embeddingRefSchema = modelRefSchema.extend({ kind: z.literal('embedding').default('embedding') });
-export const checkpointRefSchema = modelRefSchema.extend({ kind: z.literal('checkpoint').default('checkpoint') });
+export const embeddingRefSchema = modelRequestSchema.extend({ kind: z.literal('embedding').default('embedding') });
+export const checkpointRefSchema = modelRequestSchema.extend({ kind: z.literal('checkpoint').default('checkpoint') });
 
 export const prepareRequestSchema = z.strictObject({
   checkpoint: checkpointRefSchema.optional(),
@@ -146,8 +202,8 @@ export type VerifyRequest = z.infer<typeof verifyRequestSchema>;
 
 /** POST /v1/scan takes no options; unknown fields are refused as everywhere. */
 export const scanRequestSchema = z.strictObject({});
-/** POST /v1/fetch: a ModelRef, and `lease: true` to protect the model from removal while it is used. */
-export const fetchRequestSchema = modelRefSchema.extend({ lease: z.boolean().optional() });
+/** POST /v1/fetch: a ModelRequest, and `lease: true` to protect the model from removal while it is used. */
+export const fetchRequestSchema = modelRequestSchema.extend({ lease: z.boolean().optional() });
 
 /** POST /v1/leases/:id: how long from now the lease lasts (default LEASE_SECONDS). */
 export const leaseExtendSchema = z.strictObject({

@@ -7,6 +7,7 @@ import {
   bullKeys,
   modelKey,
   serviceKeys,
+  sourceMetadataKey,
   urlTokenKey,
   volumeKeyBase,
   volumeKeys,
@@ -23,6 +24,8 @@ describe('keys under the queue prefix', () => {
     expect(keys.rate('10.0.0.1', 28_000_000)).toBe('mm:model-manager:rate:10.0.0.1:28000000');
     const sha = createHash('sha256').update('https://h/f.safetensors').digest('hex');
     expect(urlTokenKey('mm', 'https://h/f.safetensors')).toBe(`mm:model-manager:url-token:${sha}`);
+    const ref = createHash('sha256').update('civitai:135867').digest('hex');
+    expect(sourceMetadataKey('mm', 'civitai:135867')).toBe(`mm:model-manager:source-metadata:${ref}`);
   });
 
   it('keep a hash-tagged prefix as given, so a cluster puts them in the queue’s slot', () => {

@@ -1,0 +1,43 @@
+import type { ModelRef, SourceRecord } from '@model-manager/core';
+
+/** The parameters of a Civitai download URL that pick one of a version's files. */
+export interface CivitaiFileParams {
+  type?: string;
+  format?: string;
+  size?: string;
+  fp?: string;
+}
+
+/** Which file a request means, as far as it can be told without asking the host. */
+export type SourceRef =
+  | { host: 'huggingface'; repo: string; path: string; revision: string }
+  | { host: 'civitai'; versionId: number; modelId?: number; params: CivitaiFileParams };
+
+/** A request made concrete: what to download, and what is known of the file before the first byte. */
+export interface Resolution {
+  /** Name defaulted to the file's stem; url is where to download (a reference's endpoint URL). */
+  ref: ModelRef;
+  /** The size the host published. */
+  expectedSize?: number;
+  /** Where the file comes from, for the registry entry. */
+  source?: SourceRecord;
+  /** True when a SHA-256 (the caller's or the host's) is known before the download: `ref.sha256` is set. */
+  verified: boolean;
+  /** Why not, when not verified (no hash given and none published, metadata unavailable and why). */
+  unverifiedReason?: string;
+}
+
+export type SourceErrorCode = 'INVALID_REQUEST' | 'AUTH_REQUIRED' | 'SOURCE_NOT_FOUND' | 'HASH_CONFLICT';
+
+/** A request the host's metadata (or the reference itself) shows cannot be fetched as asked. */
+export class SourceError extends Error {
+  override readonly name = 'SourceError';
+  constructor(
+    readonly code: SourceErrorCode,
+    message: string,
+    /** Extra facts for the answer's `details` (the field at fault, both hashes of a conflict). */
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
