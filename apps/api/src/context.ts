@@ -11,6 +11,7 @@ import {
   type RedisClient,
 } from '@model-manager/core';
 import { ModelLeases, Registry, VolumeCleanup } from '@model-manager/registry';
+import { SourceResolver } from '@model-manager/sources';
 import { BatchStore } from './services/batch-store.js';
 import { FetchService } from './services/fetch-service.js';
 import { JobEventHub } from './services/job-events.js';
@@ -34,6 +35,8 @@ export interface ServiceContext {
   leases: ModelLeases;
   /** Age cleanup and quota eviction. */
   cleanup: VolumeCleanup;
+  /** Hugging Face and Civitai references resolved to SHA-256, size and file name before queueing. */
+  sources: SourceResolver;
   fetches: FetchService;
   batches: BatchStore;
   waiter: JobWaiter;
@@ -73,6 +76,7 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
   queueEvents.on('completed', () => registry.invalidate());
   queueEvents.on('failed', () => registry.invalidate());
   const fetches = new FetchService(config, queue, registry, redis);
+  const sources = SourceResolver.fromConfig(config, redis, logger);
   const leases = new ModelLeases(redis, config.modelsDir, config.LEASE_SECONDS);
   const cleanup = VolumeCleanup.forService(config, registry, redis, logger, () => inFlightModels(queue));
   const waiter = new JobWaiter(queue, queueEvents);
@@ -102,6 +106,7 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
     registry,
     leases,
     cleanup,
+    sources,
     fetches,
     batches,
     waiter,
@@ -112,6 +117,7 @@ export async function createServiceContext(config: Config, logger: Logger): Prom
         maintenanceWaiter.close();
         events.close();
         await fetches.close(); // hit and miss counters
+        await sources.close();
         await registry.close(); // writes batched cache hits
         await queueEvents.close().catch(() => {});
         await maintenanceEvents.close().catch(() => {});

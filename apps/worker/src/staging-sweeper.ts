@@ -1,8 +1,14 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import { QUEUE_NAME, STAGING_DIR, type Config, type Logger, type RedisClient } from '@model-manager/core';
-import { escapePart } from './download/staging/staging-file.js';
+import {
+  QUEUE_NAME,
+  STAGING_DIR,
+  escapeStagingPart,
+  type Config,
+  type Logger,
+  type RedisClient,
+} from '@model-manager/core';
 
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
@@ -24,7 +30,7 @@ export class StagingSweeper {
     private readonly logger: Logger,
   ) {
     this.queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
-    this.ownPrefix = `${escapePart(config.QUEUE_PREFIX)}.`;
+    this.ownPrefix = `${escapeStagingPart(config.QUEUE_PREFIX)}.`;
   }
 
   start(): void {

@@ -1,13 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import { modelKey } from './redis-keys.js';
-import type { FetchModelJobData, ModelRef } from './schemas.js';
+import type { FetchModelJobData, ModelRef, SourceRecord } from './schemas.js';
+
+/** What the API learnt of the file before queueing it (from the host's metadata). */
+export interface KnownBeforehand {
+  expectedSize?: number;
+  source?: SourceRecord;
+  unverifiedReason?: string;
+}
 
 /**
  * The data and options of a `fetch-model` job, shared by the API and by the worker's verify job
  * (which re-fetches corrupt models), so a job added by either is the same job.
  */
-export function fetchJobData(ref: ModelRef): FetchModelJobData {
+export function fetchJobData(ref: ModelRef, known: KnownBeforehand = {}): FetchModelJobData {
   const data: FetchModelJobData = {
     kind: ref.kind,
     name: ref.name,
@@ -17,6 +24,9 @@ export function fetchJobData(ref: ModelRef): FetchModelJobData {
   };
   if (ref.sha256) data.sha256 = ref.sha256;
   if (ref.mirrors?.length) data.mirrors = ref.mirrors;
+  if (known.expectedSize !== undefined) data.expectedSize = known.expectedSize;
+  if (known.source) data.source = known.source;
+  if (!ref.sha256 && known.unverifiedReason) data.unverifiedReason = known.unverifiedReason;
   return data;
 }
 

@@ -116,3 +116,17 @@ export function fileStem(filePath: string): string {
   const ext = path.extname(base);
   return ext ? base.slice(0, -ext.length) : base;
 }
+
+/** A part of a staging file name: anything but letters, digits, `_` and `-` escaped, so `a.b` and `a%2eb` stay apart. */
+export function escapeStagingPart(part: string): string {
+  return part.replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * A temporary file in the staging folder for placing the same bytes under a new name. Named
+ * under the queue prefix, so the staging sweeper of the workers on that prefix removes what a
+ * crash leaves behind.
+ */
+export function sameContentTmpPath(modelsDir: string, prefix: string, random: string): string {
+  return path.join(modelsDir, STAGING_DIR, `${escapeStagingPart(prefix)}.tmp-link-${random}`);
+}

@@ -1,1 +1,2 @@
 export * from './resolution.js';
+export * from './source-resolver.js';

@@ -1,12 +1,5 @@
 import type { z } from 'zod';
-import {
-  PICKLE_EXTENSIONS,
-  checkSourceUrl,
-  pickExtension,
-  waitQuerySchema,
-  type Config,
-  type ModelRef,
-} from '@model-manager/core';
+import { PICKLE_EXTENSIONS, checkSourceUrl, pickExtension, waitQuerySchema, type Config } from '@model-manager/core';
 import { ApiError, invalidRequest } from './api-error.js';
 
 /** Parses a request body with a zod schema or throws a 400 that names the fields. */
@@ -45,13 +38,13 @@ export function parseWait(query: Record<string, unknown>, fallback: number): num
  * what only the download shows: every redirect hop, DNS answers, Content-Disposition.
  */
 export function assertSourcesAllowed(
-  refs: ReadonlyArray<{ ref: ModelRef; field: string }>,
+  refs: ReadonlyArray<{ ref: { url?: string; mirrors?: readonly string[] }; field: string }>,
   config: Pick<Config, 'networkPolicy' | 'REQUIRE_SAFETENSORS'>,
 ): void {
   const refused: Array<{ field: string; code: string; message: string }> = [];
   for (const { ref, field } of refs) {
     const sources = [
-      { url: ref.url, at: 'url' },
+      ...(ref.url === undefined ? [] : [{ url: ref.url, at: 'url' }]),
       ...(ref.mirrors ?? []).map((url, i) => ({ url, at: `mirrors.${i}` })),
     ];
     for (const { url, at } of sources) {

@@ -4,6 +4,7 @@ import type { ServiceContext } from '../context.js';
 import { notFound } from '../http/api-error.js';
 import { clientGone } from '../http/request-context.js';
 import { assertSourcesAllowed, parseBody, parseWait } from '../http/validate.js';
+import { resolveEach } from '../sources/resolve-requests.js';
 
 /** Prefetch batches: POST /v1/batches, GET /v1/batches/:id?wait= */
 export function batchRoutes(ctx: ServiceContext): Router {
@@ -14,7 +15,11 @@ export function batchRoutes(ctx: ServiceContext): Router {
       items.map((ref, i) => ({ ref, field: `items.${i}` })),
       ctx.config,
     );
-    res.status(202).json(await ctx.batches.create(items));
+    const resolved = await resolveEach(
+      ctx.sources,
+      items.map((request, i) => ({ request, field: `items.${i}` })),
+    );
+    res.status(202).json(await ctx.batches.create(items.map((request, i) => ({ request, resolved: resolved[i]! }))));
   });
   router.get('/v1/batches/:id', async (req, res) => {
     const wait = parseWait(req.query, 0);

@@ -7,11 +7,13 @@ import {
   type ModelKind,
   type ModelRef,
 } from '@model-manager/core';
+import type { Resolution } from '@model-manager/sources';
 import type { ServiceContext } from '../context.js';
 import { ApiError } from '../http/api-error.js';
 import { clientGone } from '../http/request-context.js';
 import { assertSourcesAllowed, parseBody, parseWait } from '../http/validate.js';
 import { buildLoraPrompt } from '../services/prompt.js';
+import { resolveEach } from '../sources/resolve-requests.js';
 
 type Outcome = { model: Model; fetched?: boolean } | { jobId: string } | { error: ErrorInfo };
 
@@ -26,28 +28,32 @@ export function prepareRoutes(ctx: ServiceContext): Router {
   router.post('/v1/prepare', async (req, res) => {
     const wait = parseWait(req.query, 600);
     const body = parseBody(prepareRequestSchema, req.body);
-    const refs: ModelRef[] = [
-      ...(body.checkpoint ? [body.checkpoint] : []),
-      ...(body.loras ?? []),
-      ...(body.embeddings ?? []),
+    const asked = [
+      ...(body.checkpoint ? [{ request: body.checkpoint, field: 'checkpoint' }] : []),
+      ...(body.loras ?? []).map((request, i) => ({ request, field: `loras.${i}` })),
+      ...(body.embeddings ?? []).map((request, i) => ({ request, field: `embeddings.${i}` })),
     ];
     assertSourcesAllowed(
-      [
-        ...(body.checkpoint ? [{ ref: body.checkpoint, field: 'checkpoint' }] : []),
-        ...(body.loras ?? []).map((ref, i) => ({ ref, field: `loras.${i}` })),
-        ...(body.embeddings ?? []).map((ref, i) => ({ ref, field: `embeddings.${i}` })),
-      ],
+      asked.map(({ request, field }) => ({ ref: request, field })),
       ctx.config,
+    );
+    const resolved = await resolveEach(ctx.sources, asked);
+    // A model the host refused (not found, a token needed) is reported in `failed` under the name asked for.
+    const refs: ModelRef[] = resolved.map((r, i) =>
+      'ref' in r ? r.ref : { kind: asked[i]!.request.kind, name: nameAsked(asked[i]!.request), url: '' },
     );
     // Every model asked for is leased before it is looked up, so a cleanup cannot remove a file
     // between the lookup and the generation that uses it.
-    const lease = await ctx.leases.create(refs);
+    const lease = await ctx.leases.create(refs.filter((_, i) => 'ref' in resolved[i]!));
 
     const started: Outcome[] = await Promise.all(
-      refs.map(async (ref): Promise<Outcome> => {
+      resolved.map(async (resolution): Promise<Outcome> => {
+        if (!('ref' in resolution)) return { error: { code: resolution.code, message: resolution.message } };
         try {
-          const outcome = await ctx.fetches.request(ref, { priority: PRIORITY.awaited });
-          return outcome.status === 'cached' ? { model: outcome.model } : { jobId: outcome.jobId };
+          const outcome = await ctx.fetches.request(resolution as Resolution, { priority: PRIORITY.awaited });
+          if (outcome.status === 'cached') return { model: outcome.model };
+          if (outcome.status === 'linked') return { model: outcome.model, fetched: true };
+          return { jobId: outcome.jobId };
         } catch (err) {
           if (err instanceof ApiError && err.status === 409) return { error: { code: err.code, message: err.message } };
           throw err;
@@ -77,12 +83,14 @@ export function prepareRoutes(ctx: ServiceContext): Router {
     let i = 0;
     const checkpointPath = body.checkpoint ? pathOf(i++) : null;
     const loras = (body.loras ?? []).flatMap((lora) => {
+      const name = refs[i]!.name;
       const path = pathOf(i++);
-      return path ? [{ name: lora.name, path, scale: lora.scale }] : [];
+      return path ? [{ name, path, scale: lora.scale }] : [];
     });
-    const embeddings = (body.embeddings ?? []).flatMap((embedding) => {
+    const embeddings = (body.embeddings ?? []).flatMap(() => {
+      const name = refs[i]!.name;
       const path = pathOf(i++);
-      return path ? [{ name: embedding.name, path }] : [];
+      return path ? [{ name, path }] : [];
     });
     // New files in the WebUI's folders (downloaded or linked to the same content): a handler
     // refreshes the WebUI's model list when this is not empty.
@@ -103,4 +111,9 @@ export function prepareRoutes(ctx: ServiceContext): Router {
     });
   });
   return router;
+}
+
+/** The name a request gave, else what it named the file by (for a model refused before its name was known). */
+function nameAsked(request: { name?: string; source?: string; url?: string }): string {
+  return request.name ?? request.source ?? request.url ?? '';
 }

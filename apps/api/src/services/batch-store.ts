@@ -11,18 +11,27 @@ import {
   type Model,
   type ModelKind,
   type ModelRef,
+  type ModelRequest,
   type RedisClient,
 } from '@model-manager/core';
 import type { Registry } from '@model-manager/registry';
+import type { Resolution } from '@model-manager/sources';
 import { ApiError } from '../http/api-error.js';
-import { ConflictError, publicStatus, type FetchService, type PublicStatus } from './fetch-service.js';
+import {
+  ConflictError,
+  publicStatus,
+  verificationOf,
+  type FetchService,
+  type PublicStatus,
+  type Verification,
+} from './fetch-service.js';
 
 /** Batches are kept this long after creation. */
 const BATCH_TTL_SECONDS = 7 * 24 * 3600;
 
-export type BatchItemStatus = PublicStatus | 'cached';
+export type BatchItemStatus = PublicStatus | 'cached' | 'linked';
 
-export interface BatchItem {
+export interface BatchItem extends Partial<Verification> {
   kind: ModelKind;
   name: string;
   status: BatchItemStatus;
@@ -33,7 +42,22 @@ export interface BatchItem {
 
 interface StoredBatch {
   createdAt: number;
-  items: Array<{ kind: ModelKind; name: string; jobId?: string; cachedPath?: string; error?: ErrorInfo }>;
+  items: Array<
+    {
+      kind: ModelKind;
+      name: string;
+      jobId?: string;
+      cachedPath?: string;
+      linked?: boolean;
+      error?: ErrorInfo;
+    } & Partial<Verification>
+  >;
+}
+
+/** One item of a batch request, resolved, or refused on its own (not found, a token needed, a conflict). */
+export interface BatchEntry {
+  request: ModelRequest;
+  resolved: Resolution | ApiError;
 }
 
 export interface BatchView {
@@ -57,16 +81,23 @@ export class BatchStore {
     this.keys = serviceKeys(config.QUEUE_PREFIX);
   }
 
-  async create(given: ModelRef[]): Promise<{ batchId: string; jobs: BatchItem[] }> {
+  async create(entries: readonly BatchEntry[]): Promise<{ batchId: string; jobs: BatchItem[] }> {
+    const refused = new Map<number, BatchItem>();
+    const resolved = new Map<number, Resolution>();
+    entries.forEach(({ request, resolved: r }, index) => {
+      if (r instanceof ApiError) {
+        const name = request.name ?? request.source ?? request.url ?? '';
+        refused.set(index, { kind: request.kind, name, status: 'failed', error: { code: r.code, message: r.message } });
+      } else resolved.set(index, r);
+    });
     // `?token=` comes off every URL now; a token is kept only for an item that will download.
-    const split = given.map((ref) => this.fetches.splitUrlTokens(ref));
-    const items = split.map((s) => s.ref);
+    const split = new Map([...resolved].map(([index, r]) => [index, this.fetches.splitUrlTokens(r.ref)]));
     // The same model twice in one batch is one job; twice with different sources is a mistake.
-    const first = new Map<string, { ref: ModelRef; index: number }>();
-    items.forEach((ref, index) => {
+    const first = new Map<string, { ref: ModelRef; index: number; resolution: Resolution }>();
+    for (const [index, { ref }] of split) {
       const key = modelKey(ref.kind, ref.name);
       const seen = first.get(key);
-      if (!seen) first.set(key, { ref, index });
+      if (!seen) first.set(key, { ref, index, resolution: resolved.get(index)! });
       else if (seen.ref.url !== ref.url || (seen.ref.sha256 ?? null) !== (ref.sha256 ?? null)) {
         throw new ApiError(
           400,
@@ -75,29 +106,32 @@ export class BatchStore {
           [{ field: `items.${index}`, message: `conflicts with items.${seen.index}` }],
         );
       }
-    });
+    }
 
-    const unique = [...first.values()].map((v) => v.ref);
-    const checks = await Promise.all(unique.map((ref) => this.registry.check(ref.kind, ref.name, ref.sha256)));
-    this.fetches.countLookups(unique.map((ref, i) => ({ ref, hit: checks[i]!.hit })));
+    const unique = [...first.values()];
+    const checks = await Promise.all(unique.map(({ ref }) => this.registry.check(ref.kind, ref.name, ref.sha256)));
+    this.fetches.countLookups(unique.map(({ ref }, i) => ({ ref, hit: checks[i]!.hit })));
     const results = new Map<string, BatchItem>();
     const toAdd: Array<{ ref: ModelRef; data: FetchModelJobData }> = [];
-    unique.forEach((ref, i) => {
+    const verification = (ref: ModelRef, resolution: Resolution) =>
+      verificationOf({ sha256: ref.sha256, unverifiedReason: resolution.unverifiedReason });
+    // One at a time: two items with the same bytes under two names link the second to the first.
+    for (const [i, { ref, resolution }] of unique.entries()) {
       const check = checks[i]!;
-      if (check.hit)
-        results.set(modelKey(ref.kind, ref.name), {
-          kind: ref.kind,
-          name: ref.name,
-          status: 'cached',
-          path: check.model.path,
-        });
-      else toAdd.push({ ref, data: this.fetches.jobData(ref) });
-    });
+      const base = { kind: ref.kind, name: ref.name, ...verification(ref, resolution) };
+      if (check.hit) {
+        results.set(modelKey(ref.kind, ref.name), { ...base, status: 'cached', path: check.model.path });
+        continue;
+      }
+      const linked = await this.fetches.linkSameContent(ref, resolution);
+      if (linked) results.set(modelKey(ref.kind, ref.name), { ...base, status: 'linked', path: linked.path });
+      else toAdd.push({ ref, data: this.fetches.jobData(ref, resolution) });
+    }
 
     if (toAdd.length > 0) {
       const downloads = new Set(toAdd.map(({ ref }) => modelKey(ref.kind, ref.name)));
       await Promise.all(
-        split.filter((s) => downloads.has(modelKey(s.ref.kind, s.ref.name))).map((s) => s.storeTokens()),
+        [...split.values()].filter((s) => downloads.has(modelKey(s.ref.kind, s.ref.name))).map((s) => s.storeTokens()),
       );
       const jobs = await this.queue.addBulk(
         toAdd.map(({ ref, data }) => ({
@@ -110,21 +144,20 @@ export class BatchStore {
         toAdd.map(({ ref, data }, i) => ({ ref, data, jobId: jobs[i]!.id! })),
         PRIORITY.batch,
       );
-      toAdd.forEach(({ ref }, i) => {
+      toAdd.forEach(({ ref, data }, i) => {
         const status = statuses[i]!;
         const key = modelKey(ref.kind, ref.name);
+        const base = { kind: ref.kind, name: ref.name, ...verificationOf(data) };
         if (status instanceof ConflictError) {
-          results.set(key, {
-            kind: ref.kind,
-            name: ref.name,
-            status: 'failed',
-            error: { code: status.code, message: status.message },
-          });
-        } else results.set(key, { kind: ref.kind, name: ref.name, status, jobId: jobs[i]!.id! });
+          results.set(key, { ...base, status: 'failed', error: { code: status.code, message: status.message } });
+        } else results.set(key, { ...base, status, jobId: jobs[i]!.id! });
       });
     }
 
-    const batchItems = items.map((ref) => results.get(modelKey(ref.kind, ref.name))!);
+    const batchItems = entries.map((_, index) => {
+      const ref = split.get(index)?.ref;
+      return ref ? results.get(modelKey(ref.kind, ref.name))! : refused.get(index)!;
+    });
     const batchId = randomUUID();
     const stored: StoredBatch = {
       createdAt: Date.now(),
@@ -133,7 +166,10 @@ export class BatchStore {
         name: item.name,
         ...(item.jobId ? { jobId: item.jobId } : {}),
         ...(item.path ? { cachedPath: item.path } : {}),
+        ...(item.status === 'linked' ? { linked: true } : {}),
         ...(item.error ? { error: item.error } : {}),
+        ...(item.verified === undefined ? {} : { verified: item.verified }),
+        ...(item.unverifiedReason ? { unverifiedReason: item.unverifiedReason } : {}),
       })),
     };
     await this.redis.set(this.keys.batch(batchId), JSON.stringify(stored), 'EX', BATCH_TTL_SECONDS);
@@ -161,11 +197,20 @@ export class BatchStore {
     );
     const jobs: BatchItem[] = await Promise.all(
       stored.items.map(async (item): Promise<BatchItem> => {
-        const base = { kind: item.kind, name: item.name };
+        const base = {
+          kind: item.kind,
+          name: item.name,
+          ...(item.verified === undefined ? {} : { verified: item.verified }),
+          ...(item.unverifiedReason ? { unverifiedReason: item.unverifiedReason } : {}),
+        };
         if (!item.jobId) {
           return item.error
             ? { ...base, status: 'failed', error: item.error }
-            : { ...base, status: 'cached', ...(item.cachedPath ? { path: item.cachedPath } : {}) };
+            : {
+                ...base,
+                status: item.linked ? 'linked' : 'cached',
+                ...(item.cachedPath ? { path: item.cachedPath } : {}),
+              };
         }
         const found = views.get(item.jobId);
         if (!found) {
@@ -190,7 +235,7 @@ export class BatchStore {
         };
       }),
     );
-    const counts = { total: jobs.length, cached: 0, queued: 0, active: 0, completed: 0, failed: 0 };
+    const counts = { total: jobs.length, cached: 0, linked: 0, queued: 0, active: 0, completed: 0, failed: 0 };
     for (const job of jobs) counts[job.status] += 1;
     return { batchId, done: counts.queued + counts.active === 0, counts, jobs };
   }

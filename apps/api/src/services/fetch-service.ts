@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
 import {
   FETCH_MODEL_JOB,
@@ -7,6 +8,8 @@ import {
   fetchJobOptions,
   modelKey,
   parseFailedReason,
+  recordDownload,
+  sameContentTmpPath,
   serviceKeys,
   splitUrlToken,
   urlTokenKey,
@@ -18,7 +21,8 @@ import {
   type ModelRef,
   type RedisClient,
 } from '@model-manager/core';
-import type { Registry } from '@model-manager/registry';
+import { publishSameContent, type Registry } from '@model-manager/registry';
+import type { Resolution } from '@model-manager/sources';
 import { ApiError } from '../http/api-error.js';
 
 /** How long a URL's token is kept for the worker: longer than any job lives in the queue. */
@@ -26,9 +30,24 @@ const URL_TOKEN_TTL_SECONDS = 8 * 24 * 3600;
 
 export type PublicStatus = 'queued' | 'active' | 'completed' | 'failed';
 
-export type FetchOutcome =
+/** Whether the file is (or was) checked against a SHA-256 known before its download, and why not. */
+export interface Verification {
+  verified: boolean;
+  unverifiedReason?: string;
+}
+
+export type FetchOutcome = (
   | { status: 'cached'; model: Model }
-  | { status: 'queued' | 'active' | 'completed' | 'failed'; jobId: string };
+  /** The same bytes were on the volume under another name: placed under this one, nothing downloaded. */
+  | { status: 'linked'; model: Model }
+  | { status: PublicStatus; jobId: string }
+) &
+  Verification;
+
+export function verificationOf(known: { sha256?: string; unverifiedReason?: string }): Verification {
+  if (known.sha256) return { verified: true };
+  return { verified: false, unverifiedReason: known.unverifiedReason ?? 'no sha256 given' };
+}
 
 export interface JobView {
   jobId: string;
@@ -41,6 +60,9 @@ export interface JobView {
   error?: ErrorInfo;
   /** Why the previous attempt failed, while the job is retried. */
   lastError?: ErrorInfo;
+  /** Whether the download is checked against a SHA-256 known before it (absent for a job no longer found). */
+  verified?: boolean;
+  unverifiedReason?: string;
 }
 
 export function publicStatus(state: string): PublicStatus {
@@ -86,8 +108,8 @@ export class FetchService {
     return fetchJobOptions(this.config, ref, priority);
   }
 
-  jobData(ref: ModelRef): FetchModelJobData {
-    return fetchJobData(ref);
+  jobData(ref: ModelRef, known: Omit<Resolution, 'ref' | 'verified'> = {}): FetchModelJobData {
+    return fetchJobData(ref, known);
   }
 
   /**
@@ -147,18 +169,41 @@ export class FetchService {
     };
   }
 
-  /** Cached answer, or the job (new or joined) that fetches the model. Throws ConflictError. */
-  async request(given: ModelRef, options: { priority: number }): Promise<FetchOutcome> {
-    const { ref, storeTokens } = this.splitUrlTokens(given);
+  /**
+   * Cached answer, the same bytes linked under the new name, or the job (new or joined) that
+   * fetches the model. Throws ConflictError.
+   */
+  async request(resolution: Resolution, options: { priority: number }): Promise<FetchOutcome> {
+    const { ref, storeTokens } = this.splitUrlTokens(resolution.ref);
+    const verification = verificationOf({ sha256: ref.sha256, unverifiedReason: resolution.unverifiedReason });
     const cached = await this.registry.check(ref.kind, ref.name, ref.sha256);
     this.countLookups([{ ref, hit: cached.hit }]);
-    if (cached.hit) return { status: 'cached', model: cached.model };
+    if (cached.hit) return { status: 'cached', model: cached.model, ...verification };
+    const linked = await this.linkSameContent(ref, resolution);
+    if (linked) return { status: 'linked', model: linked, ...verification };
     // Only a request that will download keeps its token (before the job exists, for its worker).
     await storeTokens();
-    const data = this.jobData(ref);
+    const data = this.jobData(ref, resolution);
     const added = await this.queue.add(FETCH_MODEL_JOB, data, this.jobOptions(ref, options.priority));
     const jobId = added.id!;
-    return { status: await this.joinCheck(ref, data, jobId, options.priority), jobId };
+    return { status: await this.joinCheck(ref, data, jobId, options.priority), jobId, ...verification };
+  }
+
+  /**
+   * A SHA-256 known before the download that is on the volume already, under any name or kind:
+   * the new name gets the same bytes at once (a hard link, else a copy), with no job at all.
+   */
+  async linkSameContent(ref: ModelRef, known: Pick<Resolution, 'source'>): Promise<Model | null> {
+    if (!ref.sha256) return null;
+    const tmp = sameContentTmpPath(this.config.modelsDir, this.config.QUEUE_PREFIX, randomBytes(6).toString('hex'));
+    const linked = await publishSameContent(
+      this.registry,
+      { ...ref, ...(known.source ? { source: known.source } : {}) },
+      tmp,
+    );
+    if (!linked) return null;
+    await recordDownload(this.redis, this.config.QUEUE_PREFIX, { kind: ref.kind, outcome: 'linked' });
+    return linked.model;
   }
 
   /**
@@ -238,6 +283,7 @@ export class FetchService {
       status,
       progress: { bytes: p.bytes ?? 0, totalBytes: p.totalBytes ?? null },
       attempts: job.attemptsStarted ?? job.attemptsMade,
+      ...verificationOf(job.data),
     };
     if (status === 'completed' && job.returnvalue) view.model = job.returnvalue;
     if (status === 'failed') view.error = parseFailedReason(job.failedReason);

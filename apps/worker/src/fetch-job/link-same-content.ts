@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { STAGING_DIR, recordDownload, type FetchModelJobData, type Logger, type Model } from '@model-manager/core';
+import {
+  recordDownload,
+  sameContentTmpPath,
+  type FetchModelJobData,
+  type Logger,
+  type Model,
+} from '@model-manager/core';
 import { publishSameContent } from '@model-manager/registry';
-import { escapePart } from '../download/staging/staging-file.js';
 import type { ProcessorDeps } from './processor-deps.js';
 
 /** The same bytes are on the volume under another name: publish them without downloading. */
@@ -12,12 +16,7 @@ export async function linkSameContent(
   log: Logger,
   note: (line: string) => void,
 ): Promise<Model | null> {
-  // Named under this worker's prefix, so its staging sweeper removes what a crash leaves behind.
-  const tmp = path.join(
-    config.modelsDir,
-    STAGING_DIR,
-    `${escapePart(config.QUEUE_PREFIX)}.tmp-link-${randomBytes(6).toString('hex')}`,
-  );
+  const tmp = sameContentTmpPath(config.modelsDir, config.QUEUE_PREFIX, randomBytes(6).toString('hex'));
   const linked = await publishSameContent(registry, ref, tmp);
   if (!linked) return null;
   const { model, from, how } = linked;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { escapeStagingPart } from '@model-manager/core';
 
 /** What a later attempt needs to resume: the response validator and where the bytes came from. */
 export interface StagingMeta {
@@ -46,7 +47,7 @@ export class StagingFile {
    * so it is one plain file name and no two prefixes or jobs share one.
    */
   static keyFor(prefix: string, jobId: string): string {
-    return `${escapePart(prefix)}.${escapePart(jobId)}`;
+    return `${escapeStagingPart(prefix)}.${escapeStagingPart(jobId)}`;
   }
 
   /** Bytes staged so far; 0 when there is no regular file (a symlink planted there counts as none). */
@@ -97,6 +98,3 @@ export class StagingFile {
   }
 }
 
-export function escapePart(part: string): string {
-  return part.replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
