@@ -49,7 +49,8 @@ describe('GET /openapi.json', () => {
     expect(validator.version).toBe('3.1');
     // Request bodies are the zod schemas the routes validate with, refinements described.
     const modelRef = res.body.components.schemas.ModelRef;
-    expect(modelRef.required).toEqual(['kind', 'name', 'url']);
+    expect(modelRef.required).toEqual(['kind']);
+    expect(modelRef.oneOf).toEqual([{ required: ['url'] }, { required: ['source'] }]);
     expect(modelRef.additionalProperties).toBe(false);
     expect(modelRef.properties.sha256.pattern).toBe('^[0-9a-fA-F]{64}$');
     // The name rules as the document states them: what a client validating with it accepts.

@@ -84,16 +84,25 @@ export const sourceReferenceSchema = z
  * What a caller asks for: a `url` or a `source` reference (one of them), and a `name` unless the
  * host tells the file name. Unknown fields are refused so a typo (say `sha265`) is not silently ignored.
  */
-export const modelRequestSchema = z.strictObject({
-  kind: modelKindSchema,
-  /** Defaults to the file's name without its extension. */
-  name: modelNameSchema.optional(),
-  url: httpUrlSchema.optional(),
-  source: sourceReferenceSchema.optional(),
-  sha256: sha256Schema.optional(),
-  /** Further URLs for the same file, tried in order when a source fails. */
-  mirrors: z.array(httpUrlSchema).max(10, 'at most 10 mirrors').optional(),
-});
+/** What the document says of every model request: a url or a source reference, not both. */
+const URL_OR_SOURCE = {
+  oneOf: [{ required: ['url'] }, { required: ['source'] }],
+  description:
+    'A model to fetch: `url` or `source` (one of them); `name` defaults to the file name without its extension.',
+};
+
+export const modelRequestSchema = z
+  .strictObject({
+    kind: modelKindSchema,
+    /** Defaults to the file's name without its extension. */
+    name: modelNameSchema.optional(),
+    url: httpUrlSchema.optional(),
+    source: sourceReferenceSchema.optional(),
+    sha256: sha256Schema.optional(),
+    /** Further URLs for the same file, tried in order when a source fails. */
+    mirrors: z.array(httpUrlSchema).max(10, 'at most 10 mirrors').optional(),
+  })
+  .meta(URL_OR_SOURCE);
 export type ModelRequest = z.infer<typeof modelRequestSchema>;
 
 /** Where a file came from, as the host names it: recorded in the registry entry as `source`. */
@@ -163,12 +172,18 @@ export const batchRequestSchema = z.strictObject({
   items: z.array(modelRequestSchema).min(1, 'must hold at least 1 item').max(1000, 'must hold at most 1000 items'),
 });
 
-export const loraRefSchema = modelRequestSchema.extend({
-  kind: z.literal('lora').default('lora'),
-  scale: z.number().finite().default(1),
-});
-export const embeddingRefSchema = modelRequestSchema.extend({ kind: z.literal('embedding').default('embedding') });
-export const checkpointRefSchema = modelRequestSchema.extend({ kind: z.literal('checkpoint').default('checkpoint') });
+export const loraRefSchema = modelRequestSchema
+  .extend({
+    kind: z.literal('lora').default('lora'),
+    scale: z.number().finite().default(1),
+  })
+  .meta(URL_OR_SOURCE);
+export const embeddingRefSchema = modelRequestSchema
+  .extend({ kind: z.literal('embedding').default('embedding') })
+  .meta(URL_OR_SOURCE);
+export const checkpointRefSchema = modelRequestSchema
+  .extend({ kind: z.literal('checkpoint').default('checkpoint') })
+  .meta(URL_OR_SOURCE);
 
 export const prepareRequestSchema = z.strictObject({
   checkpoint: checkpointRefSchema.optional(),
@@ -203,7 +218,7 @@ export type VerifyRequest = z.infer<typeof verifyRequestSchema>;
 /** POST /v1/scan takes no options; unknown fields are refused as everywhere. */
 export const scanRequestSchema = z.strictObject({});
 /** POST /v1/fetch: a ModelRequest, and `lease: true` to protect the model from removal while it is used. */
-export const fetchRequestSchema = modelRequestSchema.extend({ lease: z.boolean().optional() });
+export const fetchRequestSchema = modelRequestSchema.extend({ lease: z.boolean().optional() }).meta(URL_OR_SOURCE);
 
 /** POST /v1/leases/:id: how long from now the lease lasts (default LEASE_SECONDS). */
 export const leaseExtendSchema = z.strictObject({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { modelKindSchema } from '@model-manager/core';
+import { modelKindSchema, sourceRecordSchema } from '@model-manager/core';
 
 /*
  * What the API answers, as zod schemas. Answers are closed objects (`strictObject`): a field the
@@ -30,9 +30,21 @@ export const model = z.strictObject({
   lastUsed: z.string(),
   usageCount: z.number().int(),
   pinned: z.boolean(),
+  source: sourceRecordSchema
+    .optional()
+    .meta({ description: 'Where the file came from, when it was resolved from a Hugging Face or Civitai reference.' }),
 });
 const modelName = z.strictObject({ kind: modelKindSchema, name: z.string() });
 const jobStatus = z.enum(['queued', 'active', 'completed', 'failed']);
+const verification = {
+  verified: z.boolean().meta({
+    description:
+      'Whether the file is checked against a SHA-256 known before its download: the caller’s `sha256`, or the one Hugging Face or Civitai publishes.',
+  }),
+  unverifiedReason: z.string().optional().meta({
+    description: 'When not verified: why no SHA-256 was known (none given or published, metadata unavailable).',
+  }),
+};
 export const jobView = z.strictObject({
   jobId: z.string(),
   kind: modelKindSchema,
@@ -43,6 +55,8 @@ export const jobView = z.strictObject({
   model: model.optional(),
   error: errorInfo.optional(),
   lastError: errorInfo.optional().meta({ description: 'Why the previous attempt failed, while the job is retried.' }),
+  verified: verification.verified.optional(),
+  unverifiedReason: verification.unverifiedReason,
 });
 export const maintenanceJobView = z.strictObject({
   jobId: z.string().meta({ description: '`cleanup-…`, `verify-…` or `scan-…`' }),
@@ -60,7 +74,10 @@ export const maintenanceJobView = z.strictObject({
     .meta({ description: 'Once completed: what the job found and did (docs/api.md lists the fields).' }),
   error: errorInfo.optional(),
 });
-const itemStatus = z.enum(['cached', 'queued', 'active', 'completed', 'failed']);
+const itemStatus = z.enum(['cached', 'linked', 'queued', 'active', 'completed', 'failed']).meta({
+  description:
+    '`linked`: the same bytes (by SHA-256) were on the volume under another name, and were placed under this one at once, with no download.',
+});
 export const batchItem = z.strictObject({
   kind: modelKindSchema,
   name: z.string(),
@@ -68,6 +85,10 @@ export const batchItem = z.strictObject({
   jobId: z.string().optional(),
   path: z.string().optional(),
   error: errorInfo.optional(),
+  verified: verification.verified
+    .optional()
+    .meta({ description: 'Absent for an item refused before it was resolved.' }),
+  unverifiedReason: verification.unverifiedReason,
 });
 export const batchView = z.strictObject({
   batchId: z.string(),
@@ -75,6 +96,7 @@ export const batchView = z.strictObject({
   counts: z.strictObject({
     total: z.number(),
     cached: z.number(),
+    linked: z.number(),
     queued: z.number(),
     active: z.number(),
     completed: z.number(),
@@ -88,6 +110,7 @@ export const fetchAnswer = z.strictObject({
   jobId: z.string().optional(),
   model: model.optional(),
   error: errorInfo.optional(),
+  ...verification,
   leaseId: z.string().optional().meta({ description: 'With `lease: true`.' }),
   leaseExpiresAt: z.string().optional(),
 });

@@ -4,9 +4,10 @@ import {
   cleanupRequestSchema,
   fetchRequestSchema,
   leaseExtendSchema,
-  modelRefSchema,
+  modelRequestSchema,
   prepareRequestSchema,
   scanRequestSchema,
+  sourceRecordSchema,
   verifyRequestSchema,
 } from '@model-manager/core';
 import * as answers from './answer-schemas.js';
@@ -17,7 +18,9 @@ import { batchStreamEvent, jobStreamEvent, progressEvent } from './event-schemas
  * a schema used inside another (ModelRef in BatchRequest) becomes a `$ref` to its component.
  */
 export const components = {
-  ModelRef: modelRefSchema,
+  /** What a caller asks for (a url or a source reference), by the name clients know it by. */
+  ModelRef: modelRequestSchema,
+  SourceRecord: sourceRecordSchema,
   FetchRequest: fetchRequestSchema,
   BatchRequest: batchRequestSchema,
   PrepareRequest: prepareRequestSchema,

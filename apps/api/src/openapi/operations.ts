@@ -113,9 +113,15 @@ export const operations: Record<string, Partial<Record<'get' | 'post' | 'delete'
       parameters: [waitParam(0)],
       requestBody: body('FetchRequest'),
       responses: {
-        200: json('FetchAnswer', '`cached` or `completed`, with `model`'),
+        200: json('FetchAnswer', '`cached`, `linked` or `completed`, with `model`'),
         202: json('FetchAnswer', '`queued` or `active`, with `jobId`'),
-        409: error('CONFLICT: the model is being fetched from another url or sha256'),
+        404: error('SOURCE_NOT_FOUND: Hugging Face or Civitai does not know the repository, file or version'),
+        409: error(
+          'CONFLICT: the model is being fetched from another url or sha256; HASH_CONFLICT: the sha256 given is not the one the host publishes (`details.given`, `details.host`)',
+        ),
+        422: error(
+          'AUTH_REQUIRED: the host needs a token the service lacks (HF_TOKEN, CIVITAI_TOKEN); UNVERIFIED: REQUIRE_VERIFIED is on and no SHA-256 is known',
+        ),
         502: json('FetchAnswer', '`failed`, with `error`'),
       },
     },
