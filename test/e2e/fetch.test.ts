@@ -219,13 +219,20 @@ describe('model fetch, end to end through the real API and worker processes', ()
     const created = await call(svc.apiUrl, 'POST', '/v1/batches', { items });
     expect(created.status).toBe(202);
     expect(created.body.jobs).toHaveLength(4);
-    expect(created.body.jobs[3]).toEqual({ kind: 'checkpoint', name: 'base model', status: 'cached' });
+    expect(created.body.jobs[3]).toEqual({
+      kind: 'checkpoint',
+      name: 'base model',
+      status: 'cached',
+      verified: false,
+      unverifiedReason: expect.any(String),
+    });
+    expect(created.body.jobs[0]).toMatchObject({ verified: true });
     expect(created.body.jobs[0].jobId).toBeTruthy();
 
     const done = await call(svc.apiUrl, 'GET', `/v1/batches/${created.body.batchId}?wait=30`);
     expect(done.status).toBe(200);
     expect(done.body.done).toBe(true);
-    expect(done.body.counts).toEqual({ total: 4, cached: 1, queued: 0, active: 0, completed: 2, failed: 1 });
+    expect(done.body.counts).toEqual({ total: 4, cached: 1, linked: 0, queued: 0, active: 0, completed: 2, failed: 1 });
     expect(done.body.jobs[2]).toMatchObject({ name: 'batch-broken', status: 'failed', error: { code: 'HTTP_ERROR' } });
     expect((await call(svc.apiUrl, 'GET', '/v1/batches/00000000-0000-0000-0000-000000000000')).status).toBe(404);
   });
