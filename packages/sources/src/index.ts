@@ -1,1 +1,3 @@
 export * from './resolution.js';
+export * from './agent.js';
+export * from './auth.js';
