@@ -76,7 +76,15 @@ interface Manifest {
   dependencies?: Record<string, string>;
   bin?: Record<string, string>;
 }
-const workspaceDirs = ['apps/api', 'apps/worker', 'apps/cli', 'packages/core', 'packages/registry', 'packages/client'];
+const workspaceDirs = [
+  'apps/api',
+  'apps/worker',
+  'apps/cli',
+  'packages/core',
+  'packages/registry',
+  'packages/client',
+  'packages/sources',
+];
 const manifests = new Map(
   workspaceDirs.map((dir) => {
     const m = JSON.parse(readFileSync(path.join(root, dir, 'package.json'), 'utf8')) as Manifest;

@@ -20,7 +20,7 @@ import {
   type Model,
 } from '@model-manager/core';
 import { assertInsideVolume, publishModel, volumeId } from '@model-manager/registry';
-import { authorizationFor, type AuthRules } from './download/auth.js';
+import { authRulesFromConfig, authorizationFor } from '@model-manager/sources';
 import { checkSafetensors } from './download/content-checks.js';
 import { ContentClaim } from './download/content-claim.js';
 import { DiskSpace } from './download/disk-space.js';
@@ -41,11 +41,7 @@ const CONTENT_WAIT_MS = 1000;
 export function createModelFetchProcessor(deps: ProcessorDeps) {
   const { config, registry, redis, logger: rootLogger } = deps;
   const incoming = path.join(config.modelsDir, STAGING_DIR);
-  const auth: AuthRules = {
-    hfToken: config.HF_TOKEN,
-    civitaiToken: config.CIVITAI_TOKEN,
-    hostHeaders: config.AUTH_HEADERS,
-  };
+  const auth = authRulesFromConfig(config);
   const volume = volumeId(config.modelsDir);
   const queueKeys = bullKeys(config.QUEUE_PREFIX, QUEUE_NAME);
   // SEGMENTS is this worker's budget of connections: downloads running together share it.

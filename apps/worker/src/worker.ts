@@ -12,7 +12,7 @@ import {
   type RedisClient,
 } from '@model-manager/core';
 import { Registry, VolumeCleanup } from '@model-manager/registry';
-import { createDownloadAgent } from './download/agent.js';
+import { createDownloadAgent } from '@model-manager/sources';
 import { backoffDelay } from './fetch-job/job-errors.js';
 import { createModelFetchProcessor } from './model-fetch-processor.js';
 import { scheduleCleanup } from './maintenance/cleanup-schedule.js';

@@ -13,6 +13,9 @@ export type SourceRef =
   | { host: 'huggingface'; repo: string; path: string; revision: string }
   | { host: 'civitai'; versionId: number; modelId?: number; params: CivitaiFileParams };
 
+export type HfRef = Extract<SourceRef, { host: 'huggingface' }>;
+export type CivitaiRef = Extract<SourceRef, { host: 'civitai' }>;
+
 /** A request made concrete: what to download, and what is known of the file before the first byte. */
 export interface Resolution {
   /** Name defaulted to the file's stem; url is where to download (a reference's endpoint URL). */
@@ -27,7 +30,8 @@ export interface Resolution {
   unverifiedReason?: string;
 }
 
-export type SourceErrorCode = 'INVALID_REQUEST' | 'AUTH_REQUIRED' | 'SOURCE_NOT_FOUND' | 'HASH_CONFLICT';
+/** UNVERIFIED: REQUIRE_VERIFIED is on and no SHA-256 is known before the download. */
+export type SourceErrorCode = 'INVALID_REQUEST' | 'AUTH_REQUIRED' | 'SOURCE_NOT_FOUND' | 'HASH_CONFLICT' | 'UNVERIFIED';
 
 /** A request the host's metadata (or the reference itself) shows cannot be fetched as asked. */
 export class SourceError extends Error {
