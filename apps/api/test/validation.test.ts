@@ -15,7 +15,30 @@ const hex = 'ab'.repeat(32);
 /** [label, method, path, body, field the error must name] */
 const badRequests: Array<[string, 'post' | 'get' | 'delete', string, unknown, string]> = [
   ['unknown kind', 'post', '/v1/fetch', { ...ok, kind: 'vae' }, 'kind'],
-  ['missing name', 'post', '/v1/fetch', { kind: 'lora', url: ok.url }, 'name'],
+  [
+    'missing name, and a URL that names no file',
+    'post',
+    '/v1/fetch',
+    { kind: 'lora', url: 'https://example.invalid/download?id=3' },
+    'name',
+  ],
+  ['neither url nor source', 'post', '/v1/fetch', { kind: 'lora', name: 'fine' }, 'url'],
+  ['both url and source', 'post', '/v1/fetch', { ...ok, source: 'civitai:135867' }, 'url'],
+  ['a source that is no reference', 'post', '/v1/fetch', { kind: 'lora', source: 'civitai:abc' }, 'source'],
+  [
+    'an AIR without its version',
+    'post',
+    '/v1/fetch',
+    { kind: 'lora', source: 'urn:air:sdxl:lora:civitai:122359' },
+    'source',
+  ],
+  [
+    'a batch item naming no file',
+    'post',
+    '/v1/batches',
+    { items: [ok, { kind: 'lora', source: 'hf:only-owner' }] },
+    'items.1.source',
+  ],
   ['empty name', 'post', '/v1/fetch', { ...ok, name: '' }, 'name'],
   ['path-like name', 'post', '/v1/fetch', { ...ok, name: '../../etc/passwd' }, 'name'],
   ['slash in name', 'post', '/v1/fetch', { ...ok, name: 'a/b' }, 'name'],
