@@ -1,0 +1,10 @@
+export { safetensorsOf } from './safetensors.js';
+export { type FakeFile, fakeFile } from './fake-file.js';
+export { FakeStorage, type StorageRequest } from './fake-storage.js';
+export { FakeHuggingFace, type HubFileOptions, type HubRequest } from './fake-hugging-face.js';
+export { FakeCivitai, type CivitaiRequest } from './fake-civitai.js';
+export type { CivitaiFileSpec, CivitaiVersionSpec } from './civitai-publish.js';
+export { type CivitaiHashes, civitaiHashes } from './civitai-hashes.js';
+export { EXAMPLE_HF_FILES, exampleCatalog } from './example-catalog.js';
+export { EXAMPLE_CIVITAI_VERSIONS, type ExampleVersion } from './example-versions.js';
+export { type FakeHosts, type FakeHostsOptions, startFakeHosts } from './start-fake-hosts.js';
