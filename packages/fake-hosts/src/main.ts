@@ -5,15 +5,19 @@ import { EXAMPLE_HF_FILES } from './example-catalog.js';
 import { EXAMPLE_CIVITAI_VERSIONS } from './example-versions.js';
 import { startFakeHosts } from './start-fake-hosts.js';
 
-const USAGE = 'usage: main.js [--port-hf N] [--port-civitai N] [--port-storage N] [--catalog example|none]';
+const USAGE =
+  'usage: main.js [--port-hf N (8601)] [--port-civitai N (8602)] [--port-storage N (8603)] [--catalog example|none (example)]';
+
+// Fixed by default, so the settings printed (and the ones the docs show) stay the same run after run.
+const DEFAULT_PORTS = { hf: 8601, civitai: 8602, storage: 8603 };
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
   process.exit(2);
 }
 
-function port(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
+function port(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`${flag}: not a port: ${value}`);
   return n;
@@ -24,7 +28,7 @@ const { values } = parseArgs({
     'port-hf': { type: 'string' },
     'port-civitai': { type: 'string' },
     'port-storage': { type: 'string' },
-    catalog: { type: 'string', default: 'none' },
+    catalog: { type: 'string', default: 'example' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -37,9 +41,9 @@ if (values.catalog !== 'example' && values.catalog !== 'none')
 
 const hosts = await startFakeHosts({
   ports: {
-    hf: port(values['port-hf'], '--port-hf'),
-    civitai: port(values['port-civitai'], '--port-civitai'),
-    storage: port(values['port-storage'], '--port-storage'),
+    hf: port(values['port-hf'], '--port-hf', DEFAULT_PORTS.hf),
+    civitai: port(values['port-civitai'], '--port-civitai', DEFAULT_PORTS.civitai),
+    storage: port(values['port-storage'], '--port-storage', DEFAULT_PORTS.storage),
   },
   catalog: values.catalog,
 });

@@ -24,7 +24,11 @@ describe('main.js', () => {
   });
 
   it('prints the env lines, serves the example catalog, and stops on SIGTERM', async () => {
-    child = spawn(process.execPath, [main, '--catalog', 'example'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(
+      process.execPath,
+      [main, '--catalog', 'example', '--port-hf', '0', '--port-civitai', '0', '--port-storage', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const env = Object.fromEntries((await lines(child, 3)).map((l) => l.split(/=(.*)/s).slice(0, 2)));
     expect(Object.keys(env)).toEqual(['HF_ENDPOINT', 'CIVITAI_ENDPOINT', 'ALLOW_PRIVATE_NETWORKS']);
     expect(env.HF_ENDPOINT).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
