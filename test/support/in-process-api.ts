@@ -14,10 +14,16 @@ export interface InProcessApi {
 }
 
 /** The API's express app in this process (no worker), on a temp volume and a prefix of its own. */
-export async function startInProcessApi(label: string): Promise<InProcessApi> {
+export async function startInProcessApi(label: string, env: Record<string, string> = {}): Promise<InProcessApi> {
   const volume = tempModelsDir();
   const prefix = uniquePrefix(label);
-  const config = loadConfig({ REDIS_URL, QUEUE_PREFIX: prefix, MODELS_DIR: volume.dir, ...LOOPBACK_ORIGINS_ALLOWED });
+  const config = loadConfig({
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    MODELS_DIR: volume.dir,
+    ...LOOPBACK_ORIGINS_ALLOWED,
+    ...env,
+  });
   await prepareVolume(config.modelsDir);
   const ctx = await createServiceContext(config, createLogger({ level: 'silent', name: 'api' }));
   return {
