@@ -195,6 +195,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         segmentMinBytes: config.SEGMENT_MIN_BYTES,
         networkPolicy: config.networkPolicy,
         expectedSha256: ref.sha256,
+        expectedSize: ref.expectedSize,
         dispatcher: deps.dispatcher,
         signal,
         logger: log,

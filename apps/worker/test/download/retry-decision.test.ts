@@ -154,6 +154,29 @@ const decided: Record<string, Case[]> = {
       then: nextMirror([0]),
     },
   ],
+  "The file's size is not the one the host published": [
+    { when: 'retried', failure: f('SIZE_MISMATCH', true), state: one, then: resume },
+    {
+      when: 'no bytes arrived, a mirror: the next mirror',
+      failure: f('SIZE_MISMATCH', true),
+      state: withMirror,
+      then: nextMirror(),
+    },
+    {
+      when: 'bytes arrived: resume them',
+      failure: f('SIZE_MISMATCH', true),
+      state: { ...withMirror, progressed: true },
+      then: resume,
+    },
+  ],
+  'A file larger than `MAX_MODEL_BYTES`': [
+    {
+      when: 'not retried, not even with a mirror',
+      failure: f('TOO_LARGE', false),
+      state: withMirror,
+      then: fail('not retryable'),
+    },
+  ],
   'Body shorter or longer than its Content-Length': [
     { when: 'retried', failure: f('SIZE_MISMATCH', true), state: one, then: resume },
   ],
