@@ -255,6 +255,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         kind: ref.kind,
         name: ref.name,
         url: source,
+        source: ref.source,
         file: complete,
         ext,
         sha256: result.sha256,
