@@ -248,6 +248,8 @@ const elsewhere: Record<string, string> = {
   'On a resume, the ETag': 'no failure: downloadToFile starts over (apps/worker/test/download/resume.test.ts)',
   "The job's workers died more than 3 times": "BullMQ's stalled-job limit (test/e2e/crash.test.ts)",
   'Redis restarts or is unreachable': 'no failure (test/e2e/redis-outage.test.ts)',
+  '`REQUIRE_VERIFIED` is on':
+    'no attempt: the processor refuses the job before downloading (apps/worker/test/fetch-job/verification.test.ts)',
 };
 
 describe('the retry decision, row by row of the failure table', () => {
