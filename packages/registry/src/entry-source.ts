@@ -2,12 +2,10 @@ import { z } from 'zod';
 import { sourceRecordSchema, type SourceRecord } from '@model-manager/core';
 import type { RegistryEntry } from './registry-schema.js';
 
-/**
- * An entry's `source` (where the file came from: a Hugging Face file or a Civitai version), read
- * as generously as the rest of the entry: ids written as strings, `null` for a field not
- * recorded, fields it does not know. It is not part of the entry schema, so one that makes no
- * sense never makes its entry unusable; it is just not shown, and stays in the file as written.
- */
+// An entry's `source` (where the file came from: a Hugging Face file or a Civitai version), read
+// as generously as the rest of the entry: ids written as strings, `null` for a field not
+// recorded, fields it does not know. It is not part of the entry schema, so one that makes no
+// sense never makes its entry unusable; it is just not shown, and stays in the file as written.
 
 const id = z
   .union([z.number(), z.string().trim().regex(/^\d+$/, 'not a whole number').transform(Number)])

@@ -1,10 +1,8 @@
 import { sizeMismatch, tooLarge } from './download-errors.js';
 import type { DownloadRequest } from './download-request.js';
 
-/**
- * The size the host published (DownloadRequest.expectedSize), used before the first request:
- * a file larger than allowed is refused at once, and room is made for it on the volume.
- */
+// The size the host published (DownloadRequest.expectedSize), used before the first request:
+// a file larger than allowed is refused at once, and room is made for it on the volume.
 
 /** Refuses a published size over maxBytes: no request is made. */
 export function refuseTooLarge(req: DownloadRequest): void {

@@ -23,11 +23,11 @@ const sum = (values: readonly number[]) => values.reduce((n, v) => n + v, 0);
 /**
  * Fetches a large file as pieces over parallel range requests (If-Range with the first
  * response's validator, sent where its redirects ended: see ResolvedUrl), each written in
- * place, starting from the first response (`first`) or
- * from the progress an earlier attempt recorded (`meta`). Progress per piece is kept in the
- * staging metadata, so a reset piece re-fetches only its own remainder, in this attempt or a
- * later one. SHA-256 follows the contiguous prefix as it grows, read back from the page cache on
- * the hashing thread (FileHasher), and is verified before the caller publishes the file.
+ * place, starting from the first response (`first`) or from the progress an earlier attempt
+ * recorded (`meta`). Progress per piece is kept in the staging metadata, so a reset piece
+ * re-fetches only its own remainder, in this attempt or a later one. SHA-256 follows the
+ * contiguous prefix as it grows, read back from the page cache on the hashing thread
+ * (FileHasher), and is verified before the caller publishes the file.
  */
 export async function downloadSegmented(
   req: DownloadRequest,
