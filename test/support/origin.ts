@@ -30,10 +30,13 @@ export function safetensorsOf(size: number): Buffer {
  * A real HTTP origin on loopback serving generated files, with the faults the tests inject.
  *   /files/NAME      the file, with ETag, Accept-Ranges and Range/If-Range support
  *   /slow/NAME       the same, paced (?ms= pause between ?chunk= bytes)
- *   /redirect/NAME   302 to /files/NAME (?to= another path or absolute URL)
+ *   /redirect/NAME   302 to /files/NAME (?to= another path or absolute URL; &sign=1 adds a
+ *                    fresh sig=N to it each time, like a storage URL signed anew per redirect)
  *   /status/CODE     that status
  * Faults, as query parameters of /files and /slow (counted per path and query):
  *   failFirst=K&failStatus=S[&retryAfter=SEC]  the first K requests answer S
+ *   expireAfter=K[&expireStatus=S]  the K+1-th and later requests answer 403 (or S): a
+ *                    signed URL that expired
  *   resetAt=BYTES    the first request whose body reaches BYTES has its connection destroyed there
  *   stallAt=BYTES    the first such request stops sending there and keeps the connection open
  *   wrongLength=1    Content-Length larger than the body (connection closed after the body)
@@ -62,6 +65,7 @@ export class TestOrigin {
   private readonly faultsFired = new Set<string>();
   private server!: http.Server;
   private etagGeneration = 0;
+  private signatures = 0;
   url = '';
   /** The same server under another host name (localhost instead of 127.0.0.1). */
   otherHostUrl = '';
@@ -127,7 +131,11 @@ export class TestOrigin {
     };
 
     if (route === 'status') return answer(Number(name) || 500, { 'content-type': 'text/plain' }, `status ${name}`);
-    if (route === 'redirect') return answer(302, { location: q.get('to') ?? `/files/${rawName}` });
+    if (route === 'redirect') {
+      const to = q.get('to') ?? `/files/${rawName}`;
+      const signed = q.get('sign') ? `${to}${to.includes('?') ? '&' : '?'}sig=${++this.signatures}` : to;
+      return answer(302, { location: signed });
+    }
     if (!file || (route !== 'files' && route !== 'slow'))
       return answer(404, { 'content-type': 'text/plain' }, 'not found');
 
@@ -137,6 +145,9 @@ export class TestOrigin {
       if (q.get('retryAfter')) headers['retry-after'] = q.get('retryAfter')!;
       return answer(Number(q.get('failStatus') ?? 500), headers, 'try again');
     }
+    const expireAfter = q.get('expireAfter');
+    if (expireAfter !== null && nth > Number(expireAfter))
+      return answer(Number(q.get('expireStatus') ?? 403), { 'content-type': 'text/plain' }, 'request has expired');
     if (q.get('html')) {
       return answer(
         200,

@@ -1,43 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { ContractProxy } from './contract-proxy.js';
+import { dropPrefix, tempModelsDir, uniquePrefix } from './isolation.js';
 import { REDIS_URL } from './redis-url.js';
 import { dropVolumeKeys } from './volume-keys.js';
 
 export { REDIS_URL };
+export { dropPrefix, tempModelsDir, uniquePrefix };
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** A queue prefix of its own per test file, so runs and files never see each other's jobs. */
-export function uniquePrefix(label: string): string {
-  return `mmtest-${label}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Deletes every key a test run left under its prefix (queue, batches, stats, lease). */
-export async function dropPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
-export function tempModelsDir(): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mm-models-'));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 export interface RunningProcess {
   child: ChildProcess;

@@ -29,9 +29,11 @@ import { StagingFile } from './download/staging/staging-file.js';
 import { StagingLease } from './download/staging/staging-lease.js';
 import { afterFailedAttempt } from './fetch-job/after-failure.js';
 import { asModelFetchError, jobError } from './fetch-job/job-errors.js';
+import { hashNote } from './fetch-job/hash-note.js';
 import { linkSameContent } from './fetch-job/link-same-content.js';
 import { evictAfterUnknownSize, makeRoom } from './fetch-job/make-room.js';
 import type { ProcessorDeps } from './fetch-job/processor-deps.js';
+import { unverifiedRefusal } from './fetch-job/require-verified.js';
 import { formatBytes, jobLog } from './job-log.js';
 
 /** How long a job whose content another job is downloading waits before it looks again. */
@@ -103,6 +105,14 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
       waitingForContent.delete(job.id!);
       await dropStaged(job.id!, log);
       return twin;
+    }
+    const unverified = unverifiedRefusal(ref, config.REQUIRE_VERIFIED);
+    if (unverified) {
+      log.warn({ code: unverified.code }, unverified.message);
+      note(`refused: ${unverified.toReason()}`);
+      await dropStaged(job.id!, log);
+      await recordDownload(redis, config.QUEUE_PREFIX, { kind: ref.kind, outcome: 'failed' });
+      throw jobError(unverified, false);
     }
 
     const sources = [ref.url, ...(ref.mirrors ?? [])];
@@ -191,6 +201,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         segmentMinBytes: config.SEGMENT_MIN_BYTES,
         networkPolicy: config.networkPolicy,
         expectedSha256: ref.sha256,
+        expectedSize: ref.expectedSize,
         dispatcher: deps.dispatcher,
         signal,
         logger: log,
@@ -237,7 +248,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
           (result.segments ? `, segmented over up to ${result.segments} connections` : ', one connection') +
           (redactUrl(result.finalUrl) !== redactUrl(source) ? `, via ${redactUrl(result.finalUrl)}` : ''),
       );
-      note(ref.sha256 ? `sha256 verified: ${result.sha256}` : `sha256 ${result.sha256} (no expected hash given)`);
+      note(hashNote(ref, result.sha256));
       const ext = pickExtension([result.finalUrl, source], result.contentDisposition);
       if (ext === '.safetensors') await checkSafetensors(staging.partPath);
       // Out of the staging name first, while the lease is ours: a worker that takes the job over
@@ -250,6 +261,7 @@ export function createModelFetchProcessor(deps: ProcessorDeps) {
         kind: ref.kind,
         name: ref.name,
         url: source,
+        source: ref.source,
         file: complete,
         ext,
         sha256: result.sha256,

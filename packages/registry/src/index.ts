@@ -13,3 +13,4 @@ export * from './restore-plan.js';
 export * from './settled-read.js';
 export * from './last-good.js';
 export * from './publish.js';
+export * from './entry-source.js';

@@ -1,6 +1,6 @@
 import { copyFile, link, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { modelFilePath, nowSeconds, type Model, type ModelKind } from '@model-manager/core';
+import { modelFilePath, nowSeconds, type Model, type ModelKind, type SourceRecord } from '@model-manager/core';
 import { sectionOf, syncDir, type RegistryEntry } from './registry-file.js';
 import { toModel, type Registry } from './registry.js';
 
@@ -10,6 +10,8 @@ export interface Publication {
   name: string;
   /** Where the file was downloaded from, as the entry records it. */
   url: string;
+  /** The Hugging Face file or Civitai version the URL was resolved from, recorded as the entry's `source`. */
+  source?: SourceRecord;
   /** The verified file, outside the kind folder; moved into place, or left here if publishing fails. */
   file: string;
   /** The extension the published file takes ('.safetensors', '.ckpt', ...). */
@@ -46,6 +48,10 @@ export async function publishModel(registry: Registry, p: Publication): Promise<
           entry.usage_count = typeof previous.usage_count === 'number' ? previous.usage_count : 0;
         }
         entry.url = p.url;
+        if (p.source) entry.source = { ...p.source };
+        // Fetched again from the same URL without a reference (a refetch of a corrupt file, say):
+        // the same file, so where it came from still holds, kept as it was written.
+        else if (previous?.source !== undefined && previous.url === p.url) entry.source = previous.source;
         section[p.name] = entry;
       },
       {
@@ -88,7 +94,7 @@ export interface SameContent {
  */
 export async function publishSameContent(
   registry: Registry,
-  ref: { kind: ModelKind; name: string; url: string; sha256?: string },
+  ref: { kind: ModelKind; name: string; url: string; sha256?: string; source?: SourceRecord },
   tmpPath: string,
 ): Promise<SameContent | null> {
   if (!ref.sha256) return null;
@@ -108,6 +114,7 @@ export async function publishSameContent(
       kind: ref.kind,
       name: ref.name,
       url: ref.url,
+      source: ref.source,
       file: tmpPath,
       ext,
       sha256: ref.sha256,

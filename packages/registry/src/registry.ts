@@ -19,6 +19,7 @@ import {
   type ModelKind,
   type RedisClient,
 } from '@model-manager/core';
+import { sourceOfEntry } from './entry-source.js';
 import { hashFile, sameHash } from './hashing.js';
 import { RedisLease } from './redis-lease.js';
 import { assertInsideVolume, volumeId } from './volume.js';
@@ -76,6 +77,7 @@ interface PendingHit {
 
 /** Converts a registry entry to the API's `Model`. */
 export function toModel(kind: ModelKind, name: string, entry: RegistryEntry, filePath: string): Model {
+  const source = sourceOfEntry(entry);
   return {
     kind,
     name,
@@ -87,6 +89,7 @@ export function toModel(kind: ModelKind, name: string, entry: RegistryEntry, fil
     lastUsed: secondsToIso(entry.last_used ?? entry.downloaded_at ?? 0),
     usageCount: entry.usage_count ?? 0,
     pinned: entry.pinned === true,
+    ...(source ? { source } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { isHtmlContentType } from './content-checks.js';
 import { notAModel } from './download-errors.js';
 import type { DownloadRequest } from './download-request.js';
+import { assertPublishedSize } from './expected-size.js';
 import { parseContentRange } from './origin/content-range.js';
 import type { Opened } from './origin/open-response.js';
 import { contentLengthOf } from './origin/response-headers.js';
@@ -13,8 +14,8 @@ export interface ResponseSizes {
 }
 
 /**
- * Refuses an answer that is not the model file (an HTML page, or what the request's
- * checkResponse refuses), dropping its body; otherwise tells its sizes.
+ * Refuses an answer that is not the model file (an HTML page, what the request's checkResponse
+ * refuses, a size other than the published one), dropping its body; otherwise tells its sizes.
  */
 export async function acceptResponse(req: DownloadRequest, opened: Opened): Promise<ResponseSizes> {
   const { response, header, finalUrl } = opened;
@@ -28,6 +29,7 @@ export async function acceptResponse(req: DownloadRequest, opened: Opened): Prom
     const totalBytes =
       response.statusCode === 206 ? (parseContentRange(header('content-range'))?.total ?? null) : contentLength;
     req.checkResponse?.({ finalUrl, contentDisposition: header('content-disposition'), totalBytes });
+    assertPublishedSize(req, totalBytes, 'the origin says the file is');
     return { totalBytes, contentLength };
   } catch (err) {
     await response.body.dump().catch(() => {});

@@ -21,7 +21,17 @@ export interface DownloadRequest {
   logger: Logger;
   /** The Authorization header for one hop (its URL, and the URL the request started at). */
   authorization?: (url: string, startedAt: string) => string | undefined;
-  /** Called once the response is known to be a model body, with the bytes it will write. May throw DISK_FULL. */
+  /**
+   * The size the host published: a larger one than maxBytes fails with TOO_LARGE before any
+   * request, room is made for it before the request, and a file of another size fails with
+   * SIZE_MISMATCH.
+   */
+  expectedSize?: number;
+  /**
+   * Called before the first byte is written, with the bytes to write: before the request when
+   * expectedSize tells them, else once the response is known to be a model body (null: its
+   * size is unknown). May throw DISK_FULL.
+   */
   beforeWrite?: (remainingBytes: number | null) => Promise<void>;
   /**
    * Called once a response is known to be the file, before a byte is written: may refuse it

@@ -1,5 +1,6 @@
 import { acceptResponse } from './accept-response.js';
 import { segmentsOf, type DownloadRequest, type DownloadResult } from './download-request.js';
+import { makeRoomBeforeRequest, refuseTooLarge } from './expected-size.js';
 import { openAtOffset } from './origin/open-at-offset.js';
 import { ifRangeOf } from './origin/response-headers.js';
 import { canSegment } from './segmented/piece-plan.js';
@@ -10,7 +11,8 @@ import { verifyStagedFile } from './verify-staged-file.js';
 
 /**
  * Downloads the model into the job's staging file, continuing what an earlier attempt of the
- * same source left there, and returns its verified SHA-256. Chooses the way:
+ * same source left there, and returns its verified SHA-256. A published size (expectedSize) is
+ * checked and made room for before the first request. Chooses the way:
  *   - per-piece progress recorded: the segmented path resumes its pieces;
  *   - every byte already staged: verifies the file without asking the origin;
  *   - otherwise asks the origin (Range + If-Range after the staged bytes, when it can continue),
@@ -18,8 +20,10 @@ import { verifyStagedFile } from './verify-staged-file.js';
  *     connection.
  * Throws ModelFetchError.
  */
-export async function downloadToFile(req: DownloadRequest): Promise<DownloadResult> {
-  const meta = await req.staging.readMeta();
+export async function downloadToFile(request: DownloadRequest): Promise<DownloadResult> {
+  refuseTooLarge(request);
+  const meta = await request.staging.readMeta();
+  let req = request;
   const source: StagingSource = { url: req.url, sourceIndex: req.sourceIndex, deadSources: meta?.deadSources ?? [] };
   const sameSource = meta?.sourceIndex === req.sourceIndex;
   if (meta?.pieces && sameSource && segmentsOf(req) > 1) return downloadSegmented(req, source, { meta });
@@ -28,6 +32,7 @@ export async function downloadToFile(req: DownloadRequest): Promise<DownloadResu
   const staged = ifRange ? await req.staging.size() : 0;
   if (staged > 0 && meta?.totalBytes === staged) return verifyStagedFile(req, meta, staged);
 
+  req = await makeRoomBeforeRequest(req, staged);
   const { opened, offset } = await openAtOffset(req, staged, ifRange);
   const sizes = await acceptResponse(req, opened);
   if (

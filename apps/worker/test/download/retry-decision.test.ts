@@ -154,6 +154,29 @@ const decided: Record<string, Case[]> = {
       then: nextMirror([0]),
     },
   ],
+  "The file's size is not the one the host published": [
+    { when: 'retried', failure: f('SIZE_MISMATCH', true), state: one, then: resume },
+    {
+      when: 'no bytes arrived, a mirror: the next mirror',
+      failure: f('SIZE_MISMATCH', true),
+      state: withMirror,
+      then: nextMirror(),
+    },
+    {
+      when: 'bytes arrived: resume them',
+      failure: f('SIZE_MISMATCH', true),
+      state: { ...withMirror, progressed: true },
+      then: resume,
+    },
+  ],
+  'A file larger than `MAX_MODEL_BYTES`': [
+    {
+      when: 'not retried, not even with a mirror',
+      failure: f('TOO_LARGE', false),
+      state: withMirror,
+      then: fail('not retryable'),
+    },
+  ],
   'Body shorter or longer than its Content-Length': [
     { when: 'retried', failure: f('SIZE_MISMATCH', true), state: one, then: resume },
   ],
@@ -225,6 +248,8 @@ const elsewhere: Record<string, string> = {
   'On a resume, the ETag': 'no failure: downloadToFile starts over (apps/worker/test/download/resume.test.ts)',
   "The job's workers died more than 3 times": "BullMQ's stalled-job limit (test/e2e/crash.test.ts)",
   'Redis restarts or is unreachable': 'no failure (test/e2e/redis-outage.test.ts)',
+  '`REQUIRE_VERIFIED` is on':
+    'no attempt: the processor refuses the job before downloading (apps/worker/test/fetch-job/verification.test.ts)',
 };
 
 describe('the retry decision, row by row of the failure table', () => {

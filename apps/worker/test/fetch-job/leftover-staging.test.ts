@@ -19,7 +19,8 @@ import { StagingFile } from '../../src/download/staging/staging-file.js';
 import { writeStagingMeta } from '../../src/download/staging/staging-meta.js';
 import { createModelFetchProcessor } from '../../src/model-fetch-processor.js';
 import { TestOrigin } from '../../../../test/support/origin.js';
-import { REDIS_URL, dropPrefix, tempModelsDir, uniquePrefix } from '../../../../test/support/service.js';
+import { dropPrefix, tempModelsDir, uniquePrefix } from '../../../../test/support/isolation.js';
+import { REDIS_URL } from '../../../../test/support/redis-url.js';
 import { dropVolumeKeys } from '../../../../test/support/volume-keys.js';
 
 // A job whose retry finds the model already there (a cache hit, or the same bytes under

@@ -18,7 +18,12 @@ export interface Opened {
   response: Dispatcher.ResponseData;
   finalUrl: string;
   header: HeaderOf;
+  /** The redirect chain left the starting host (or https) on the way: no hop after it gets a token. */
+  leftStart: boolean;
 }
+
+/** Where a redirect chain ended: a later request of the same download may start there instead. */
+export type ChainEnd = Pick<Opened, 'finalUrl' | 'leftStart'>;
 
 /** A byte range `from`-`to` (to the end without `to`), valid only while the file matches `ifRange`. */
 export interface ByteRange {
@@ -32,23 +37,26 @@ const redirectError = (status: number, what: string) =>
 
 /**
  * GETs the URL, following redirects here so every hop gets its own Authorization (or none) and
- * passes the network policy. A 416 to an open-ended range is asked again without one. Any other
- * status but 2xx throws (see statusError); so do network failures (see networkError).
+ * passes the network policy. `at`: start where an earlier chain of this download ended, skipping
+ * the redirects (tokens still go only where that chain would have sent them). A 416 to an
+ * open-ended range is asked again without one. Any other status but 2xx throws (see
+ * statusError); so do network failures (see networkError).
  */
-export async function openResponse(req: OriginRequest, range: ByteRange | undefined): Promise<Opened> {
-  let current = req.url;
+export async function openResponse(req: OriginRequest, range: ByteRange | undefined, at?: ChainEnd): Promise<Opened> {
+  let current = at?.finalUrl ?? req.url;
   // Once a redirect has left the starting host (or dropped from https to http), no later hop
   // gets a token, even one that comes back.
-  let leftStart = false;
+  let leftStart = at?.leftStart ?? false;
   const start = new URL(req.url);
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers: Record<string, string> = { 'user-agent': 'model-manager/0.1', accept: '*/*' };
+    const redirected = hop > 0 || current !== req.url;
     if (req.networkPolicy) {
       const refused = checkSourceUrl(current, req.networkPolicy);
       if (refused) {
         throw new ModelFetchError(
           refused.code,
-          hop > 0 ? `redirected to a refused source: ${refused.message}` : refused.message,
+          redirected ? `redirected to a refused source: ${refused.message}` : refused.message,
           { retryable: false },
         );
       }
@@ -85,10 +93,10 @@ export async function openResponse(req: OriginRequest, range: ByteRange | undefi
       req.logger.debug({ url: current, status }, 'following redirect');
       continue;
     }
-    if (status >= 200 && status <= 299) return { response, finalUrl: current, header };
+    if (status >= 200 && status <= 299) return { response, finalUrl: current, header, leftStart };
     await response.body.dump().catch(() => {});
-    if (range && range.to === undefined && status === 416) return openResponse(req, undefined);
-    throw statusError(status, current, hop > 0 && here.host !== start.host, header('retry-after'));
+    if (range && range.to === undefined && status === 416) return openResponse(req, undefined, at);
+    throw statusError(status, current, redirected && here.host !== start.host, header('retry-after'));
   }
   throw new ModelFetchError('HTTP_ERROR', `more than ${MAX_REDIRECTS} redirects`, { retryable: false });
 }

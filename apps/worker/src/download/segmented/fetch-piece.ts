@@ -1,7 +1,6 @@
 import { BodyQueue } from '../body/body-queue.js';
 import { networkError } from '../download-errors.js';
 import { parseContentRange } from '../origin/content-range.js';
-import { openResponse } from '../origin/open-response.js';
 import { closes } from '../origin/response-headers.js';
 import { fillPiece } from './fill-piece.js';
 import { PIECE_READ_AHEAD, type PieceWork } from './piece-work.js';
@@ -27,8 +26,9 @@ export function retriesPiece(err: unknown, signal: AbortSignal): boolean {
 }
 
 /**
- * Fetches the rest of piece `i` with a range request, trying again after a failure of its
- * connection (up to PIECE_TRIES times, each from where the last one stopped).
+ * Fetches the rest of piece `i` with a range request (at the download's resolved URL), trying
+ * again after a failure of its connection (up to PIECE_TRIES times, each from where the last
+ * one stopped).
  */
 export async function fetchPiece(work: PieceWork, i: number): Promise<void> {
   const { req, plan, done, signal } = work;
@@ -37,7 +37,7 @@ export async function fetchPiece(work: PieceWork, i: number): Promise<void> {
     const from = i * plan.pieceSize + done[i]!;
     const to = i * plan.pieceSize + pieceLength(plan, i) - 1;
     try {
-      const opened = await openResponse({ ...req, signal }, { from, to, ifRange: work.ifRange });
+      const opened = await work.origin.open({ from, to, ifRange: work.ifRange });
       const range = parseContentRange(opened.header('content-range'));
       if (opened.response.statusCode !== 206 || !range || range.start !== from) {
         await opened.response.body.dump().catch(() => {});

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { DownloadRequest } from '../download-request.js';
+import type { ResolvedUrl } from '../origin/resolved-url.js';
 import type { PiecePlan } from './piece-plan.js';
 
 /** What the pieces of one segmented download share. */
@@ -11,6 +12,8 @@ export interface PieceWork {
   fh: FileHandle;
   /** Aborted when the download stops: the worker's signal, or a piece that failed for good. */
   signal: AbortSignal;
+  /** Where the range requests go: the end of the download's redirect chain. */
+  origin: ResolvedUrl;
   /** The validator every range request carries as If-Range. */
   ifRange: string;
   /** Called after bytes of piece `i` are written. */

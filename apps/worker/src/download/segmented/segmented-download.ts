@@ -4,6 +4,7 @@ import { fileError, sizeMismatch } from '../download-errors.js';
 import { segmentsOf, type DownloadRequest, type DownloadResult } from '../download-request.js';
 import { FileHasher } from '../file-hasher.js';
 import type { Opened } from '../origin/open-response.js';
+import { ResolvedUrl } from '../origin/resolved-url.js';
 import { closes, ifRangeOf, validatorsOf } from '../origin/response-headers.js';
 import { ProgressReporter } from '../progress-reporter.js';
 import type { StagingMeta } from '../staging/staging-file.js';
@@ -21,11 +22,12 @@ const sum = (values: readonly number[]) => values.reduce((n, v) => n + v, 0);
 
 /**
  * Fetches a large file as pieces over parallel range requests (If-Range with the first
- * response's validator), each written in place, starting from the first response (`first`) or
- * from the progress an earlier attempt recorded (`meta`). Progress per piece is kept in the
- * staging metadata, so a reset piece re-fetches only its own remainder, in this attempt or a
- * later one. SHA-256 follows the contiguous prefix as it grows, read back from the page cache on
- * the hashing thread (FileHasher), and is verified before the caller publishes the file.
+ * response's validator, sent where its redirects ended: see ResolvedUrl), each written in
+ * place, starting from the first response (`first`) or from the progress an earlier attempt
+ * recorded (`meta`). Progress per piece is kept in the staging metadata, so a reset piece
+ * re-fetches only its own remainder, in this attempt or a later one. SHA-256 follows the
+ * contiguous prefix as it grows, read back from the page cache on the hashing thread
+ * (FileHasher), and is verified before the caller publishes the file.
  */
 export async function downloadSegmented(
   req: DownloadRequest,
@@ -99,6 +101,9 @@ export async function downloadSegmented(
       done,
       fh,
       signal,
+      // A resumed attempt has no response yet: its first piece request follows the redirects,
+      // since the URL an earlier attempt resolved may have expired (and is recorded redacted).
+      origin: new ResolvedUrl({ ...req, signal }, first),
       ifRange,
       written: (i) => {
         if (i <= front) advanceHash();

@@ -6,6 +6,7 @@ import { BodyQueue, READ_AHEAD_BYTES } from '../body/body-queue.js';
 import { looksLikeHtml } from '../content-checks.js';
 import { fileError, networkError, notAModel, sizeMismatch, tooLarge } from '../download-errors.js';
 import type { DownloadRequest, DownloadResult } from '../download-request.js';
+import { assertPublishedSize } from '../expected-size.js';
 import { FileHasher } from '../file-hasher.js';
 import type { Opened } from '../origin/open-response.js';
 import { closes } from '../origin/response-headers.js';
@@ -46,7 +47,7 @@ export async function downloadOverOneConnection(
   hasher.advance(offset);
   if (offset > 0) req.logger.info({ resumedFrom: offset, totalBytes }, 'resuming download');
   const writer = new BatchedWriter(fh, offset, (end) => hasher.advance(end), req.assertMayWrite);
-  const progress = new ProgressReporter(req.onProgress, totalBytes, offset);
+  const progress = new ProgressReporter(req.onProgress, totalBytes ?? req.expectedSize ?? null, offset);
   let received = 0;
   let sniffed: Buffer = Buffer.alloc(0);
   let nextLog = offset + LOG_EVERY_BYTES;
@@ -65,6 +66,9 @@ export async function downloadOverOneConnection(
           received += chunk.length;
           if (req.maxBytes !== undefined && total() > req.maxBytes)
             throw tooLarge(`the body ran past ${req.maxBytes} bytes (MAX_MODEL_BYTES)`);
+          // Room was made for the published size only: a longer body stops here, not at MAX_MODEL_BYTES.
+          if (req.expectedSize !== undefined && total() > req.expectedSize)
+            throw sizeMismatch(`the body ran past the ${req.expectedSize} bytes the host published`);
           writer.add(chunk);
         }
         const now = Date.now();
@@ -111,6 +115,7 @@ export async function downloadOverOneConnection(
     throw sizeMismatch(`received ${received} bytes but Content-Length said ${contentLength}`);
   if (totalBytes !== null && total() !== totalBytes)
     throw sizeMismatch(`file is ${total()} bytes but the origin said ${totalBytes}`);
+  assertPublishedSize(req, total(), 'the body was');
   if (total() === 0) throw new ModelFetchError('EMPTY_FILE', 'the origin sent an empty body', { retryable: true });
   const sha256 = verifyHash(digest, req.expectedSha256, offset > 0);
   return { bytes: total(), sha256, finalUrl, contentDisposition: header('content-disposition'), resumedFrom: offset };
