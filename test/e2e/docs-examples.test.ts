@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeHosts, startFakeHosts } from '@model-manager/fake-hosts';
 import { safetensorsOf } from '../support/origin.js';
 import { repoRoot, startService, type Service } from '../support/service.js';
 
@@ -72,11 +73,19 @@ function bash(script: string, cwd: string, env: Record<string, string>): Promise
 describe('every curl example in the README and docs/ runs against the real service', () => {
   let svc: Service;
   let hosts: Awaited<ReturnType<typeof startModelHosts>>;
+  // `source` references (civitai:135867, hf:…) resolve against the fakes' example catalog.
+  let fakes: FakeHosts;
   let work: string;
 
   beforeAll(async () => {
     hosts = await startModelHosts();
-    svc = await startService('docs', { DOWNLOAD_ATTEMPTS: '1', CLEANUP_CRON: 'off', MIN_FREE_BYTES: '0' });
+    fakes = await startFakeHosts({ catalog: 'example' });
+    svc = await startService('docs', {
+      ...fakes.env,
+      DOWNLOAD_ATTEMPTS: '1',
+      CLEANUP_CRON: 'off',
+      MIN_FREE_BYTES: '0',
+    });
     work = mkdtempSync(path.join(os.tmpdir(), 'mm-docs-'));
     // A curl on PATH that records each call's status and answer beside what it prints.
     mkdirSync(path.join(work, 'bin'));
@@ -91,6 +100,7 @@ describe('every curl example in the README and docs/ runs against the real servi
   afterAll(async () => {
     await svc?.stop();
     hosts?.close();
+    await fakes?.close();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
