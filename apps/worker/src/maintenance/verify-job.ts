@@ -8,11 +8,19 @@ import {
   fetchJobOptions,
   modelRefSchema,
   redactUrl,
+  type KnownBeforehand,
   type MaintenanceJobData,
   type ModelKind,
   type VerifyResult,
 } from '@model-manager/core';
-import { isUsableEntry, sameHash, sectionOf, type Registry, type RegistryEntry } from '@model-manager/registry';
+import {
+  isUsableEntry,
+  sameHash,
+  sectionOf,
+  sourceOfEntry,
+  type Registry,
+  type RegistryEntry,
+} from '@model-manager/registry';
 import { currentIdentity, hashAsItIs, sameEntry, sameIdentity, type FileIdentity } from './file-check.js';
 import type { MaintenanceDeps } from './maintenance-deps.js';
 import { moveToQuarantine } from './quarantine.js';
@@ -141,6 +149,12 @@ async function recordHash(registry: Registry, target: Target, hashed: FileIdenti
   );
 }
 
+function knownOfEntry(entry: RegistryEntry): KnownBeforehand {
+  const source = sourceOfEntry(entry);
+  const size = typeof entry.file_size === 'number' && entry.hash ? entry.file_size : undefined;
+  return { ...(source ? { source } : {}), ...(size !== undefined ? { expectedSize: size } : {}) };
+}
+
 /** One fetch-model job per model with a usable URL, made as the API makes them (the known hash is required). */
 async function addRefetchJobs(job: Job, deps: MaintenanceDeps, targets: readonly Target[]): Promise<string[]> {
   const queue = new Queue(QUEUE_NAME, { connection: deps.redis, prefix: deps.config.QUEUE_PREFIX });
@@ -155,7 +169,8 @@ async function addRefetchJobs(job: Job, deps: MaintenanceDeps, targets: readonly
       }
       const added = await queue.add(
         FETCH_MODEL_JOB,
-        fetchJobData(parsed.data),
+        // The entry's origin and size come along: the refetch is then checked like the first download.
+        fetchJobData(parsed.data, knownOfEntry(entry)),
         fetchJobOptions(deps.config, parsed.data, PRIORITY.single),
       );
       ids.push(added.id!);
