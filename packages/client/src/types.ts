@@ -148,7 +148,8 @@ export interface LeaseFields {
  * at once, with no job.
  */
 export type FetchResult = (
-  | { status: 'cached' | 'linked'; model: Model }
+  | { status: 'cached'; model: Model }
+  | { status: 'linked'; model: Model }
   | { status: 'completed'; jobId: string; model: Model }
   | { status: 'queued' | 'active'; jobId: string }
 ) &
