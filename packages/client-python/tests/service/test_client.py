@@ -90,7 +90,7 @@ class ErrorsTest(unittest.TestCase):
     def test_bad_input_is_refused_before_sending_naming_what_is_wrong(self):
         with self.assertRaisesRegex(ValueError, "kind must be one of checkpoint, lora, embedding; got 'vae'"):
             client().fetch("vae", "x", "https://example.com/x")
-        with self.assertRaisesRegex(ValueError, r"loras\[0\] needs a non-empty string 'url'"):
+        with self.assertRaisesRegex(ValueError, r"loras\[0\] needs a url or a source .*got neither"):
             client().prepare(loras=[{"name": "x"}])
 
 
