@@ -201,6 +201,17 @@ describe('the model-manager CLI as a child process against the real API and work
     expect(verified.stdout).toMatch(/^1 model: 1 cached$/m);
     expect(verified.stdout).not.toContain('not verified');
 
+    // The same bytes under another name: linked at once, shown like cached.
+    const linked = await runCli(
+      ['fetch', 'lora', `${origin.url}/files/cli-ref-a.safetensors`, '--name', 'cli ref a copy', '--sha256', a.sha256],
+      env,
+    );
+    expect(linked.code, linked.stderr).toBe(0);
+    expect(linked.stdout).toContain(
+      `linked  lora/cli ref a copy  ${path.join(svc.modelsDir, 'loras')}/cli ref a copy.`,
+    );
+    expect(linked.stdout).toMatch(/^1 model: 1 linked$/m);
+
     const bad = path.join(workDir, 'bad-refs.txt');
     writeFileSync(bad, 'lora cli-ref-a\n');
     const refused = await runCli(['prefetch', bad], env);
