@@ -97,4 +97,3 @@ export class StagingFile {
     await Promise.all([rm(this.partPath, { force: true }), rm(this.metaPath, { force: true })]);
   }
 }
-
