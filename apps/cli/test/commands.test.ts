@@ -7,8 +7,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../src/run.js';
 
 /*
- * fetch and prefetch through run(), against a tiny HTTP server answering as the API does once it
- * resolves `source` (the API in this branch takes URLs only).
+ * fetch and prefetch through run(), against a tiny HTTP server answering as the API does when it
+ * resolves `source` through a host (no host needed).
  */
 
 const model = {

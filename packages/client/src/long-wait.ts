@@ -21,7 +21,17 @@ const keyOf = (kind: ModelKind, name: string) => `${kind}/${name}`;
  */
 function namesOf(ref: { name?: string | undefined; source?: string | undefined; url?: string | undefined }): string[] {
   if (ref.name !== undefined) return [ref.name];
-  return [ref.source, ref.url].filter((n): n is string => n !== undefined);
+  if (ref.source !== undefined) return [ref.source];
+  return ref.url === undefined ? [] : [ref.url, normalUrl(ref.url)];
+}
+
+/** A URL as the API keeps it (WHATWG-normalised), so a refusal naming it matches what was sent. */
+function normalUrl(url: string): string {
+  try {
+    return new URL(url).href;
+  } catch {
+    return url;
+  }
 }
 
 /** The request without the models that failed for good, so asking again does not fetch them again. */

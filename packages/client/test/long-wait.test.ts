@@ -133,6 +133,36 @@ describe('prepare() waits longer than one request may hold by asking again', () 
       600,
     );
     expect(pending[1]).toEqual({ ...request, loras: [{ source: 'civitai:2', scale: 0.8 }] });
+    // A URL refused before its name was known is named as the API keeps it, normalised.
+    const byUrl: PrepareRequest = {
+      checkpoint: { name: 'base', url },
+      embeddings: [{ url: 'HTTPS://Example.com/a b.pt' }],
+      prompt: 'p',
+    };
+    const asked: PrepareRequest[] = [];
+    await prepareInSlices(
+      async (p) => {
+        asked.push(p);
+        return {
+          checkpointPath: null,
+          loras: [],
+          embeddings: [],
+          prompt: 'p',
+          downloaded: [],
+          failed:
+            asked.length === 1
+              ? [
+                  { kind: 'embedding', name: 'https://example.com/a%20b.pt', error: notFound },
+                  timeout('checkpoint', 'base'),
+                ]
+              : [],
+        };
+      },
+      async () => undefined,
+      byUrl,
+      600,
+    );
+    expect(asked[1]).toEqual({ checkpoint: { name: 'base', url }, embeddings: [], prompt: 'p' });
     expect(result.failed).toEqual([
       { kind: 'lora', name: 'civitai:999', error: notFound },
       { kind: 'lora', name: 'detail', error: mismatch },

@@ -17,9 +17,9 @@ import {
 import { MAX_HOLD_SECONDS } from '../src/long-wait.js';
 
 /*
- * Source references against a tiny HTTP server that answers as the API does once it resolves
- * `source` (the API in this branch takes URLs only): what the client sends, and how it reads
- * `linked`, `verified` and the refusals.
+ * Source references against a tiny HTTP server that answers as the API does when it resolves
+ * `source` through a host (no host needed): what the client sends, and how it reads `linked`,
+ * `verified` and the refusals.
  */
 
 const model: Model = {

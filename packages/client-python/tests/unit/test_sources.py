@@ -1,5 +1,5 @@
 """Source references, linked answers and verification, against a stub of the API that answers as
-the service does once it resolves ``source`` (the service in this branch takes URLs only)."""
+the service does when it resolves ``source`` through a host (no host needed)."""
 
 import unittest
 
