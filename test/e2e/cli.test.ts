@@ -164,6 +164,61 @@ describe('the model-manager CLI as a child process against the real API and work
     expect(JSON.parse((await runCli(['ls', '--json'], env)).stdout).models.length).toBe(4);
   });
 
+  it('fetch KIND URL --name NAME, and prefetch of a KIND REF [NAME] list, say what was not verified', async () => {
+    const a = origin.addFile('cli-ref-a.safetensors', 40_000);
+    const fetched = await runCli(
+      ['fetch', 'lora', `${origin.url}/files/cli-ref-a.safetensors`, '--name', 'cli ref a', '--wait'],
+      env,
+    );
+    expect(fetched.code, fetched.stderr).toBe(0);
+    expect(fetched.stdout).toMatch(/^completed {2}lora\/cli ref a {2}\//m);
+    expect(fetched.stdout).toMatch(/^not verified: no sha256 given$/m);
+
+    origin.addFile('cli-ref-b.safetensors', 30_000);
+    const listFile = path.join(workDir, 'refs.txt');
+    writeFileSync(
+      listFile,
+      [
+        '# a list of references',
+        '',
+        `lora ${origin.url}/files/cli-ref-a.safetensors cli ref a`,
+        `embedding ${origin.url}/files/cli-ref-b.safetensors cli ref b #2`,
+      ].join('\n'),
+    );
+    const run = await runCli(['prefetch', listFile, '--wait'], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^cached +lora\/cli ref a +\//m);
+    expect(run.stdout).toMatch(/^completed +embedding\/cli ref b #2 +\//m);
+    expect(run.stdout).toMatch(/^2 models: 1 cached, 1 completed$/m);
+    expect(run.stdout).toMatch(/^not verified: embedding\/cli ref b #2: no sha256 given$/m);
+
+    // With the SHA-256 the cached model is verified: nothing to say.
+    const verified = await runCli(
+      ['fetch', 'lora', 'cli ref a', `${origin.url}/files/cli-ref-a.safetensors`, '--sha256', a.sha256],
+      env,
+    );
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/^1 model: 1 cached$/m);
+    expect(verified.stdout).not.toContain('not verified');
+
+    // The same bytes under another name: linked at once, shown like cached.
+    const linked = await runCli(
+      ['fetch', 'lora', `${origin.url}/files/cli-ref-a.safetensors`, '--name', 'cli ref a copy', '--sha256', a.sha256],
+      env,
+    );
+    expect(linked.code, linked.stderr).toBe(0);
+    expect(linked.stdout).toContain(
+      `linked  lora/cli ref a copy  ${path.join(svc.modelsDir, 'loras')}/cli ref a copy.`,
+    );
+    expect(linked.stdout).toMatch(/^1 model: 1 linked$/m);
+
+    const bad = path.join(workDir, 'bad-refs.txt');
+    writeFileSync(bad, 'lora cli-ref-a\n');
+    const refused = await runCli(['prefetch', bad], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${bad}:1: "cli-ref-a" is no REF`);
+  });
+
   it('exits 2 with a usage message naming what was wrong', async () => {
     const cases: Array<[string[], RegExp]> = [
       [[], /no command given/],

@@ -131,6 +131,32 @@ describe('@model-manager/client against the real API and worker', () => {
     ]);
   });
 
+  it('fetch() of bytes already on the volume under another name is linked at once; verified says whether a SHA-256 was known', async () => {
+    const file = origin.addFile('client-same.safetensors', 64 * 1024);
+    const url = `${origin.url}/files/client-same.safetensors`;
+    const first = await client.fetch(
+      { kind: 'lora', name: 'client-same', url, sha256: file.sha256 },
+      { waitSeconds: 30 },
+    );
+    expect(first).toMatchObject({ status: 'completed', verified: true });
+    expect(first).not.toHaveProperty('unverifiedReason');
+
+    const linked = await client.fetch({ kind: 'lora', name: 'client-same copy', url, sha256: file.sha256 });
+    expect(linked).toMatchObject({
+      status: 'linked',
+      verified: true,
+      model: { kind: 'lora', name: 'client-same copy', sha256: file.sha256 },
+    });
+    if (linked.status !== 'linked') throw new Error('expected linked');
+    expect(existsSync(linked.model.path)).toBe(true);
+
+    expect(await client.fetch({ kind: 'lora', name: 'client-same', url }, { waitSeconds: 600 })).toMatchObject({
+      status: 'cached',
+      verified: false,
+      unverifiedReason: expect.any(String),
+    });
+  });
+
   it('answers errors as typed classes with the API code, status and details', async () => {
     const invalid = await client
       .fetch({ kind: 'vae' as 'lora', name: '../x', url: 'ftp://a/b' })

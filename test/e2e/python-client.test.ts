@@ -28,6 +28,7 @@ const ORIGIN_FILES: Record<string, number> = {
   'client-prepare.safetensors': 128 * 1024,
   'client-prepare-lora.safetensors': 64 * 1024,
   'client-mapped.safetensors': 64 * 1024,
+  'client-linked.safetensors': 32 * 1024,
   ...Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`client-unicode-${i}.safetensors`, 32 * 1024])),
   'restart-cached.safetensors': 32 * 1024,
 };

@@ -47,17 +47,21 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   return { command, positionals, values: parsed.values, given };
 }
 
-/** Refuses options the command does not take, and a wrong number of arguments. */
-export function expectShape(args: ParsedArgs, options: OptionName[], positionals: string[]): void {
+/** Refuses options the command does not take, and a wrong number of arguments (`optional` ones may follow). */
+export function expectShape(
+  args: ParsedArgs,
+  options: OptionName[],
+  positionals: string[],
+  optional: string[] = [],
+): void {
   const wrong = args.given.find((name) => !options.includes(name) && !GLOBAL_OPTIONS.includes(name));
   if (wrong) throw new UsageError(`${args.command} does not take --${wrong}`);
   if (args.positionals.length < positionals.length) {
     throw new UsageError(`${args.command}: missing ${positionals.slice(args.positionals.length).join(' ')}`);
   }
-  if (args.positionals.length > positionals.length) {
-    throw new UsageError(
-      `${args.command}: unexpected argument ${JSON.stringify(args.positionals[positionals.length])}`,
-    );
+  const most = positionals.length + optional.length;
+  if (args.positionals.length > most) {
+    throw new UsageError(`${args.command}: unexpected argument ${JSON.stringify(args.positionals[most])}`);
   }
 }
 

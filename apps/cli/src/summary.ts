@@ -8,9 +8,13 @@ export interface Outcome {
   jobId?: string;
   path?: string;
   error?: ErrorInfo;
+  verified?: boolean;
+  unverifiedReason?: string;
 }
 
-/** The table printed after a wait, and the count line under it. */
+const STATUSES = ['cached', 'linked', 'completed', 'queued', 'active', 'failed'] as const;
+
+/** The table printed after a wait, the count line under it, and the models not checked against a known SHA-256. */
 export function summarize(outcomes: Outcome[]): string {
   const rows = outcomes.map((o) => [
     o.status === 'failed' ? 'FAILED' : o.status,
@@ -18,9 +22,20 @@ export function summarize(outcomes: Outcome[]): string {
     o.status === 'failed' ? formatError(o.error) : (o.path ?? (o.jobId ? `job ${o.jobId}` : '')),
   ]);
   const count = (status: BatchItemStatus) => outcomes.filter((o) => o.status === status).length;
-  const counts = (['cached', 'completed', 'queued', 'active', 'failed'] as const)
-    .filter((s) => count(s) > 0)
-    .map((s) => `${count(s)} ${s}`);
+  const counts = STATUSES.filter((s) => count(s) > 0).map((s) => `${count(s)} ${s}`);
   const noun = outcomes.length === 1 ? 'model' : 'models';
-  return `${table(['STATUS', 'MODEL', 'PATH OR ERROR'], rows)}\n${outcomes.length} ${noun}: ${counts.join(', ') || 'none'}`;
+  const lines = [
+    table(['STATUS', 'MODEL', 'PATH OR ERROR'], rows),
+    `${outcomes.length} ${noun}: ${counts.join(', ') || 'none'}`,
+  ];
+  return [...lines, ...unverifiedLines(outcomes)].join('\n');
+}
+
+/** `not verified: REASON` for one model, with the model named when there are several. */
+export function unverifiedLines(outcomes: Outcome[]): string[] {
+  const unverified = outcomes.filter((o) => o.verified === false && o.status !== 'failed');
+  return unverified.map((o) => {
+    const reason = o.unverifiedReason ?? 'no SHA-256 was known before the download';
+    return outcomes.length === 1 ? `not verified: ${reason}` : `not verified: ${o.kind}/${o.name}: ${reason}`;
+  });
 }

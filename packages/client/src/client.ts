@@ -82,8 +82,10 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
   }
 
   /**
-   * One model: cached, completed within `waitSeconds`, or still queued/active (then `waitFor(jobId)`).
-   * A job that failed within `waitSeconds` is thrown as a JobFailedError.
+   * One model: cached, linked (the same bytes were on the volume under another name), completed
+   * within `waitSeconds`, or still queued/active (then `waitFor(jobId)`). A job that failed within
+   * `waitSeconds` is thrown as a JobFailedError; a reference the service cannot resolve as a
+   * SourceNotFoundError, AuthRequiredError, HashConflictError or UnverifiedError.
    */
   async fetch(
     ref: ModelRefInput,
@@ -103,17 +105,20 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
     );
     if (answer.status === 'failed') throw new JobFailedError(answer.jobId, answer.error);
     const remaining = (deadline - Date.now()) / 1000;
+    // Cached, linked and completed are done; so is a wait that has no time left.
     if ((answer.status !== 'queued' && answer.status !== 'active') || remaining < 1) return answer;
     // A wait longer than one request may hold: the rest on the job.
     const job = await this.job(answer.jobId, { waitSeconds: Math.floor(remaining), signal: options.signal });
-    const lease = {
+    const kept = {
+      verified: answer.verified,
+      ...(answer.unverifiedReason === undefined ? {} : { unverifiedReason: answer.unverifiedReason }),
       ...(answer.leaseId ? { leaseId: answer.leaseId } : {}),
       ...(answer.leaseExpiresAt ? { leaseExpiresAt: answer.leaseExpiresAt } : {}),
     };
     if (job.status === 'failed') throw JobFailedError.fromJob(job);
     if (job.status === 'completed' && job.model)
-      return { status: 'completed', jobId: job.jobId, model: job.model, ...lease };
-    return { status: job.status === 'active' ? 'active' : 'queued', jobId: job.jobId, ...lease };
+      return { status: 'completed', jobId: job.jobId, model: job.model, ...kept };
+    return { status: job.status === 'active' ? 'active' : 'queued', jobId: job.jobId, ...kept };
   }
 
   /** Queues many models at once (POST /v1/batches); follow it with `waitForBatch()` or `batch()`. */

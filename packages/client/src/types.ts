@@ -13,20 +13,36 @@ export interface ErrorInfo {
 
 /* ---------- requests: what the API's schemas accept ---------- */
 
-/** What a caller sends: `sha256` in either case, `url` in any form the API normalises. */
-export interface ModelRefInput {
+interface ModelRefFields {
   kind: ModelKind;
-  /** Letters, digits, ".", "_", "-" and space; 1-128 characters, not starting with "." or a space. */
-  name: string;
-  /** An absolute http:// or https:// URL. */
-  url: string;
+  /**
+   * Any text that is safe as one file name (1-200 bytes in UTF-8; no "/", "\\" or control characters; not
+   * starting with "."). Defaults to the file's name without its extension, as the host tells it.
+   */
+  name?: string | undefined;
   /** 64 hexadecimal characters, either case. */
   sha256?: string | undefined;
   /** Further URLs for the same file, tried in order when a source fails (at most 10). */
   mirrors?: string[] | undefined;
 }
 
-type KindOptional<K extends ModelKind> = Omit<ModelRefInput, 'kind'> & { kind?: K | undefined };
+/** Where the file is: a download URL or a reference the service resolves, never both. */
+export type UrlOrSource =
+  | {
+      /** An absolute http:// or https:// URL. */
+      url: string;
+      source?: undefined;
+    }
+  | {
+      /** `hf:OWNER/REPO/PATH/IN/REPO[@REVISION]`, `civitai:VERSION_ID` or `urn:air:ECOSYSTEM:TYPE:civitai:MODEL_ID@VERSION_ID`. */
+      source: string;
+      url?: undefined;
+    };
+
+/** What a caller sends: `sha256` in either case, `url` in any form the API normalises. */
+export type ModelRefInput = ModelRefFields & UrlOrSource;
+
+type KindOptional<K extends ModelKind> = Omit<ModelRefFields, 'kind'> & UrlOrSource & { kind?: K | undefined };
 
 /** `kind` may be left out inside `checkpoint`, `loras` and `embeddings`; a LoRA's `scale` defaults to 1. */
 export interface PrepareRequest {
@@ -64,6 +80,30 @@ export interface Model {
   usageCount: number;
   /** Pinned models are never removed by cleanup or quota eviction. */
   pinned?: boolean;
+  /** Where the file came from, when it was resolved from a Hugging Face or Civitai reference. */
+  source?: SourceRecord;
+}
+
+/** Where a file came from, as the host names it. */
+export type SourceRecord =
+  | {
+      host: 'huggingface';
+      repo: string;
+      /** As asked (a branch, tag or commit). */
+      revision: string;
+      path: string;
+      /** The commit the revision pointed at when the file was resolved. */
+      commit?: string | undefined;
+    }
+  | { host: 'civitai'; versionId: number; modelId?: number | undefined; fileId?: number | undefined };
+
+/**
+ * Whether the file is checked against a SHA-256 known before its download (the caller's, or the
+ * one the host publishes) and, when not, why no SHA-256 was known.
+ */
+export interface Verification {
+  verified: boolean;
+  unverifiedReason?: string;
 }
 
 export type JobStatus = 'queued' | 'active' | 'completed' | 'failed';
@@ -92,6 +132,9 @@ export interface JobView {
   error?: ErrorInfo;
   lastError?: ErrorInfo;
   result?: unknown;
+  /** Fetch jobs: see Verification (absent on an API from before source references). */
+  verified?: boolean;
+  unverifiedReason?: string;
 }
 
 export interface LeaseFields {
@@ -99,16 +142,29 @@ export interface LeaseFields {
   leaseExpiresAt?: string;
 }
 
-/** POST /v1/fetch: a failed job is thrown as a JobFailedError, so it is not one of these. */
-export type FetchResult =
-  | ({ status: 'cached'; model: Model } & LeaseFields)
-  | ({ status: 'completed'; jobId: string; model: Model } & LeaseFields)
-  | ({ status: 'queued' | 'active'; jobId: string } & LeaseFields);
+/**
+ * POST /v1/fetch: a failed job is thrown as a JobFailedError, so it is not one of these. `linked`:
+ * the same bytes (by SHA-256) were on the volume under another name and were placed under this one
+ * at once, with no job.
+ */
+export type FetchResult = (
+  | { status: 'cached'; model: Model }
+  | { status: 'linked'; model: Model }
+  | { status: 'completed'; jobId: string; model: Model }
+  | { status: 'queued' | 'active'; jobId: string }
+) &
+  Verification &
+  LeaseFields;
 
-export type BatchItemStatus = JobStatus | 'cached';
+export type BatchItemStatus = JobStatus | 'cached' | 'linked';
 
-/** One item of a batch: a job's model and outcome (no job when it was cached or refused at once). */
-export type BatchItem = { kind: ModelKind; name: string } & Partial<Pick<JobView, 'jobId' | 'error'>> & {
+/**
+ * One item of a batch: a job's model and outcome (no job when it was cached, linked or refused at
+ * once). An item refused before it was resolved has no `verified`, and its `name` is the name
+ * asked for, else the `source` or `url` it was asked by.
+ */
+export type BatchItem = { kind: ModelKind; name: string } & Partial<Pick<JobView, 'jobId' | 'error'>> &
+  Partial<Verification> & {
     status: BatchItemStatus;
     path?: string;
   };

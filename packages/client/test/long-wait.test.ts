@@ -90,4 +90,82 @@ describe('prepare() waits longer than one request may hold by asking again', () 
     expect(holds).toEqual([30]);
     expect(result.failed).toEqual([timeout('checkpoint', 'base')]);
   });
+
+  it('leaves out a reference refused by the host, and lists a failure it could not tell apart once', async () => {
+    const notFound = { code: 'SOURCE_NOT_FOUND', message: 'no such version' };
+    const mismatch = { code: 'HASH_MISMATCH', message: 'sha256 differs' };
+    const request: PrepareRequest = {
+      checkpoint: { source: 'hf:org/base/base.safetensors' },
+      loras: [
+        { source: 'civitai:999', scale: 0.5 },
+        { source: 'civitai:2', scale: 0.8 },
+      ],
+    };
+    const pending: PrepareRequest[] = [];
+    const answers: PrepareResult[] = [
+      {
+        checkpointPath: null,
+        loras: [],
+        embeddings: [],
+        prompt: '',
+        // Refused before its name was known: named by its reference. The other failed after the
+        // host named it "detail", which the client cannot match to a request without a name.
+        failed: [
+          timeout('checkpoint', 'base'),
+          { kind: 'lora', name: 'civitai:999', error: notFound },
+          { kind: 'lora', name: 'detail', error: mismatch },
+        ],
+        downloaded: [],
+      },
+      {
+        checkpointPath: '/m/checkpoints/base.safetensors',
+        loras: [],
+        embeddings: [],
+        prompt: '',
+        failed: [{ kind: 'lora', name: 'detail', error: mismatch }],
+        downloaded: [{ kind: 'checkpoint', name: 'base' }],
+      },
+    ];
+    const result = await prepareInSlices(
+      async (asked) => answers[pending.push(asked) - 1]!,
+      async () => undefined,
+      request,
+      600,
+    );
+    expect(pending[1]).toEqual({ ...request, loras: [{ source: 'civitai:2', scale: 0.8 }] });
+    // A URL refused before its name was known is named as the API keeps it, normalised.
+    const byUrl: PrepareRequest = {
+      checkpoint: { name: 'base', url },
+      embeddings: [{ url: 'HTTPS://Example.com/a b.pt' }],
+      prompt: 'p',
+    };
+    const asked: PrepareRequest[] = [];
+    await prepareInSlices(
+      async (p) => {
+        asked.push(p);
+        return {
+          checkpointPath: null,
+          loras: [],
+          embeddings: [],
+          prompt: 'p',
+          downloaded: [],
+          failed:
+            asked.length === 1
+              ? [
+                  { kind: 'embedding', name: 'https://example.com/a%20b.pt', error: notFound },
+                  timeout('checkpoint', 'base'),
+                ]
+              : [],
+        };
+      },
+      async () => undefined,
+      byUrl,
+      600,
+    );
+    expect(asked[1]).toEqual({ checkpoint: { name: 'base', url }, embeddings: [], prompt: 'p' });
+    expect(result.failed).toEqual([
+      { kind: 'lora', name: 'civitai:999', error: notFound },
+      { kind: 'lora', name: 'detail', error: mismatch },
+    ]);
+  });
 });

@@ -5,15 +5,30 @@ import type { z } from 'zod';
 import type * as core from '@model-manager/core';
 import { describe, expectTypeOf, it } from 'vitest';
 import { MODEL_KINDS } from '@model-manager/core';
+import type * as answers from '../../../apps/api/src/openapi/answer-schemas.js';
 import * as client from '../src/index.js';
+
+type Request = z.input<typeof core.modelRequestSchema>;
+type Answer<S extends z.ZodType> = z.output<S>;
 
 describe('client types match the API', () => {
   it('requests: the input side of the API zod schemas', () => {
-    expectTypeOf<client.ModelRefInput>().toEqualTypeOf<z.input<typeof core.modelRefSchema>>();
-    // Written flat where zod nests intersections: the same shape, each accepted where the other is.
+    // The client says "url or source, not both", which the schema leaves to the resolver: every
+    // client ref is a request the schema takes, with the same fields.
+    expectTypeOf<client.ModelRefInput>().toExtend<Request>();
+    expectTypeOf<keyof client.ModelRefInput>().toEqualTypeOf<keyof Request>();
+    expectTypeOf<client.ModelRefInput['source']>().toEqualTypeOf<Request['source']>();
+    expectTypeOf<client.ModelRefInput['name']>().toEqualTypeOf<Request['name']>();
+    expectTypeOf<{ kind: 'lora'; source: string }>().toExtend<client.ModelRefInput>();
+    expectTypeOf<{ kind: 'lora'; name: string; url: string }>().toExtend<client.ModelRefInput>();
+    expectTypeOf<{ kind: 'lora'; name: string }>().not.toExtend<client.ModelRefInput>();
+    expectTypeOf<{ kind: 'lora'; url: string; source: string }>().not.toExtend<client.ModelRefInput>();
+
     expectTypeOf<client.PrepareRequest>().toExtend<z.input<typeof core.prepareRequestSchema>>();
-    expectTypeOf<z.input<typeof core.prepareRequestSchema>>().toExtend<client.PrepareRequest>();
-    expectTypeOf<client.BatchRequest>().toEqualTypeOf<z.input<typeof core.batchRequestSchema>>();
+    type Lora = NonNullable<z.input<typeof core.prepareRequestSchema>['loras']>[number];
+    expectTypeOf<keyof NonNullable<client.PrepareRequest['loras']>[number]>().toEqualTypeOf<keyof Lora>();
+    expectTypeOf<client.BatchRequest>().toExtend<z.input<typeof core.batchRequestSchema>>();
+    expectTypeOf<keyof client.BatchRequest>().toEqualTypeOf<keyof z.input<typeof core.batchRequestSchema>>();
     expectTypeOf<client.CleanupRequest>().toEqualTypeOf<z.input<typeof core.cleanupRequestSchema>>();
     expectTypeOf<client.VerifyRequest>().toEqualTypeOf<z.input<typeof core.verifyRequestSchema>>();
   });
@@ -25,8 +40,29 @@ describe('client types match the API', () => {
     expectTypeOf<client.Model>().toExtend<Omit<core.Model, 'pinned'> & { pinned?: boolean }>();
     expectTypeOf<core.Model>().toExtend<client.Model>();
     expectTypeOf<keyof client.Model>().toEqualTypeOf<keyof core.Model>();
+    expectTypeOf<client.SourceRecord>().toEqualTypeOf<core.SourceRecord>();
     expectTypeOf<client.VerifyResult>().toEqualTypeOf<core.VerifyResult>();
     expectTypeOf<client.ScanResult>().toEqualTypeOf<core.ScanResult>();
+  });
+
+  it('answers: the schemas the API documents them by', () => {
+    type Fetch = Answer<typeof answers.fetchAnswer>;
+    // Every result is an answer the API gives (its model as the client types it, above); `failed` is thrown instead.
+    expectTypeOf<client.FetchResult>().toExtend<Omit<Fetch, 'model'> & { model?: client.Model }>();
+    expectTypeOf<client.FetchResult['status']>().toEqualTypeOf<Exclude<Fetch['status'], 'failed'>>();
+    expectTypeOf<client.Verification>().toEqualTypeOf<Pick<Fetch, 'verified' | 'unverifiedReason'>>();
+
+    type Item = Answer<typeof answers.batchItem>;
+    expectTypeOf<client.BatchItemStatus>().toEqualTypeOf<Item['status']>();
+    expectTypeOf<client.BatchItem>().toExtend<Item>();
+    expectTypeOf<keyof client.BatchItem>().toEqualTypeOf<keyof Item>();
+    expectTypeOf<keyof client.BatchView['counts']>().toEqualTypeOf<keyof Answer<typeof answers.batchView>['counts']>();
+
+    // The client's JobView covers fetch and maintenance jobs alike.
+    type FetchJob = Answer<typeof answers.jobView>;
+    expectTypeOf<keyof FetchJob>().toExtend<keyof client.JobView>();
+    expectTypeOf<client.JobView['verified']>().toEqualTypeOf<FetchJob['verified']>();
+    expectTypeOf<client.JobView['unverifiedReason']>().toEqualTypeOf<FetchJob['unverifiedReason']>();
   });
 
   it('knows the kinds the API knows', ({ expect }) => {

@@ -1,17 +1,24 @@
-import { type FetchResult, JobFailedError, type ModelRefInput } from '@model-manager/client';
-import { expectShape, modelKind } from '../args.js';
+import { type FetchResult, JobFailedError, type ModelManagerClient, type Verification } from '@model-manager/client';
 import { print, type Command } from '../context.js';
 import { ProgressView } from '../progress.js';
-import { summarize } from '../summary.js';
+import { summarize, unverifiedLines } from '../summary.js';
+import { refText } from '../model-ref.js';
+import { fetchRequest } from './fetch-args.js';
 
-/** fetch KIND NAME URL [--sha256 H] [--mirror URL]... [--wait] */
+/** The name the service gave a job's model (the host's file name when none was asked for), if it can be told. */
+async function nameOfJob(client: ModelManagerClient, jobId: string): Promise<string | undefined> {
+  try {
+    return (await client.job(jobId)).name;
+  } catch {
+    return undefined; // only a label: the reference shows instead
+  }
+}
+
+/** fetch KIND REF [--name NAME] | fetch KIND NAME URL, with [--sha256 H] [--mirror URL]... [--wait] */
 export const fetchCommand: Command = async (ctx) => {
   const { args, client } = ctx;
-  expectShape(args, ['sha256', 'mirror', 'wait'], ['KIND', 'NAME', 'URL']);
-  const [kind, name, url] = args.positionals as [string, string, string];
-  const ref: ModelRefInput = { kind: modelKind(kind), name, url };
-  if (args.values.sha256 !== undefined) ref.sha256 = args.values.sha256;
-  if (args.values.mirror) ref.mirrors = args.values.mirror;
+  const ref = fetchRequest(args);
+  const asked = ref.name ?? refText(ref);
 
   let answer: FetchResult;
   try {
@@ -20,33 +27,56 @@ export const fetchCommand: Command = async (ctx) => {
     // Without waiting this is rare: the job existed already and had failed.
     if (!(err instanceof JobFailedError)) throw err;
     const failed = { status: 'failed' as const, jobId: err.jobId, error: err.error };
-    print(ctx, failed, () => summarize([{ kind: ref.kind, name, ...failed }]));
+    print(ctx, failed, () => summarize([{ kind: ref.kind, name: asked, ...failed }]));
     return 1;
   }
+  const verification: Verification = {
+    verified: answer.verified,
+    ...(answer.unverifiedReason === undefined ? {} : { unverifiedReason: answer.unverifiedReason }),
+  };
 
-  if (answer.status === 'cached' || answer.status === 'completed' || !args.values.wait) {
-    print(ctx, answer, () => {
-      if (answer.status === 'cached' || answer.status === 'completed')
-        return summarize([{ kind: ref.kind, name, status: answer.status, path: answer.model.path }]);
-      return `${answer.status}  ${ref.kind}/${name}  job ${answer.jobId} (follow it: model-manager status ${answer.jobId})`;
-    });
+  if (answer.status === 'cached' || answer.status === 'linked' || answer.status === 'completed') {
+    const { model } = answer;
+    print(ctx, answer, () =>
+      summarize([{ kind: model.kind, name: model.name, status: answer.status, path: model.path, ...verification }]),
+    );
+    return 0;
+  }
+
+  const { jobId } = answer;
+  const name = ref.name ?? (await nameOfJob(client, jobId)) ?? asked;
+  if (!args.values.wait) {
+    print(ctx, answer, () =>
+      [
+        `${answer.status}  ${ref.kind}/${name}  job ${jobId} (follow it: model-manager status ${jobId})`,
+        ...unverifiedLines([{ kind: ref.kind, name, status: answer.status, ...verification }]),
+      ].join('\n'),
+    );
     return 0;
   }
 
   const progress = new ProgressView(ctx.stderr);
-  progress.add(answer.jobId, `${ref.kind}/${name}`);
-  const [job] = await client.waitFor([answer.jobId], {
+  progress.add(jobId, `${ref.kind}/${name}`);
+  const [job] = await client.waitFor([jobId], {
     onProgress: (p) => progress.update(p),
     onJobSettled: (j) => progress.settle(j),
   });
   progress.finish();
   const final =
     job!.status === 'completed'
-      ? { status: 'completed' as const, jobId: job!.jobId, model: job!.model }
-      : { status: 'failed' as const, jobId: job!.jobId, error: job!.error };
+      ? { status: 'completed' as const, jobId, model: job!.model, ...verification }
+      : { status: 'failed' as const, jobId, error: job!.error, ...verification };
   print(ctx, final, () =>
     summarize([
-      { kind: ref.kind, name, status: final.status, jobId: final.jobId, path: job!.model?.path, error: job!.error },
+      {
+        kind: ref.kind,
+        name: job!.name ?? name,
+        status: final.status,
+        jobId,
+        path: job!.model?.path,
+        error: job!.error,
+        ...verification,
+      },
     ]),
   );
   return final.status === 'completed' ? 0 : 1;

@@ -1,39 +1,17 @@
-import { readFile } from 'node:fs/promises';
-import type { BatchItem, ModelRefInput } from '@model-manager/client';
+import type { BatchItem } from '@model-manager/client';
 import { expectShape } from '../args.js';
+import { readBatchFile } from '../batch-file.js';
 import { print, type Command } from '../context.js';
 import { ProgressView } from '../progress.js';
 import { summarize } from '../summary.js';
-import { UsageError } from '../usage.js';
-
-/** A batch file: a JSON list of ModelRef, or `{ "items": [...] }` (the body of POST /v1/batches). */
-async function readBatchFile(file: string): Promise<ModelRefInput[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`${file} is not JSON: ${(err as Error).message}`);
-  }
-  const items = Array.isArray(parsed) ? parsed : (parsed as { items?: unknown } | null)?.items;
-  if (!Array.isArray(items))
-    throw new UsageError(`${file} must hold a JSON list of models ({kind, name, url, sha256?}) or {"items": [...]}`);
-  // Each item's fields are checked by the API, which names every wrong one.
-  return items as ModelRefInput[];
-}
 
 const isRunning = (item: BatchItem) =>
   item.jobId !== undefined && (item.status === 'queued' || item.status === 'active');
 
-/** prefetch FILE.json [--wait] */
+/** prefetch FILE [--wait]: FILE is JSON or a list of references (see batch-file.ts). */
 export const prefetchCommand: Command = async (ctx) => {
   const { args, client } = ctx;
-  expectShape(args, ['wait'], ['FILE.json']);
+  expectShape(args, ['wait'], ['FILE']);
   const items = await readBatchFile(args.positionals[0]!);
   const created = await client.prefetch(items);
   const failedAtOnce = created.jobs.some((item) => item.status === 'failed');

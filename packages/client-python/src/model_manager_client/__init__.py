@@ -11,15 +11,19 @@ New code uses ``ModelManagerClient`` (fetch, prefetch, wait_for, prepare with le
 from .client import MAX_HOLD_SECONDS, MODEL_KINDS, ModelManagerClient
 from .drop_in import ConfigurationError, LazyModelManager, ModelManager, client_from_env
 from .errors import (
+    AuthRequiredError,
     ConflictError,
+    HashConflictError,
     InvalidRequestError,
     JobFailedError,
     ModelManagerError,
     NotFoundError,
     RateLimitedError,
     RequestTimeoutError,
+    SourceNotFoundError,
     UnauthorizedError,
     UnavailableError,
+    UnverifiedError,
     WaitTimeoutError,
 )
 from .prepared import Prepared
@@ -31,8 +35,10 @@ __version__ = "0.1.0"
 model_manager = LazyModelManager()
 
 __all__ = [
+    "AuthRequiredError",
     "ConfigurationError",
     "ConflictError",
+    "HashConflictError",
     "InvalidRequestError",
     "JobFailedError",
     "MAX_HOLD_SECONDS",
@@ -44,8 +50,10 @@ __all__ = [
     "Prepared",
     "RateLimitedError",
     "RequestTimeoutError",
+    "SourceNotFoundError",
     "UnauthorizedError",
     "UnavailableError",
+    "UnverifiedError",
     "WaitTimeoutError",
     "build_lora_prompt",
     "client_from_env",

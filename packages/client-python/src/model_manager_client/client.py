@@ -43,17 +43,33 @@ def check_name(name: Any, field: str = "name") -> str:
     return name
 
 
-def model_ref(kind: str, name: str, url: str, sha256: Optional[str] = None,
-              mirrors: Optional[Sequence[str]] = None) -> Dict[str, Any]:
-    """A ModelRef as the API takes it; the API checks the name, URL and hash and names what is wrong."""
-    if not isinstance(url, str) or not url:
-        raise ValueError(f"url of {kind} {name!r} must be a non-empty string; got {url!r}")
-    ref: Dict[str, Any] = {"kind": check_kind(kind), "name": check_name(name), "url": url}
+def model_ref(kind: str, name: Optional[str] = None, url: Optional[str] = None, sha256: Optional[str] = None,
+              mirrors: Optional[Sequence[str]] = None, *, source: Optional[str] = None) -> Dict[str, Any]:
+    """A model request as the API takes it: a ``url`` or a ``source`` reference (one of them), and a
+    ``name`` unless the host's file name (without its extension) will do. The API checks the name,
+    URL, reference and hash and names what is wrong."""
+    ref: Dict[str, Any] = {"kind": check_kind(kind)}
+    if name is not None:
+        ref["name"] = check_name(name)
+    ref.update(url_or_source(url, source, f"{kind} {name!r}" if name is not None else kind))
     if sha256:
         ref["sha256"] = sha256
     if mirrors:
         ref["mirrors"] = list(mirrors)
     return ref
+
+
+def url_or_source(url: Any, source: Any, what: str) -> Dict[str, str]:
+    """``{"url": ...}`` or ``{"source": ...}``: exactly one of them, a non-empty string."""
+    given = {key: value for key, value in (("url", url), ("source", source)) if value is not None}
+    if len(given) != 1:
+        # Which keys only: a URL may carry a download token.
+        raise ValueError(f"{what} needs a url or a source (hf:..., civitai:..., urn:air:...), one of them; "
+                         f"got {sorted(given) or 'neither'}")
+    key, value = next(iter(given.items()))
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{key} of {what} must be a non-empty string; got {type(value).__name__}")
+    return {key: value}
 
 
 class ModelManagerClient:
@@ -98,7 +114,8 @@ class ModelManagerClient:
                 wait_seconds: float = DEFAULT_PREPARE_WAIT_SECONDS) -> Prepared:
         """Everything one generation needs, fetched in parallel, waiting up to ``wait_seconds``.
 
-        Refs are dicts ``{"name", "url"[, "sha256"][, "mirrors"]}`` (LoRAs also ``"scale"``). What
+        Refs are dicts ``{"url" or "source"[, "name"][, "sha256"][, "mirrors"]}`` (LoRAs also
+        ``"scale"``); without a name a model is named after the host's file name. What
         failed or did not finish is in ``failed``. The answer holds a lease over its models: use it
         as a context manager (``with client.prepare(...) as prepared:``) to release it when done.
         """
@@ -119,13 +136,19 @@ class ModelManagerClient:
         answer = prepare_in_slices(ask, self.release_lease, request, wait_seconds, self.max_hold_seconds)
         return Prepared(self, answer)
 
-    def fetch(self, kind: str, name: str, url: str, *, sha256: Optional[str] = None,
+    def fetch(self, kind: str, name: Optional[str] = None, url: Optional[str] = None, *,
+              source: Optional[str] = None, sha256: Optional[str] = None,
               mirrors: Optional[Sequence[str]] = None, wait_seconds: Optional[float] = None,
               lease: bool = False) -> Dict[str, Any]:
-        """One model: ``{"status": "cached"|"completed", "model", ...}``, or still ``queued``/``active``
-        with a ``jobId`` (follow it with ``wait_for``). A job that failed within ``wait_seconds`` is
-        raised as a ``JobFailedError``."""
-        body = model_ref(kind, name, url, sha256, mirrors)
+        """One model, by ``url`` or by ``source`` (``fetch("lora", source="civitai:135867")``; the
+        name then defaults to the host's file name): ``{"status": "cached"|"linked"|"completed",
+        "model", "verified", ...}``, or still ``queued``/``active`` with a ``jobId`` (follow it with
+        ``wait_for``). ``linked``: the same bytes were on the volume under another name and were
+        placed under this one at once. ``verified`` is False (with ``unverifiedReason``) when no
+        SHA-256 was known before the download. A job that failed within ``wait_seconds`` is raised
+        as a ``JobFailedError``; a reference the service cannot resolve as a
+        ``SourceNotFoundError``, ``AuthRequiredError``, ``HashConflictError`` or ``UnverifiedError``."""
+        body = model_ref(kind, name, url, sha256, mirrors, source=source)
         if lease:
             body["lease"] = True
         deadline = time.monotonic() + (wait_seconds or 0)
@@ -136,20 +159,22 @@ class ModelManagerClient:
         if answer.get("status") == "failed":
             raise JobFailedError(str(answer.get("jobId")), answer.get("error") or {})
         remaining = deadline - time.monotonic()
+        # Cached, linked and completed are done; so is a wait with no time left.
         if answer.get("status") not in ("queued", "active") or remaining < 1:
             return answer
         # A wait longer than one request may hold: the rest on the job.
         job = self.job(answer["jobId"], wait_seconds=math.floor(remaining))
-        leased = {k: answer[k] for k in ("leaseId", "leaseExpiresAt") if k in answer}
+        kept = {k: answer[k] for k in ("verified", "unverifiedReason", "leaseId", "leaseExpiresAt") if k in answer}
         if job["status"] == "failed":
             raise JobFailedError.from_job(job)
         if job["status"] == "completed" and job.get("model"):
-            return {"status": "completed", "jobId": job["jobId"], "model": job["model"], **leased}
-        return {"status": job["status"], "jobId": job["jobId"], **leased}
+            return {"status": "completed", "jobId": job["jobId"], "model": job["model"], **kept}
+        return {"status": job["status"], "jobId": job["jobId"], **kept}
 
     def prefetch(self, items: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
-        """Queues many models at once (``[{"kind", "name", "url"[, "sha256"]}, ...]``): ``{"batchId", "jobs"}``.
-        Follow it with ``wait_for_batch``."""
+        """Queues many models at once (``[{"kind", "url" or "source"[, "name"][, "sha256"]}, ...]``, sent
+        as given): ``{"batchId", "jobs"}``. Follow it with ``wait_for_batch``. An item the service
+        cannot resolve comes back ``failed`` with its error, named by its ``name``, else its source."""
         if not isinstance(items, (list, tuple)) or not items:
             raise ValueError(f"items must be a non-empty list of model refs; got {items!r}")
         return self._http.request("POST", "/v1/batches", {"items": list(items)})[1]
@@ -281,9 +306,10 @@ def _job_finished(job: Dict[str, Any]) -> bool:
 
 def _prepare_ref(ref: Any, field: str) -> Dict[str, Any]:
     if not isinstance(ref, dict):
-        raise ValueError(f"{field} must be a dict with name and url; got {type(ref).__name__}")
-    for key in ("name", "url"):
-        if not isinstance(ref.get(key), str) or not ref[key]:
-            # Keys only: a URL may carry a download token.
-            raise ValueError(f"{field} needs a non-empty string {key!r}; it has {sorted(ref)}")
-    return dict(ref)
+        raise ValueError(f"{field} must be a dict with a url or a source; got {type(ref).__name__}")
+    # None stands for "not given", which the API says by leaving the field out.
+    given = {key: value for key, value in ref.items() if value is not None}
+    if "name" in given:
+        check_name(given["name"], f"{field}['name']")
+    url_or_source(given.get("url"), given.get("source"), field)
+    return given

@@ -74,7 +74,7 @@ class ModelManager:
                 try:
                     format_scale(scale)
                 except ValueError as err:
-                    log.error("lora %r left out: %s", ref["name"], err)
+                    log.error("lora %r left out: %s", _label(ref), err)
                     continue
                 wanted.append(({**ref, "scale": float(scale)}, scale))
         try:
@@ -142,26 +142,37 @@ class ModelManager:
                 if not refused or attempt == 2:
                     raise
                 if "checkpoint" in refused:
-                    log.error("checkpoint %r left out: %s", checkpoint and checkpoint["name"], refused["checkpoint"])
+                    log.error("checkpoint %r left out: %s", checkpoint and _label(checkpoint), refused["checkpoint"])
                     checkpoint = None
                 for i, (ref, _) in enumerate(wanted):
                     if f"loras.{i}" in refused:
-                        log.error("lora %r left out: %s", ref["name"], refused[f"loras.{i}"])
+                        log.error("lora %r left out: %s", _label(ref), refused[f"loras.{i}"])
                 wanted = [w for i, w in enumerate(wanted) if f"loras.{i}" not in refused]
         raise AssertionError("unreachable")
 
 def _old_ref(info: Any, field: str) -> Optional[Dict[str, Any]]:
-    """The old module's ``{"name", "url"[, "hash"]}`` as a ref; None (logged) when it has no name or URL."""
+    """The old module's ``{"name", "url"[, "hash"]}`` as a ref, or ``{"source"[, "name"]}`` (a Hugging
+    Face or Civitai reference, named after the host's file when no name is given); None (logged)
+    when it names no file, or both a url and a source."""
     if not isinstance(info, dict):
-        raise TypeError(f"{field} must be a dict with 'name' and 'url'; got {type(info).__name__}")
-    missing = [key for key in ("name", "url") if not isinstance(info.get(key), str) or not info[key]]
-    if missing:
+        raise TypeError(f"{field} must be a dict with 'name' and 'url', or 'source'; got {type(info).__name__}")
+    has = {key for key in ("name", "url", "source") if isinstance(info.get(key), str) and info[key]}
+    if "url" in has and "source" in has:
+        log.error("%s left out: both a url and a source (give one)", field)
+        return None
+    if "source" not in has and ("name" not in has or "url" not in has):
+        missing = [key for key in ("name", "url") if key not in has]
         log.error("%s left out: no %s (it has %s)", field, " or ".join(missing), sorted(info))
         return None
-    ref = {"name": info["name"], "url": info["url"]}
+    ref = {key: info[key] for key in ("name", "url", "source") if key in has}
     if info.get("hash"):
         ref["sha256"] = info["hash"]
     return ref
+
+
+def _label(ref: Dict[str, Any]) -> str:
+    """How a model is named in the log before the API has named it: its name, else its source."""
+    return ref.get("name") or ref.get("source") or "?"
 
 
 _REFUSED_FIELD = re.compile(r"^(checkpoint|loras\.\d+)(\.|$)")
@@ -181,12 +192,18 @@ def _refused(err: InvalidRequestError) -> Dict[str, str]:
 
 
 def _lora_paths(wanted: List[Tuple[Dict[str, Any], Scale]], prepared: List[Dict[str, Any]]) -> LoraPaths:
-    """(path, scale) in request order, with each scale as the caller gave it (the old return shape)."""
+    """(path, scale) in request order, with each scale as the caller gave it (the old return shape).
+
+    The answer lists the LoRAs it has in request order. One asked for without a name is known by its
+    scale: if that matches a LoRA that failed instead, the two give the same (path, scale)."""
     paths: LoraPaths = []
     answers = iter(prepared)
     current = next(answers, None)
     for ref, scale in wanted:
-        if current is not None and current.get("name") == ref["name"]:
+        if current is None:
+            break
+        same = current.get("name") == ref["name"] if "name" in ref else current.get("scale") == ref["scale"]
+        if same:
             paths.append((current["path"], scale))
             current = next(answers, None)
     return paths

@@ -33,11 +33,29 @@ class UnauthorizedError(ModelManagerError):
 
 
 class NotFoundError(ModelManagerError):
-    """404: NOT_FOUND (job, batch, model or route), LEASE_NOT_FOUND."""
+    """404: NOT_FOUND (job, batch, model or route), LEASE_NOT_FOUND, SOURCE_NOT_FOUND."""
+
+
+class SourceNotFoundError(NotFoundError):
+    """404 SOURCE_NOT_FOUND: Hugging Face or Civitai does not know the repository, file or version."""
 
 
 class ConflictError(ModelManagerError):
-    """409: CONFLICT (another source under the same name is being fetched), FETCH_IN_PROGRESS."""
+    """409: CONFLICT (another source under the same name is being fetched), FETCH_IN_PROGRESS, HASH_CONFLICT."""
+
+
+class HashConflictError(ConflictError):
+    """409 HASH_CONFLICT: the sha256 given is not the one the host publishes (``details``: ``given``, ``host``)."""
+
+
+class AuthRequiredError(ModelManagerError):
+    """422 AUTH_REQUIRED: the host wants a token the service lacks (its HF_TOKEN or CIVITAI_TOKEN), not
+    the caller's API token; the service's operator has to set it. (A download job that met a 401
+    fails with the same code, as a ``JobFailedError``.)"""
+
+
+class UnverifiedError(ModelManagerError):
+    """422 UNVERIFIED: the service requires a SHA-256 known before the download and none is (give ``sha256``)."""
 
 
 class RateLimitedError(ModelManagerError):
@@ -81,12 +99,15 @@ class WaitTimeoutError(ModelManagerError):
 
 
 def error_from_answer(status: int, body: Any, text: str, retry_after: Optional[float] = None) -> ModelManagerError:
-    """The error for an error answer, by status; ``body`` is the parsed answer when it was JSON."""
+    """The error for an error answer, by code or else by status; ``body`` is the parsed answer when it was JSON."""
     error = body.get("error") if isinstance(body, dict) else None
     error = error if isinstance(error, dict) else {}
     code = error["code"] if isinstance(error.get("code"), str) else f"HTTP_{status}"
     message = error["message"] if isinstance(error.get("message"), str) else f"HTTP {status}: {text[:200]}"
     details = error.get("details")
+    # Refusals of a source reference have their own classes; a 422 would otherwise read as a bad request.
+    if code in _BY_CODE:
+        return _BY_CODE[code](message, code, status, details)
     if status == 429:
         return RateLimitedError(message, code, status, details, retry_after)
     cls = _BY_STATUS.get(status, ModelManagerError)
@@ -104,4 +125,11 @@ _BY_STATUS = {
     502: UnavailableError,
     503: UnavailableError,
     504: UnavailableError,
+}
+
+_BY_CODE = {
+    "SOURCE_NOT_FOUND": SourceNotFoundError,
+    "HASH_CONFLICT": HashConflictError,
+    "AUTH_REQUIRED": AuthRequiredError,
+    "UNVERIFIED": UnverifiedError,
 }

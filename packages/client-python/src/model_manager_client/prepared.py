@@ -19,19 +19,39 @@ def _is_timeout(failure: Dict[str, Any]) -> bool:
     return (failure.get("error") or {}).get("code") == "WAIT_TIMEOUT"
 
 
+def names_of(ref: Dict[str, Any]) -> List[str]:
+    """The names a failure of this request may carry: its own name, else the reference or URL it was
+    asked by (what the API reports for a model refused before its name was known). A model without a
+    name that failed after the host named it cannot be told apart from the others: it is asked for
+    again, and fails again."""
+    if ref.get("name") is not None:
+        return [ref["name"]]
+    return [ref[key] for key in ("source", "url") if ref.get(key) is not None]
+
+
 def without_failed(request: Dict[str, Any], failed: List[Dict[str, Any]]) -> Dict[str, Any]:
     """The request without the models that failed for good, so asking again does not fetch them again."""
     gone = {(f["kind"], f["name"]) for f in failed}
+
+    def keep(kind: str, ref: Dict[str, Any]) -> bool:
+        return not any((kind, name) in gone for name in names_of(ref))
+
     pending = dict(request)
     for kind, field in _REF_FIELDS:
         if field not in request:
             continue
         if field == "checkpoint":
-            if (kind, request[field]["name"]) in gone:
+            if not keep(kind, request[field]):
                 del pending[field]
         else:
-            pending[field] = [ref for ref in request[field] if (kind, ref["name"]) not in gone]
+            pending[field] = [ref for ref in request[field] if keep(kind, ref)]
     return pending
+
+
+def all_failures(earlier: List[Dict[str, Any]], latest: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Earlier failures and the latest answer's, once each: a model asked for again may fail again."""
+    again = {(f["kind"], f["name"]) for f in latest}
+    return [f for f in earlier if (f["kind"], f["name"]) not in again] + list(latest)
 
 
 def prepare_in_slices(ask: Callable[[Dict[str, Any], int], Dict[str, Any]], release: Callable[[str], None],
@@ -40,8 +60,8 @@ def prepare_in_slices(ask: Callable[[Dict[str, Any], int], Dict[str, Any]], rele
 
     Asking again is safe: models done by then are cache hits and running downloads are joined, not
     started twice. Each answer brings a new lease over what it returns; the previous one is released.
-    ``downloaded`` gathers what every answer fetched, since a model fetched during an earlier
-    request is a cache hit in the next.
+    ``downloaded`` gathers what every answer fetched (or linked to the same bytes under another
+    name), since a model fetched during an earlier request is a cache hit in the next.
     """
     if wait_seconds < 0:
         raise ValueError(f"wait_seconds must be 0 or more; got {wait_seconds!r}")
@@ -60,8 +80,8 @@ def prepare_in_slices(ask: Callable[[Dict[str, Any], int], Dict[str, Any]], rele
             downloaded.setdefault((item["kind"], item["name"]), item)
         failed = answer.get("failed") or []
         if not any(_is_timeout(f) for f in failed) or hold >= remaining:
-            return {**answer, "failed": failed_for_good + failed, "downloaded": list(downloaded.values())}
-        failed_for_good += [f for f in failed if not _is_timeout(f)]
+            return {**answer, "failed": all_failures(failed_for_good, failed), "downloaded": list(downloaded.values())}
+        failed_for_good = all_failures(failed_for_good, [f for f in failed if not _is_timeout(f)])
         pending = without_failed(request, failed_for_good)
         previous_lease = answer.get("leaseId")
 

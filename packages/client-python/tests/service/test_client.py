@@ -22,6 +22,18 @@ class FetchAndWaitTest(unittest.TestCase):
         self.assertEqual((again["status"], again["model"]["path"]), ("cached", job["model"]["path"]))
         self.assertEqual(mm.model("lora", "client fetch")["sha256"], FILES[name])
 
+    def test_the_same_bytes_under_another_name_are_linked_and_verified_says_whether_a_hash_was_known(self):
+        mm = client()
+        name = "client-linked.safetensors"
+        first = mm.fetch("lora", "client linked", file_url(name), sha256=FILES[name], wait_seconds=30)
+        self.assertEqual((first["status"], first["verified"]), ("completed", True))
+        linked = mm.fetch("embedding", "client linked copy", file_url(name), sha256=FILES[name], wait_seconds=600)
+        self.assertEqual((linked["status"], linked["verified"]), ("linked", True))
+        self.assertTrue(os.path.isfile(linked["model"]["path"]))
+        cached = mm.fetch("lora", "client linked", file_url(name))
+        self.assertEqual((cached["status"], cached["verified"]), ("cached", False))
+        self.assertTrue(cached["unverifiedReason"])
+
     def test_a_failed_job_is_a_job_failed_error_with_the_jobs_code(self):
         with self.assertRaises(JobFailedError) as caught:
             client().fetch("lora", "client wrong", file_url("client-wrong.safetensors"), sha256="c" * 64, wait_seconds=30)
@@ -90,7 +102,7 @@ class ErrorsTest(unittest.TestCase):
     def test_bad_input_is_refused_before_sending_naming_what_is_wrong(self):
         with self.assertRaisesRegex(ValueError, "kind must be one of checkpoint, lora, embedding; got 'vae'"):
             client().fetch("vae", "x", "https://example.com/x")
-        with self.assertRaisesRegex(ValueError, r"loras\[0\] needs a non-empty string 'url'"):
+        with self.assertRaisesRegex(ValueError, r"loras\[0\] needs a url or a source .*got neither"):
             client().prepare(loras=[{"name": "x"}])
 
 

@@ -1,6 +1,6 @@
 import unittest
 
-from model_manager_client import (ConflictError, InvalidRequestError, ModelManagerError, NotFoundError, RateLimitedError,
+from model_manager_client import (AuthRequiredError, ConflictError, InvalidRequestError, ModelManagerError, NotFoundError, RateLimitedError,
                                   UnauthorizedError, UnavailableError)
 from model_manager_client.drop_in import _refused
 from model_manager_client.errors import error_from_answer
@@ -25,6 +25,11 @@ class ErrorFromAnswerTest(unittest.TestCase):
                 self.assertIs(type(err), cls)
                 self.assertEqual((err.code, err.status, err.message), (code, status, "why"))
                 self.assertEqual(str(err), f"{code}: why")
+
+    def test_a_code_with_a_class_of_its_own_wins_over_the_status(self):
+        self.assertIs(type(error_from_answer(422, answer("AUTH_REQUIRED"), "")), AuthRequiredError)
+        self.assertIs(type(error_from_answer(422, answer("SOMETHING_ELSE"), "")), InvalidRequestError)
+        self.assertIs(type(error_from_answer(500, answer("__class__"), "")), ModelManagerError)
 
     def test_rate_limited_carries_retry_after(self):
         err = error_from_answer(429, answer("RATE_LIMITED"), "", retry_after=30.0)
