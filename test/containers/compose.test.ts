@@ -135,12 +135,16 @@ describe('docker-compose.yml: what a deployment relies on', () => {
     expect(worker.build).toMatchObject({ context: '.', target: 'worker' });
   });
 
-  it('gives each service only the settings it reads: origin credentials to the workers, API tokens to the api', () => {
+  it('gives each service only the settings it reads: origin credentials to both (the api asks for metadata), API tokens to the api', () => {
     const apiKeys = Object.keys(api.environment ?? {});
     const workerKeys = Object.keys(worker.environment ?? {});
-    for (const key of ['HF_TOKEN', 'CIVITAI_TOKEN', 'AUTH_HEADERS']) {
+    for (const key of ['HF_TOKEN', 'CIVITAI_TOKEN', 'AUTH_HEADERS', 'HF_ENDPOINT', 'CIVITAI_ENDPOINT']) {
       expect(workerKeys).toContain(key);
-      expect(apiKeys).not.toContain(key);
+      expect(apiKeys).toContain(key);
+    }
+    for (const key of ['METADATA_TIMEOUT_MS', 'METADATA_CACHE_SECONDS']) {
+      expect(apiKeys).toContain(key);
+      expect(workerKeys).not.toContain(key);
     }
     for (const key of [
       'API_TOKEN',

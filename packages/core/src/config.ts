@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_ALLOWED_HOSTS, type NetworkPolicy } from './network-policy.js';
+import { DEFAULT_ALLOWED_HOSTS, hostAllowed, normalHost, type NetworkPolicy } from './network-policy.js';
 import { DEFAULT_CLUSTER_QUEUE_PREFIX, hashTag, parseRedisTarget, type RedisTarget } from './redis-target.js';
 
 /** Thrown when the environment holds bad settings; the message lists every bad variable. */
@@ -189,6 +189,12 @@ export interface Config extends RawConfig {
   redis: RedisTarget;
 }
 
+/** The host patterns, plus each endpoint's host that none of them allows already. */
+function withEndpointHosts(patterns: readonly string[], endpoints: readonly string[]): string[] {
+  const hosts = endpoints.map((endpoint) => normalHost(new URL(endpoint).hostname));
+  return [...patterns, ...new Set(hosts.filter((host) => !hostAllowed(host, patterns)))];
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings count as unset, the way shells and compose files often pass them.
   const cleaned: Record<string, string> = {};
@@ -226,12 +232,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modelsDir: path.resolve(parsed.data.MODELS_DIR),
     redisUrlIsDefault: cleaned.REDIS_URL === undefined,
     networkPolicy: {
-      // The configured endpoints are where references are fetched from: allowed without listing them.
-      allowedHosts: [
-        ...parsed.data.ALLOWED_HOSTS,
-        new URL(parsed.data.HF_ENDPOINT).hostname,
-        new URL(parsed.data.CIVITAI_ENDPOINT).hostname,
-      ],
+      // An endpoint set explicitly is where references are fetched from: allowed without listing it.
+      // The defaults (the public hosts) are not, so an ALLOWED_HOSTS that leaves them out keeps them out.
+      allowedHosts: withEndpointHosts(
+        parsed.data.ALLOWED_HOSTS,
+        [
+          cleaned.HF_ENDPOINT === undefined ? undefined : parsed.data.HF_ENDPOINT,
+          cleaned.CIVITAI_ENDPOINT === undefined ? undefined : parsed.data.CIVITAI_ENDPOINT,
+        ].filter((e) => e !== undefined),
+      ),
       allowPrivateNetworks: parsed.data.ALLOW_PRIVATE_NETWORKS,
     },
   };

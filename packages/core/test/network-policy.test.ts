@@ -107,4 +107,17 @@ describe('settings', () => {
     });
     expect(() => loadConfig({ ALLOWED_HOSTS: 'http://a.example/' })).toThrow(/ALLOWED_HOSTS=.*host patterns look like/);
   });
+
+  it('allow the host of an endpoint set explicitly, once, and not the public hosts a list leaves out', () => {
+    const mirror = loadConfig({ ALLOWED_HOSTS: 's3.example', HF_ENDPOINT: 'https://hf-mirror.example/' });
+    expect(mirror.networkPolicy.allowedHosts).toEqual(['s3.example', 'hf-mirror.example']);
+    expect(mirror.HF_ENDPOINT).toBe('https://hf-mirror.example');
+    const both = loadConfig({ CIVITAI_ENDPOINT: 'http://127.0.0.1:8602', HF_ENDPOINT: 'http://127.0.0.1:8601' });
+    expect(both.networkPolicy.allowedHosts).toEqual([...DEFAULT_ALLOWED_HOSTS, '127.0.0.1']);
+    // Already allowed by a pattern: not added again.
+    expect(loadConfig({ HF_ENDPOINT: 'https://mirror.huggingface.co' }).networkPolicy.allowedHosts).toEqual([
+      ...DEFAULT_ALLOWED_HOSTS,
+    ]);
+    expect(() => loadConfig({ HF_ENDPOINT: 'ftp://x.example' })).toThrow(/HF_ENDPOINT=.*http/);
+  });
 });
