@@ -378,10 +378,13 @@ describe('downloads that survive faults injected by a real origin', () => {
       url: `${origin.url}/files/never-asked.safetensors`,
       sha256: file.sha256.toUpperCase(),
     });
+    // Known before queueing (the sha256 given): answered at once, with no job.
     expect(twin.body).toMatchObject({
-      status: 'completed',
+      status: 'linked',
+      verified: true,
       model: { sha256: file.sha256, path: path.join(svc.modelsDir, 'checkpoints', 'twin.safetensors') },
     });
+    expect(twin.body.jobId).toBeUndefined();
     expect(origin.hitCount('/files/never-asked.safetensors')).toBe(0);
     expect(statSync(twin.body.model.path).ino).toBe(statSync(first.body.model.path).ino);
   });
