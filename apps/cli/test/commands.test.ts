@@ -93,8 +93,8 @@ describe('fetch and prefetch with references, linked answers and verification', 
 
   it('names a queued model as the host named it, and after --wait prints the job with its verification', async () => {
     replies.set('POST /v1/fetch', [
-      [202, { status: 'queued', jobId: '7', ...unverified }],
-      [202, { status: 'queued', jobId: '7', ...unverified }],
+      [202, { status: 'queued', kind: 'lora', name: 'detail', jobId: '7', ...unverified }],
+      [202, { status: 'queued', kind: 'lora', name: 'detail', jobId: '7', ...unverified }],
     ]);
     replies.set('GET /v1/jobs/7', [
       [200, job('queued')],

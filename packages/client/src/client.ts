@@ -110,6 +110,8 @@ export class ModelManagerClient implements EventsTransport, LeaseTransport {
     // A wait longer than one request may hold: the rest on the job.
     const job = await this.job(answer.jobId, { waitSeconds: Math.floor(remaining), signal: options.signal });
     const kept = {
+      kind: answer.kind,
+      name: answer.name,
       verified: answer.verified,
       ...(answer.unverifiedReason === undefined ? {} : { unverifiedReason: answer.unverifiedReason }),
       ...(answer.leaseId ? { leaseId: answer.leaseId } : {}),

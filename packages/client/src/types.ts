@@ -147,7 +147,7 @@ export interface LeaseFields {
  * the same bytes (by SHA-256) were on the volume under another name and were placed under this one
  * at once, with no job.
  */
-export type FetchResult = (
+export type FetchResult = { kind: ModelKind; name: string } & (
   | { status: 'cached'; model: Model }
   | { status: 'linked'; model: Model }
   | { status: 'completed'; jobId: string; model: Model }

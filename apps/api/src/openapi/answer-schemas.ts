@@ -107,6 +107,10 @@ export const batchView = z.strictObject({
 export const batchCreated = z.strictObject({ batchId: z.string(), jobs: z.array(batchItem.omit({ path: true })) });
 export const fetchAnswer = z.strictObject({
   status: itemStatus,
+  kind: modelKindSchema,
+  name: z
+    .string()
+    .meta({ description: 'The name asked for, else the one it defaults to (the file name without its extension).' }),
   jobId: z.string().optional(),
   model: model.optional(),
   error: errorInfo.optional(),

@@ -27,8 +27,9 @@ export function fetchRoutes(ctx: ServiceContext): Router {
       res.json({ ...outcome, ...leased });
       return;
     }
-    const { jobId, verified, unverifiedReason } = outcome;
-    const verification = { verified, ...(unverifiedReason ? { unverifiedReason } : {}) };
+    const { jobId, kind, name, verified, unverifiedReason } = outcome;
+    // The name too: a request by reference may not have given one.
+    const verification = { kind, name, verified, ...(unverifiedReason ? { unverifiedReason } : {}) };
     if (wait > 0) await ctx.waiter.waitFor([jobId], wait * 1000, clientGone(req, res));
     const view = await ctx.fetches.view(jobId);
     if (lease && wait > 0) {

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import {
   PRIORITY,
+  redactUrl,
   prepareRequestSchema,
   type ErrorInfo,
   type Model,
@@ -115,5 +116,5 @@ export function prepareRoutes(ctx: ServiceContext): Router {
 
 /** The name a request gave, else what it named the file by (for a model refused before its name was known). */
 function nameAsked(request: { name?: string; source?: string; url?: string }): string {
-  return request.name ?? request.source ?? request.url ?? '';
+  return request.name ?? request.source ?? redactUrl(request.url ?? '');
 }

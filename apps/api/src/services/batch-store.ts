@@ -3,6 +3,7 @@ import { Job, type Queue } from 'bullmq';
 import {
   FETCH_MODEL_JOB,
   PRIORITY,
+  redactUrl,
   modelKey,
   serviceKeys,
   type Config,
@@ -86,7 +87,7 @@ export class BatchStore {
     const resolved = new Map<number, Resolution>();
     entries.forEach(({ request, resolved: r }, index) => {
       if (r instanceof ApiError) {
-        const name = request.name ?? request.source ?? request.url ?? '';
+        const name = request.name ?? request.source ?? redactUrl(request.url ?? '');
         refused.set(index, { kind: request.kind, name, status: 'failed', error: { code: r.code, message: r.message } });
       } else resolved.set(index, r);
     });

@@ -36,7 +36,7 @@ export interface Verification {
   unverifiedReason?: string;
 }
 
-export type FetchOutcome = (
+export type FetchOutcome = { kind: ModelKind; name: string } & (
   | { status: 'cached'; model: Model }
   /** The same bytes were on the volume under another name: placed under this one, nothing downloaded. */
   | { status: 'linked'; model: Model }
@@ -178,15 +178,17 @@ export class FetchService {
     const verification = verificationOf({ sha256: ref.sha256, unverifiedReason: resolution.unverifiedReason });
     const cached = await this.registry.check(ref.kind, ref.name, ref.sha256);
     this.countLookups([{ ref, hit: cached.hit }]);
-    if (cached.hit) return { status: 'cached', model: cached.model, ...verification };
+    const named = { kind: ref.kind, name: ref.name };
+    if (cached.hit) return { status: 'cached', ...named, model: cached.model, ...verification };
     const linked = await this.linkSameContent(ref, resolution);
-    if (linked) return { status: 'linked', model: linked, ...verification };
+    if (linked) return { status: 'linked', ...named, model: linked, ...verification };
     // Only a request that will download keeps its token (before the job exists, for its worker).
     await storeTokens();
     const data = this.jobData(ref, resolution);
     const added = await this.queue.add(FETCH_MODEL_JOB, data, this.jobOptions(ref, options.priority));
     const jobId = added.id!;
-    return { status: await this.joinCheck(ref, data, jobId, options.priority), jobId, ...verification };
+    const status = await this.joinCheck(ref, data, jobId, options.priority);
+    return { status, ...named, jobId, ...verification };
   }
 
   /**

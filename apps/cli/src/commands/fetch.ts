@@ -1,18 +1,9 @@
-import { type FetchResult, JobFailedError, type ModelManagerClient, type Verification } from '@model-manager/client';
+import { type FetchResult, JobFailedError, type Verification } from '@model-manager/client';
 import { print, type Command } from '../context.js';
 import { ProgressView } from '../progress.js';
 import { summarize, unverifiedLines } from '../summary.js';
 import { refText } from '../model-ref.js';
 import { fetchRequest } from './fetch-args.js';
-
-/** The name the service gave a job's model (the host's file name when none was asked for), if it can be told. */
-async function nameOfJob(client: ModelManagerClient, jobId: string): Promise<string | undefined> {
-  try {
-    return (await client.job(jobId)).name;
-  } catch {
-    return undefined; // only a label: the reference shows instead
-  }
-}
 
 /** fetch KIND REF [--name NAME] | fetch KIND NAME URL, with [--sha256 H] [--mirror URL]... [--wait] */
 export const fetchCommand: Command = async (ctx) => {
@@ -44,7 +35,8 @@ export const fetchCommand: Command = async (ctx) => {
   }
 
   const { jobId } = answer;
-  const name = ref.name ?? (await nameOfJob(client, jobId)) ?? asked;
+  // The answer names the model: the host's file name when the request gave none.
+  const name = answer.name ?? asked;
   if (!args.values.wait) {
     print(ctx, answer, () =>
       [
