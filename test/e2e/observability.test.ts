@@ -173,6 +173,15 @@ describe('seeing what it does: metrics, event streams, job logs (real API, worke
       const at = stream.events.findIndex((e) => e.event === 'completed' && e.data.jobId === c.jobId);
       expect(stream.events.slice(at + 1).some((e) => e.event === 'progress' && e.data.jobId === c.jobId)).toBe(false);
     }
+    // Opened after the jobs finished: each is still said to have finished, once, before `done`.
+    const late = await readSse(`${svc.apiUrl}/v1/batches/${created.body.batchId}/events`);
+    expect(late.events.map((e) => e.event)).toEqual(['state', 'completed', 'completed', 'done']);
+    expect(
+      late.events
+        .filter((e) => e.event === 'completed')
+        .map((e) => e.data.name)
+        .sort(),
+    ).toEqual(['batch-a', 'batch-b']);
   });
 
   it('writes readable job log lines (for Bull Board), never a URL token', async () => {

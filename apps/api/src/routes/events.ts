@@ -11,7 +11,8 @@ const isFinal = (status: string) => status === 'completed' || status === 'failed
 
 /**
  * Server-Sent Events: GET /v1/jobs/:id/events and GET /v1/batches/:id/events. `state` first,
- * then `progress`, `completed` / `failed` per job, (batches) `done`; then the stream ends.
+ * then `progress`, `completed` / `failed` per job (at once for a job already finished), (batches)
+ * `done`; then the stream ends.
  */
 export function eventRoutes(ctx: ServiceContext): Router {
   const router = Router();
@@ -22,10 +23,10 @@ export function eventRoutes(ctx: ServiceContext): Router {
     res: Response,
     jobs: Map<string, { kind: ModelKind; name: string }>,
     handlers: (stream: SseStream) => FollowHandlers,
-    first: { event: string; data: unknown },
+    first: ReadonlyArray<{ event: string; data: unknown }>,
   ) {
     const stream = new SseStream(res);
-    stream.send(first.event, first.data);
+    for (const { event, data } of first) stream.send(event, data);
     const follower = new JobFollower(ctx, jobs, handlers(stream), (err) => {
       req.log.warn({ err: (err as Error)?.message }, 'event stream stopped: could not read the jobs');
       stream.end();
@@ -82,7 +83,7 @@ export function eventRoutes(ctx: ServiceContext): Router {
         finished: (final) => stream.send(final.status, final),
         end: () => stream.end(),
       }),
-      { event: 'state', data: view },
+      [{ event: 'state', data: view }],
     );
   });
 
@@ -95,9 +96,18 @@ export function eventRoutes(ctx: ServiceContext): Router {
       if (item.jobId && !isFinal(item.status) && item.status !== 'cached')
         jobs.set(item.jobId, { kind: item.kind, name: item.name });
     }
+    // Jobs that finished before the stream opened are said to have finished, as a job's own stream
+    // does: a client then hears of every job once, however fast it was.
+    const finished = await Promise.all(
+      view.jobs.flatMap((item) => (item.jobId && isFinal(item.status) ? [ctx.fetches.view(item.jobId)] : [])),
+    );
+    const first = [
+      { event: 'state', data: view },
+      ...finished.flatMap((job) => (job && isFinal(job.status) ? [{ event: job.status, data: job }] : [])),
+    ];
     if (jobs.size === 0) {
       const stream = new SseStream(res);
-      stream.send('state', view);
+      for (const { event, data } of first) stream.send(event, data);
       stream.send('done', view);
       stream.end();
       return;
@@ -117,7 +127,7 @@ export function eventRoutes(ctx: ServiceContext): Router {
           stream.end();
         },
       }),
-      { event: 'state', data: view },
+      first,
     );
   });
   return router;
