@@ -1,29 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { safetensorsOf } from '@model-manager/fake-hosts';
+
+// The same generated files as the fake hosts serve; re-exported for the tests that import it from here.
+export { safetensorsOf };
 
 export interface OriginFile {
   body: Buffer;
   sha256: string;
-}
-
-/** A valid safetensors file of exactly `size` bytes: 8-byte header length, JSON header, one U8 tensor. */
-export function safetensorsOf(size: number): Buffer {
-  for (let guess = size; ; ) {
-    let header = JSON.stringify({
-      __metadata__: { format: 'pt' },
-      weights: { dtype: 'U8', shape: [guess], data_offsets: [0, guess] },
-    });
-    header += ' '.repeat((8 - (header.length % 8)) % 8);
-    const data = size - 8 - header.length;
-    if (data < 1) throw new Error(`safetensorsOf: ${size} bytes is too small`);
-    if (data === guess) {
-      const length = Buffer.alloc(8);
-      length.writeBigUInt64LE(BigInt(header.length));
-      return Buffer.concat([length, Buffer.from(header), randomBytes(data)]);
-    }
-    guess = data;
-  }
 }
 
 /**

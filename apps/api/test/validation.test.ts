@@ -3,11 +3,9 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, loadConfig } from '@model-manager/core';
-import { prepareVolume } from '@model-manager/registry';
-import { createApp, createServiceContext, type ServiceContext } from '@model-manager/api';
+import type { createApp, ServiceContext } from '@model-manager/api';
 import { startInProcessApi, type InProcessApi } from '../../../test/support/in-process-api.js';
-import { REDIS_URL, dropPrefix, tempModelsDir, uniquePrefix } from '../../../test/support/service.js';
+import { REDIS_URL } from '../../../test/support/service.js';
 
 const ok = { kind: 'lora', name: 'fine', url: 'https://example.invalid/fine.safetensors' };
 const hex = 'ab'.repeat(32);
@@ -167,30 +165,19 @@ describe('bad input never reaches the queue or the disk', () => {
 
 describe('shutdown', () => {
   it('closes every Redis connection it opened', async () => {
-    const volume = tempModelsDir();
-    const prefix = uniquePrefix('shutdown');
-    const config = loadConfig({
-      REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      MODELS_DIR: volume.dir,
-      ALLOWED_HOSTS: '*',
-      ALLOW_PRIVATE_NETWORKS: 'true',
-    });
-    await prepareVolume(config.modelsDir);
+    const api = await startInProcessApi('shutdown');
     const observer = new Redis(REDIS_URL);
     const ours = async () =>
-      ((await observer.client('LIST')) as string).split('\n').filter((line) => line.includes(` name=${prefix}:`))
+      ((await observer.client('LIST')) as string).split('\n').filter((line) => line.includes(` name=${api.prefix}:`))
         .length;
     try {
-      const ctx = await createServiceContext(config, createLogger({ level: 'silent', name: 'api' }));
-      await request(createApp(ctx)).get('/v1/stats').expect(200);
+      await request(api.app).get('/v1/stats').expect(200);
       expect(await ours()).toBeGreaterThanOrEqual(2);
-      await ctx.close();
+      await api.ctx.close();
       await expect.poll(ours, { timeout: 5000 }).toBe(0);
     } finally {
       observer.disconnect();
-      volume.remove();
-      await dropPrefix(prefix);
+      await api.close();
     }
   });
 });

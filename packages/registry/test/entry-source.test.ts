@@ -1,29 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, type SourceRecord } from '@model-manager/core';
+import { describe, expect, it } from 'vitest';
+import type { SourceRecord } from '@model-manager/core';
 import {
-  Registry,
-  prepareVolume,
   publishModel,
   publishSameContent,
   sourceOfEntry,
   type Publication,
   type RegistryEntry,
 } from '@model-manager/registry';
+import { registryPerTest } from './support/registry-per-test.js';
 
 // Where a model came from (a Hugging Face file, a Civitai version): recorded by a publication
 // as the entry's `source`, shown in the Model view, and read generously from a file others write.
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-let dir: string;
-let registry: Registry;
-const registryFile = () => path.join(dir, 'cache_registry.json');
+const vol = registryPerTest('source');
+const registryFile = () => path.join(vol.dir, 'cache_registry.json');
 const entries = () => JSON.parse(readFileSync(registryFile(), 'utf8')).loras;
 const staged = (bytes: string) => {
-  const file = path.join(dir, '.incoming', `staged-${randomBytes(4).toString('hex')}`);
+  const file = path.join(vol.dir, '.incoming', `staged-${randomBytes(4).toString('hex')}`);
   writeFileSync(file, bytes);
   return file;
 };
@@ -49,65 +44,47 @@ const hf: SourceRecord = {
 };
 const civitai: SourceRecord = { host: 'civitai', versionId: 135867, modelId: 1234, fileId: 98765 };
 
-beforeEach(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'mm-source-'));
-  await prepareVolume(dir);
-  registry = new Registry({
-    modelsDir: dir,
-    redis,
-    lockKey: `mmtest-source-${randomBytes(4).toString('hex')}:lock`,
-    logger: createLogger({ level: 'silent', name: 'test' }),
-  });
-});
-afterEach(async () => {
-  await registry.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-afterAll(() => {
-  redis.disconnect();
-});
-
 describe('a publication records where the file came from', () => {
   it('a Hugging Face file: in the entry as `source`, and in the Model', async () => {
-    const model = await publishModel(registry, publication({ source: hf }));
+    const model = await publishModel(vol.registry, publication({ source: hf }));
     expect(entries().a.source).toEqual(hf);
     expect(model.source).toEqual(hf);
-    expect((await registry.model('lora', 'a'))?.source).toEqual(hf);
-    expect((await registry.list())[0]?.source).toEqual(hf);
+    expect((await vol.registry.model('lora', 'a'))?.source).toEqual(hf);
+    expect((await vol.registry.list())[0]?.source).toEqual(hf);
   });
 
   it('a Civitai version, with the ids the host gave', async () => {
-    await publishModel(registry, publication({ name: 'c', source: civitai }));
+    await publishModel(vol.registry, publication({ name: 'c', source: civitai }));
     expect(entries().c.source).toEqual(civitai);
-    expect((await registry.model('lora', 'c'))?.source).toEqual(civitai);
+    expect((await vol.registry.model('lora', 'c'))?.source).toEqual(civitai);
   });
 
   it('nothing without a source: no field, and none in the Model', async () => {
-    const model = await publishModel(registry, publication());
+    const model = await publishModel(vol.registry, publication());
     expect('source' in entries().a).toBe(false);
     expect('source' in model).toBe(false);
   });
 
   it('a download from another URL drops the old source; from the same URL without one, it is kept', async () => {
-    await publishModel(registry, publication({ source: hf }));
-    await publishModel(registry, publication());
+    await publishModel(vol.registry, publication({ source: hf }));
+    await publishModel(vol.registry, publication());
     expect(entries().a.source).toEqual(hf);
-    await publishModel(registry, publication({ url: 'https://mirror.example/a.safetensors' }));
+    await publishModel(vol.registry, publication({ url: 'https://mirror.example/a.safetensors' }));
     expect('source' in entries().a).toBe(false);
   });
 
   it('a same-content link records the new request’s source, if it has one', async () => {
-    await publishModel(registry, publication({ source: hf }));
-    const tmp = (name: string) => path.join(dir, '.incoming', `tmp-${name}`);
+    await publishModel(vol.registry, publication({ source: hf }));
+    const tmp = (name: string) => path.join(vol.dir, '.incoming', `tmp-${name}`);
     const ref = {
       kind: 'lora' as const,
       url: 'https://civitai.com/api/download/models/135867',
       sha256: 'ab'.repeat(32),
     };
-    const linked = await publishSameContent(registry, { ...ref, name: 'b', source: civitai }, tmp('b'));
+    const linked = await publishSameContent(vol.registry, { ...ref, name: 'b', source: civitai }, tmp('b'));
     expect(linked?.model.source).toEqual(civitai);
     expect(entries().b.source).toEqual(civitai);
-    await publishSameContent(registry, { ...ref, name: 'plain' }, tmp('plain'));
+    await publishSameContent(vol.registry, { ...ref, name: 'plain' }, tmp('plain'));
     expect('source' in entries().plain).toBe(false);
   });
 });
@@ -155,17 +132,17 @@ describe('an entry’s source, read generously', () => {
 
   it('an entry whose source makes no sense is still a usable model, and the field stays in the file as written', async () => {
     const bad = { host: 'civitai', versionId: 'latest', by: 'hand' };
-    await publishModel(registry, publication());
+    await publishModel(vol.registry, publication());
     const written = JSON.parse(readFileSync(registryFile(), 'utf8'));
     written.loras.a.source = bad;
     writeFileSync(registryFile(), JSON.stringify(written));
-    registry.invalidate();
-    const model = await registry.model('lora', 'a');
+    vol.registry.invalidate();
+    const model = await vol.registry.model('lora', 'a');
     expect(model).toMatchObject({ kind: 'lora', name: 'a', fileSize: 7 });
     expect(model && 'source' in model).toBe(false);
-    expect(await registry.check('lora', 'a', 'ab'.repeat(32))).toMatchObject({ hit: true });
+    expect(await vol.registry.check('lora', 'a', 'ab'.repeat(32))).toMatchObject({ hit: true });
     // Another change to the registry writes the entry back with its source untouched.
-    await registry.setPinned('lora', 'a', true);
+    await vol.registry.setPinned('lora', 'a', true);
     expect(entries().a).toMatchObject({ pinned: true, source: bad });
   });
 });

@@ -1,36 +1,24 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, volumeKeys } from '@model-manager/core';
-import { Registry, prepareVolume } from '@model-manager/registry';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@model-manager/core';
+import { Registry } from '@model-manager/registry';
+import { volumePerTest } from './support/volume-per-test.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const logger = createLogger({ level: 'silent', name: 'test' });
 /** How long both write at once; set IN_PLACE_WRITER_SECONDS=60 for the full minute. */
 const seconds = Number(process.env.IN_PLACE_WRITER_SECONDS ?? 8);
-let dir: string;
-let lockKey: string;
+const vol = volumePerTest('in-place');
 
-beforeEach(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'mm-in-place-'));
-  lockKey = volumeKeys(`mmtest-in-place-${randomBytes(4).toString('hex')}`, false).registryLock;
-  await prepareVolume(dir);
-});
-afterEach(async () => {
-  await redis.del(lockKey);
-  rmSync(dir, { recursive: true, force: true });
-});
-afterAll(() => redis.disconnect());
+beforeEach(async () => {});
 
 function startRewriter(stopAt: number): Promise<{ code: number | null; out: string }> {
   const child = spawn(process.execPath, [path.join(here, 'fixtures', 'in-place-rewriter.mjs')], {
-    env: { ...process.env, MODELS_DIR: dir, STOP_AT: String(stopAt) },
+    env: { ...process.env, MODELS_DIR: vol.dir, STOP_AT: String(stopAt) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -42,8 +30,14 @@ describe('the service and a process rewriting the registry in place', () => {
   it(
     `end with no entry's url, hash or pin lost (${seconds} s of both writing)`,
     async () => {
-      const worker = new Registry({ modelsDir: dir, redis, lockKey, logger, hitFlushMs: 20 });
-      const api = new Registry({ modelsDir: dir, redis, lockKey, logger, hitFlushMs: 20 });
+      const worker = new Registry({
+        modelsDir: vol.dir,
+        redis: vol.redis,
+        lockKey: vol.lockKey,
+        logger,
+        hitFlushMs: 20,
+      });
+      const api = new Registry({ modelsDir: vol.dir, redis: vol.redis, lockKey: vol.lockKey, logger, hitFlushMs: 20 });
       const expected = new Map<string, { url: string; hash: string; pinned: boolean }>();
       const stopAt = Date.now() + seconds * 1000;
       const rewriter = startRewriter(stopAt);
@@ -52,7 +46,7 @@ describe('the service and a process rewriting the registry in place', () => {
       for (let i = 0; Date.now() < stopAt || i < 12; i++) {
         const name = `svc-${i}`;
         const body = randomBytes(64 + i);
-        const filePath = path.join(dir, 'loras', `${name}.safetensors`);
+        const filePath = path.join(vol.dir, 'loras', `${name}.safetensors`);
         writeFileSync(filePath, body);
         const url = `https://origin/${name}`;
         const hash = createHash('sha256').update(body).digest('hex');
@@ -86,7 +80,7 @@ describe('the service and a process rewriting the registry in place', () => {
       // The rewriter's last write, from its old copy, came after the service's: the next read puts back what it dropped.
       const models = new Map((await api.list('lora')).map((m) => [m.name, m]));
       await Promise.all([worker.close(), api.close()]);
-      const file = JSON.parse(readFileSync(path.join(dir, 'cache_registry.json'), 'utf8'));
+      const file = JSON.parse(readFileSync(path.join(vol.dir, 'cache_registry.json'), 'utf8'));
       const lost: string[] = [];
       for (const [name, want] of expected) {
         const model = models.get(name);
@@ -104,7 +98,7 @@ describe('the service and a process rewriting the registry in place', () => {
       const pyModels = [...models.values()].filter((m) => m.name.startsWith('py-'));
       expect(pyModels.length).toBeGreaterThan(0);
       for (const m of pyModels) expect(m.url).toBe(`https://origin/${m.name}`);
-      expect(readdirSync(dir).filter((f) => f.includes('.corrupt-'))).toEqual([]);
+      expect(readdirSync(vol.dir).filter((f) => f.includes('.corrupt-'))).toEqual([]);
     },
     (seconds + 60) * 1000,
   );

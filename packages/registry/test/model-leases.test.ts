@@ -1,27 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { volumeKeys } from '@model-manager/core';
-import { ModelLeases, prepareVolume, volumeId } from '@model-manager/registry';
+import { ModelLeases, volumeId } from '@model-manager/registry';
+import { volumePerTest } from './support/volume-per-test.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-let dir: string;
+const vol = volumePerTest('leases');
 let leases: ModelLeases;
 
-beforeEach(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'mm-leases-'));
-  await prepareVolume(dir);
-  leases = new ModelLeases(redis, dir, 900);
+beforeEach(() => {
+  leases = new ModelLeases(vol.redis, vol.dir, 900);
 });
 afterEach(async () => {
-  const keys = await redis.keys(volumeKeys(await volumeId(dir), false).pattern);
-  if (keys.length > 0) await redis.unlink(...keys);
-  rmSync(dir, { recursive: true, force: true });
-});
-afterAll(() => {
-  redis.disconnect();
+  const keys = await vol.redis.keys(volumeKeys(await volumeId(vol.dir), false).pattern);
+  if (keys.length > 0) await vol.redis.unlink(...keys);
 });
 
 describe('model leases', () => {

@@ -1,28 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '@model-manager/core';
-import { Registry, prepareVolume, publishModel, publishSameContent, type Publication } from '@model-manager/registry';
+import { describe, expect, it } from 'vitest';
+import { publishModel, publishSameContent, type Publication } from '@model-manager/registry';
+import { registryPerTest } from './support/registry-per-test.js';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-let dir: string;
-let registry: Registry;
-const registryText = () => readFileSync(path.join(dir, 'cache_registry.json'), 'utf8');
+const vol = registryPerTest('publish');
+const registryText = () => readFileSync(path.join(vol.dir, 'cache_registry.json'), 'utf8');
 const entries = () => JSON.parse(registryText()).loras;
 const staged = (bytes: string) => {
-  const file = path.join(dir, '.incoming', `staged-${randomBytes(4).toString('hex')}`);
+  const file = path.join(vol.dir, '.incoming', `staged-${randomBytes(4).toString('hex')}`);
   writeFileSync(file, bytes);
   return file;
 };
@@ -37,29 +24,11 @@ const publication = (file: string, over: Partial<Publication> = {}): Publication
   ...over,
 });
 
-beforeEach(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'mm-publish-'));
-  await prepareVolume(dir);
-  registry = new Registry({
-    modelsDir: dir,
-    redis,
-    lockKey: `mmtest-publish-${randomBytes(4).toString('hex')}:lock`,
-    logger: createLogger({ level: 'silent', name: 'test' }),
-  });
-});
-afterEach(async () => {
-  await registry.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-afterAll(() => {
-  redis.disconnect();
-});
-
 describe('publishing a model', () => {
   it('moves the file into its kind folder and writes its entry, counted as its first use', async () => {
     const file = staged('weights');
-    const model = await publishModel(registry, publication(file));
-    const finalPath = path.join(dir, 'loras', 'a.safetensors');
+    const model = await publishModel(vol.registry, publication(file));
+    const finalPath = path.join(vol.dir, 'loras', 'a.safetensors');
     expect(model).toMatchObject({
       kind: 'lora',
       name: 'a',
@@ -77,26 +46,30 @@ describe('publishing a model', () => {
   });
 
   it('replaces the same model under another extension and keeps its usage count', async () => {
-    await publishModel(registry, publication(staged('old'), { ext: '.ckpt' }));
-    await registry.update((data) => {
+    await publishModel(vol.registry, publication(staged('old'), { ext: '.ckpt' }));
+    await vol.registry.update((data) => {
       data.loras.a!.usage_count = 5;
     });
-    const model = await publishModel(registry, publication(staged('new!')));
+    const model = await publishModel(vol.registry, publication(staged('new!')));
     expect(model.usageCount).toBe(5);
-    expect(readdirSync(path.join(dir, 'loras'))).toEqual(['a.safetensors']);
-    expect(entries().a).toMatchObject({ path: path.join(dir, 'loras', 'a.safetensors'), usage_count: 5, file_size: 4 });
+    expect(readdirSync(path.join(vol.dir, 'loras'))).toEqual(['a.safetensors']);
+    expect(entries().a).toMatchObject({
+      path: path.join(vol.dir, 'loras', 'a.safetensors'),
+      usage_count: 5,
+      file_size: 4,
+    });
   });
 
   it('leaves neither file nor entry when the last check before the file appears refuses', async () => {
-    await publishModel(registry, publication(staged('other'), { name: 'other' }));
+    await publishModel(vol.registry, publication(staged('other'), { name: 'other' }));
     const before = registryText();
     const file = staged('weights');
     const refused = publishModel(
-      registry,
+      vol.registry,
       publication(file, { beforePlace: () => Promise.reject(new Error('job taken over')) }),
     );
     await expect(refused).rejects.toThrow('job taken over');
-    expect(readdirSync(path.join(dir, 'loras'))).toEqual(['other.safetensors']);
+    expect(readdirSync(path.join(vol.dir, 'loras'))).toEqual(['other.safetensors']);
     expect(registryText()).toBe(before);
     expect(readFileSync(file, 'utf8')).toBe('weights');
   });
@@ -105,10 +78,10 @@ describe('publishing a model', () => {
     const file = staged('weights');
     // A directory appears where the registry file goes: replacing it fails after the file is placed.
     const blockRegistry = async () => {
-      mkdirSync(path.join(dir, 'cache_registry.json', 'blocker'), { recursive: true });
+      mkdirSync(path.join(vol.dir, 'cache_registry.json', 'blocker'), { recursive: true });
     };
-    await expect(publishModel(registry, publication(file, { beforePlace: blockRegistry }))).rejects.toThrow();
-    expect(readdirSync(path.join(dir, 'loras'))).toEqual([]);
+    await expect(publishModel(vol.registry, publication(file, { beforePlace: blockRegistry }))).rejects.toThrow();
+    expect(readdirSync(path.join(vol.dir, 'loras'))).toEqual([]);
     expect(readFileSync(file, 'utf8')).toBe('weights');
   });
 
@@ -119,7 +92,7 @@ describe('publishing a model', () => {
     const inside = new Promise<void>((resolve) => (entered = resolve));
     const order: string[] = [];
     const publishing = publishModel(
-      registry,
+      vol.registry,
       publication(staged('weights'), {
         beforePlace: async () => {
           entered();
@@ -128,7 +101,7 @@ describe('publishing a model', () => {
       }),
     ).then(() => order.push('published'));
     await inside;
-    const removing = registry
+    const removing = vol.registry
       .removeWhere(() => [{ kind: 'lora', name: 'a' }])
       .then((removed) => {
         order.push('removed');
@@ -141,17 +114,17 @@ describe('publishing a model', () => {
     await publishing;
     expect(order).toEqual(['published', 'removed']);
     expect(removed.map((r) => r.name)).toEqual(['a']);
-    expect(readdirSync(path.join(dir, 'loras'))).toEqual([]);
+    expect(readdirSync(path.join(vol.dir, 'loras'))).toEqual([]);
     expect(entries().a).toBeUndefined();
   });
 });
 
 describe('publishing the same content under another name', () => {
   it('links the bytes already on the volume and counts the new name as used once', async () => {
-    await publishModel(registry, publication(staged('shared bytes')));
-    const tmp = path.join(dir, '.incoming', 'tmp-link');
+    await publishModel(vol.registry, publication(staged('shared bytes')));
+    const tmp = path.join(vol.dir, '.incoming', 'tmp-link');
     const linked = await publishSameContent(
-      registry,
+      vol.registry,
       { kind: 'lora', name: 'b', url: 'https://example.test/b', sha256: 'AB'.repeat(32) },
       tmp,
     );
@@ -160,23 +133,23 @@ describe('publishing the same content under another name', () => {
       from: { kind: 'lora', name: 'a' },
       model: { name: 'b', usageCount: 1, fileSize: 12 },
     });
-    const b = path.join(dir, 'loras', 'b.safetensors');
+    const b = path.join(vol.dir, 'loras', 'b.safetensors');
     expect(readFileSync(b, 'utf8')).toBe('shared bytes');
-    expect(statSync(b).ino).toBe(statSync(path.join(dir, 'loras', 'a.safetensors')).ino);
+    expect(statSync(b).ino).toBe(statSync(path.join(vol.dir, 'loras', 'a.safetensors')).ino);
     expect(entries().b).toMatchObject({ url: 'https://example.test/b', path: b });
     expect(existsSync(tmp)).toBe(false);
   });
 
   it('publishes nothing without a hash, without a twin, or when the twin is this very model', async () => {
-    await publishModel(registry, publication(staged('bytes')));
-    const tmp = path.join(dir, '.incoming', 'tmp-link');
-    expect(await publishSameContent(registry, { kind: 'lora', name: 'b', url: '' }, tmp)).toBeNull();
+    await publishModel(vol.registry, publication(staged('bytes')));
+    const tmp = path.join(vol.dir, '.incoming', 'tmp-link');
+    expect(await publishSameContent(vol.registry, { kind: 'lora', name: 'b', url: '' }, tmp)).toBeNull();
     expect(
-      await publishSameContent(registry, { kind: 'lora', name: 'b', url: '', sha256: 'cd'.repeat(32) }, tmp),
+      await publishSameContent(vol.registry, { kind: 'lora', name: 'b', url: '', sha256: 'cd'.repeat(32) }, tmp),
     ).toBeNull();
     expect(
-      await publishSameContent(registry, { kind: 'lora', name: 'a', url: '', sha256: 'ab'.repeat(32) }, tmp),
+      await publishSameContent(vol.registry, { kind: 'lora', name: 'a', url: '', sha256: 'ab'.repeat(32) }, tmp),
     ).toBeNull();
-    expect(readdirSync(path.join(dir, '.incoming'))).toEqual([]);
+    expect(readdirSync(path.join(vol.dir, '.incoming'))).toEqual([]);
   });
 });

@@ -4,44 +4,31 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, volumeKeys } from '@model-manager/core';
-import { Registry, planCleanup, prepareVolume, volumeId, type RegistryData } from '@model-manager/registry';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '@model-manager/core';
+import { Registry, planCleanup, volumeId, type RegistryData } from '@model-manager/registry';
+import { REDIS_URL } from '../../../test/support/redis-url.js';
+import { testEntry } from './support/test-entry.js';
+import { volumePerTest } from './support/volume-per-test.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const here = path.dirname(fileURLToPath(import.meta.url));
-const redis = new Redis(REDIS_URL);
 const logs: string[] = [];
 const logger = createLogger({ level: 'warn', name: 'test' });
 logger.warn = ((obj: unknown, msg?: string) => {
   logs.push(`${msg ?? ''} ${JSON.stringify(obj)}`);
 }) as typeof logger.warn;
 
-let dir: string;
-let lockKey: string;
-const open = () => new Registry({ modelsDir: dir, redis, lockKey, logger, hitFlushMs: 50 });
-const registryFile = () => path.join(dir, 'cache_registry.json');
+const vol = volumePerTest('registry');
+const open = () => new Registry({ modelsDir: vol.dir, redis: vol.redis, lockKey: vol.lockKey, logger, hitFlushMs: 50 });
+const registryFile = () => path.join(vol.dir, 'cache_registry.json');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-beforeEach(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'mm-registry-'));
-  lockKey = volumeKeys(`mmtest-registry-${randomBytes(4).toString('hex')}`, false).registryLock;
-  await prepareVolume(dir);
-});
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-afterAll(() => {
-  redis.disconnect();
-});
 
 function runWriter(writer: number, count: number): Promise<number | null> {
   const child = spawn(process.execPath, [path.join(here, 'fixtures', 'writer.mjs')], {
     env: {
       ...process.env,
-      MODELS_DIR: dir,
-      LOCK_KEY: lockKey,
+      MODELS_DIR: vol.dir,
+      LOCK_KEY: vol.lockKey,
       REDIS_URL,
       WRITER: String(writer),
       COUNT: String(count),
@@ -56,15 +43,11 @@ describe('registry shared by many processes', () => {
     const writers = 4;
     const count = 25;
     const seed = open();
-    await seed.put('checkpoint', 'shared', {
-      url: 'u',
-      path: path.join(dir, 'checkpoints', 'shared.safetensors'),
-      hash: '',
-      downloaded_at: 1,
-      last_used: 1,
-      usage_count: 0,
-      file_size: 1,
-    });
+    await seed.put(
+      'checkpoint',
+      'shared',
+      testEntry(path.join(vol.dir, 'checkpoints', 'shared.safetensors'), { url: 'u' }),
+    );
     await seed.close();
     let reads = 0;
     let torn = 0;
@@ -94,25 +77,17 @@ describe('registry shared by many processes', () => {
     expect(reads).toBeGreaterThan(0);
     expect(torn).toBe(0);
     // No temporary files left beside the registry.
-    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    expect(readdirSync(vol.dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 });
 
 describe('cache checks', () => {
   it('hits without hashing: entry, file, size, and the sha256 compared case-insensitively', async () => {
     const body = randomBytes(4096);
-    const file = path.join(dir, 'checkpoints', 'm.safetensors');
+    const file = path.join(vol.dir, 'checkpoints', 'm.safetensors');
     writeFileSync(file, body);
     const registry = open();
-    await registry.put('checkpoint', 'm', {
-      url: 'u',
-      path: file,
-      hash: sha(body),
-      downloaded_at: 1,
-      last_used: 1,
-      usage_count: 0,
-      file_size: body.length,
-    });
+    await registry.put('checkpoint', 'm', testEntry(file, { url: 'u', hash: sha(body), file_size: body.length }));
 
     expect((await registry.check('checkpoint', 'm', sha(body).toUpperCase())).hit).toBe(true);
     // Other bytes of the same size still hit: a hit checks size, never re-hashes the file.
@@ -128,22 +103,21 @@ describe('cache checks', () => {
   });
 
   it("with recheckMs, sees another process's write at once after invalidate(), and answers a burst of lookups alike", async () => {
-    const api = new Registry({ modelsDir: dir, redis, lockKey, logger, hitFlushMs: 50, recheckMs: 60_000 });
+    const api = new Registry({
+      modelsDir: vol.dir,
+      redis: vol.redis,
+      lockKey: vol.lockKey,
+      logger,
+      hitFlushMs: 50,
+      recheckMs: 60_000,
+    });
     const worker = open();
-    const file = path.join(dir, 'loras', 'late.safetensors');
+    const file = path.join(vol.dir, 'loras', 'late.safetensors');
     writeFileSync(file, 'x');
     // The file is missing at first: the burst shares one answer, and that answer is kept.
     const burst = await Promise.all(Array.from({ length: 500 }, (_, i) => api.check('lora', i % 2 ? 'late' : 'other')));
     expect(burst.every((c) => !c.hit && c.reason === 'absent')).toBe(true);
-    await worker.put('lora', 'late', {
-      url: 'u',
-      path: file,
-      hash: '',
-      downloaded_at: 1,
-      last_used: 1,
-      usage_count: 0,
-      file_size: 1,
-    });
+    await worker.put('lora', 'late', testEntry(file, { url: 'u' }));
     expect((await api.check('lora', 'late')).hit).toBe(false); // within recheckMs: the kept answer
     api.invalidate(); // what the API does when a job completes
     expect((await api.check('lora', 'late')).hit).toBe(true);
@@ -152,7 +126,7 @@ describe('cache checks', () => {
 
   it('reads a registry written at /workspace/models (as the Python module writes it), mounted elsewhere', async () => {
     const body = randomBytes(100);
-    writeFileSync(path.join(dir, 'loras', 'old.safetensors'), body);
+    writeFileSync(path.join(vol.dir, 'loras', 'old.safetensors'), body);
     writeFileSync(
       registryFile(),
       JSON.stringify({
@@ -177,7 +151,7 @@ describe('cache checks', () => {
     expect(check.hit).toBe(true);
     if (check.hit)
       expect(check.model).toMatchObject({
-        path: path.join(dir, 'loras', 'old.safetensors'),
+        path: path.join(vol.dir, 'loras', 'old.safetensors'),
         usageCount: 3,
         sha256: sha(body),
         downloadedAt: '2025-11-27T00:00:00.500Z',
@@ -195,9 +169,9 @@ describe('a corrupt registry', () => {
   it('is kept aside, a warning is logged, and the registry is rebuilt from the folders, hashes filled in after', async () => {
     const a = randomBytes(2048);
     const b = randomBytes(1024);
-    writeFileSync(path.join(dir, 'checkpoints', 'sdxl base.safetensors'), a);
-    writeFileSync(path.join(dir, 'loras', 'detail.pt'), b);
-    writeFileSync(path.join(dir, 'loras', 'notes.txt'), 'not a model');
+    writeFileSync(path.join(vol.dir, 'checkpoints', 'sdxl base.safetensors'), a);
+    writeFileSync(path.join(vol.dir, 'loras', 'detail.pt'), b);
+    writeFileSync(path.join(vol.dir, 'loras', 'notes.txt'), 'not a model');
     writeFileSync(registryFile(), '{"checkpoints": {"half-writ');
 
     const registry = open();
@@ -211,16 +185,16 @@ describe('a corrupt registry', () => {
     expect((await registry.check('checkpoint', 'sdxl base', sha(a).toUpperCase())).hit).toBe(true);
     expect((await registry.get('checkpoint', 'sdxl base'))?.hash_pending).toBeUndefined();
 
-    const aside = readdirSync(dir).filter((f) => f.startsWith('cache_registry.json.corrupt-'));
+    const aside = readdirSync(vol.dir).filter((f) => f.startsWith('cache_registry.json.corrupt-'));
     expect(aside).toHaveLength(1);
-    expect(readFileSync(path.join(dir, aside[0]!), 'utf8')).toBe('{"checkpoints": {"half-writ');
+    expect(readFileSync(path.join(vol.dir, aside[0]!), 'utf8')).toBe('{"checkpoints": {"half-writ');
     expect(JSON.parse(readFileSync(registryFile(), 'utf8')).checkpoints['sdxl base'].hash).toBe(sha(a));
     expect(logs.join('\n')).toContain('registry file is unreadable');
     await registry.close();
   });
 
   it('is read again while another process rewrites it in place, and never taken for corrupt then', async () => {
-    const file = path.join(dir, 'loras', 'a.safetensors');
+    const file = path.join(vol.dir, 'loras', 'a.safetensors');
     writeFileSync(file, 'abc');
     const good = {
       loras: {
@@ -239,33 +213,34 @@ describe('a corrupt registry', () => {
     setTimeout(() => writeFileSync(registryFile(), JSON.stringify(good)), 300);
     const registry = open();
     expect(await registry.model('lora', 'a')).toMatchObject({ url: 'https://origin/a', usageCount: 3 });
-    expect(readdirSync(dir).filter((f) => f.includes('.corrupt-'))).toEqual([]);
+    expect(readdirSync(vol.dir).filter((f) => f.includes('.corrupt-'))).toEqual([]);
     await registry.close();
   });
 
   it('when really corrupt, is rebuilt from the last registry the service wrote: known models keep url, hash, pin and counts', async () => {
     const body = (n: number) => Buffer.alloc(n, 'm');
     const put = async (registry: Registry, name: string, size: number) => {
-      const file = path.join(dir, 'loras', `${name}.safetensors`);
+      const file = path.join(vol.dir, 'loras', `${name}.safetensors`);
       writeFileSync(file, body(size));
-      await registry.put('lora', name, {
-        url: `https://origin/${name}`,
-        path: file,
-        hash: sha(body(size)),
-        downloaded_at: 1,
-        last_used: 1,
-        usage_count: 5,
-        file_size: size,
-        civitai: { id: size },
-      });
+      await registry.put(
+        'lora',
+        name,
+        testEntry(file, {
+          url: `https://origin/${name}`,
+          hash: sha(body(size)),
+          usage_count: 5,
+          file_size: size,
+          civitai: { id: size },
+        }),
+      );
     };
     const first = open();
     await put(first, 'known', 10);
     await put(first, 'deleted', 11);
     await first.setPinned('lora', 'known', true);
     await first.close();
-    rmSync(path.join(dir, 'loras', 'deleted.safetensors'));
-    writeFileSync(path.join(dir, 'loras', 'stranger.safetensors'), body(12));
+    rmSync(path.join(vol.dir, 'loras', 'deleted.safetensors'));
+    writeFileSync(path.join(vol.dir, 'loras', 'stranger.safetensors'), body(12));
     writeFileSync(registryFile(), '{"loras": {"known": {"url": "https://origin/kn');
 
     const registry = open();
@@ -285,18 +260,19 @@ describe('a corrupt registry', () => {
 
   it('restores entries a whole-file rewrite from an older copy dropped, while their files are there at their size', async () => {
     const registry = open();
-    const file = (name: string) => path.join(dir, 'loras', `${name}.safetensors`);
+    const file = (name: string) => path.join(vol.dir, 'loras', `${name}.safetensors`);
     const put = async (name: string) => {
       writeFileSync(file(name), name);
-      await registry.put('lora', name, {
-        url: `https://origin/${name}`,
-        path: file(name),
-        hash: sha(Buffer.from(name)),
-        downloaded_at: 1,
-        last_used: 1,
-        usage_count: 1,
-        file_size: name.length,
-      });
+      await registry.put(
+        'lora',
+        name,
+        testEntry(file(name), {
+          url: `https://origin/${name}`,
+          hash: sha(Buffer.from(name)),
+          usage_count: 1,
+          file_size: name.length,
+        }),
+      );
     };
     await put('old');
     const olderCopy = readFileSync(registryFile(), 'utf8'); // what another process loaded

@@ -1,4 +1,5 @@
 import type { Config } from '@model-manager/core';
+import { parsedUrl } from './parsed-url.js';
 
 /** Where references are resolved and downloaded: HF_ENDPOINT and CIVITAI_ENDPOINT, no trailing slash. */
 export interface SourceEndpoints {
@@ -17,13 +18,8 @@ export function endpointsFromConfig(config: Pick<Config, 'HF_ENDPOINT' | 'CIVITA
  * null when the URL is not on it.
  */
 export function pathBelow(url: URL, endpoint: string): string | null {
-  let base: URL;
-  try {
-    base = new URL(endpoint);
-  } catch {
-    return null;
-  }
-  if (url.origin !== base.origin) return null;
+  const base = parsedUrl(endpoint);
+  if (base === null || url.origin !== base.origin) return null;
   const prefix = base.pathname.replace(/\/+$/, '');
   if (!url.pathname.startsWith(`${prefix}/`)) return null;
   return url.pathname.slice(prefix.length);

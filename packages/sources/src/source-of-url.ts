@@ -1,6 +1,7 @@
 import { civitaiParamsOf } from './civitai-params.js';
 import { pathBelow, type SourceEndpoints } from './endpoints.js';
 import { hfRefProblem } from './hf-ref-rules.js';
+import { parsedUrl } from './parsed-url.js';
 import { parseId } from './reference-parts.js';
 import type { SourceRef } from './resolution.js';
 
@@ -47,12 +48,8 @@ function civitaiOf(path: string, search: URLSearchParams): SourceRef | null {
  * the configured endpoint), or null for any other URL, which is fetched as it is.
  */
 export function sourceOfUrl(url: string, endpoints: SourceEndpoints): SourceRef | null {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return null;
-  }
+  const parsed = parsedUrl(url);
+  if (parsed === null) return null;
   const hfPath = pathOn(parsed, [...HF_PUBLIC, endpoints.hf]);
   const hf = hfPath === null ? null : hfOf(hfPath);
   if (hf) return hf;

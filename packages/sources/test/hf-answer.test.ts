@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HF_NO_SHA256, hfAnswer, type SourceError, type HfRef } from '../src/index.js';
+import { HF_NO_SHA256, hfAnswer, type HfRef } from '../src/index.js';
+import { thrown } from './support/source-failure.js';
 
 const ref: HfRef = { host: 'huggingface', repo: 'o/r', path: 'dir/x.safetensors', revision: 'main' };
 const SHA = 'ab'.repeat(32);
@@ -8,14 +9,6 @@ const head = (status: number, headers: Record<string, string>, authorized = fals
   authorized,
   header: (name: string) => headers[name],
 });
-function failure(f: () => unknown): SourceError {
-  try {
-    f();
-  } catch (err) {
-    return err as SourceError;
-  }
-  throw new Error('did not throw');
-}
 
 describe('hfAnswer: the metadata in the answer to a HEAD of a resolve URL', () => {
   it('reads an LFS file from the redirect to storage: SHA-256 from X-Linked-Etag, size from X-Linked-Size', () => {
@@ -67,16 +60,16 @@ describe('hfAnswer: the metadata in the answer to a HEAD of a resolve URL', () =
   });
 
   it('asks for HF_TOKEN for a gated or private repository', () => {
-    const gated = failure(() => hfAnswer(ref, head(401, { 'x-error-code': 'GatedRepo' })));
+    const gated = thrown(() => hfAnswer(ref, head(401, { 'x-error-code': 'GatedRepo' })));
     expect(gated).toMatchObject({ code: 'AUTH_REQUIRED', details: { status: 401 } });
     expect(gated.message).toBe(
       'Hugging Face answered 401 for o/r: a gated or private repository; set HF_TOKEN with access to it',
     );
     // Without a token the Hub answers an unknown repository as a private one.
-    expect(failure(() => hfAnswer(ref, head(401, { 'x-error-code': 'RepoNotFound' }))).message).toMatch(
+    expect(thrown(() => hfAnswer(ref, head(401, { 'x-error-code': 'RepoNotFound' }))).message).toMatch(
       /answered 401 for o\/r: not found, or private\/gated: set HF_TOKEN/,
     );
-    const withToken = failure(() => hfAnswer(ref, head(403, { 'x-error-code': 'GatedRepo' }, true)));
+    const withToken = thrown(() => hfAnswer(ref, head(403, { 'x-error-code': 'GatedRepo' }, true)));
     expect(withToken).toMatchObject({ code: 'AUTH_REQUIRED', details: { status: 403 } });
     expect(withToken.message).toMatch(/answered 403 for o\/r: HF_TOKEN has no access to it/);
   });
@@ -87,7 +80,7 @@ describe('hfAnswer: the metadata in the answer to a HEAD of a resolve URL', () =
     ['EntryNotFound', 'Hugging Face repository o/r has no file dir/x.safetensors at revision main'],
     ['', 'Hugging Face repository o/r has no file dir/x.safetensors at revision main'],
   ])('says what is missing on a 404 (%s)', (code, message) => {
-    const err = failure(() => hfAnswer(ref, head(404, code ? { 'x-error-code': code } : {})));
+    const err = thrown(() => hfAnswer(ref, head(404, code ? { 'x-error-code': code } : {})));
     expect(err).toMatchObject({ code: 'SOURCE_NOT_FOUND', message });
   });
 });

@@ -4,9 +4,9 @@ import {
   plainUrlResolution,
   referenceResolution,
   type MetadataAnswer,
-  type SourceError,
   type SourceRef,
 } from '../src/index.js';
+import { thrown } from './support/source-failure.js';
 
 const SHA = 'ab'.repeat(32);
 const OTHER = 'cd'.repeat(32);
@@ -22,14 +22,6 @@ const civitaiFound: MetadataAnswer = {
   },
 };
 const unavailable: MetadataAnswer = { unavailable: 'Civitai metadata unavailable: timed out after 300 ms' };
-function failure(f: () => unknown): SourceError {
-  try {
-    f();
-  } catch (err) {
-    return err as SourceError;
-  }
-  throw new Error('did not throw');
-}
 
 describe('referenceResolution', () => {
   it("takes the host's hash, size, file name and ids, and downloads the chosen file from the endpoint", () => {
@@ -56,7 +48,7 @@ describe('referenceResolution', () => {
   });
 
   it('refuses a hash that differs from the one the host publishes', () => {
-    const err = failure(() =>
+    const err = thrown(() =>
       referenceResolution({ kind: 'lora', sha256: OTHER }, civitai, civitaiFound, PUBLIC_ENDPOINTS),
     );
     expect(err.code).toBe('HASH_CONFLICT');
@@ -68,7 +60,7 @@ describe('referenceResolution', () => {
 
   it("refuses an AIR whose model is not the version's", () => {
     const air: SourceRef = { host: 'civitai', versionId: 9, modelId: 8, params: {} };
-    expect(failure(() => referenceResolution({ kind: 'lora' }, air, civitaiFound, PUBLIC_ENDPOINTS))).toMatchObject({
+    expect(thrown(() => referenceResolution({ kind: 'lora' }, air, civitaiFound, PUBLIC_ENDPOINTS))).toMatchObject({
       code: 'SOURCE_NOT_FOUND',
       message: 'Civitai model 8 has no version 9 (it is a version of model 7)',
     });
@@ -137,7 +129,7 @@ describe('plainUrlResolution', () => {
   it.each(['https://example.com/download?id=4', 'https://example.com/', 'https://example.com/%E0%A4%A.bin'])(
     'asks for a name when %s ends in no file name',
     (url) => {
-      expect(failure(() => plainUrlResolution({ kind: 'lora' }, url))).toMatchObject({
+      expect(thrown(() => plainUrlResolution({ kind: 'lora' }, url))).toMatchObject({
         code: 'INVALID_REQUEST',
         message: expect.stringMatching(/^name is required/),
         details: { field: 'name' },

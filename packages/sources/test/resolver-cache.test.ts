@@ -1,26 +1,14 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sourceMetadataKey } from '@model-manager/core';
-import { json, startFakeCivitai, versionJson } from './support/fake-civitai.js';
-import { lfsHead, startFakeHf } from './support/fake-hf.js';
+import { json, versionJson } from './support/fake-civitai.js';
+import { lfsHead } from './support/fake-hf.js';
 import { resolverSetup } from './support/resolver-setup.js';
 
 const SHA = 'ab'.repeat(32);
 const setup = resolverSetup();
-let civitai: Awaited<ReturnType<typeof startFakeCivitai>>;
-let hf: Awaited<ReturnType<typeof startFakeHf>>;
-let endpoints: { hf: string; civitai: string };
+const { civitai, hf, endpoints } = setup;
 const asked = (path: string) => [...civitai.seen, ...hf.seen].filter((s) => s.path === path).length;
-
-beforeAll(async () => {
-  civitai = await startFakeCivitai();
-  hf = await startFakeHf();
-  endpoints = { hf: hf.origin, civitai: civitai.origin };
-});
-afterAll(async () => {
-  await Promise.all([civitai.close(), hf.close()]);
-  await setup.cleanup();
-});
 
 describe('the metadata cache', () => {
   it('answers a second resolve, in this process or another, from Redis with no call to the host', async () => {

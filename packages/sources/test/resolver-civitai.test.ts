@@ -1,35 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SourceError } from '../src/index.js';
-import { json, SHA_A, SHA_B, startFakeCivitai, versionJson } from './support/fake-civitai.js';
-import { startFakeHf } from './support/fake-hf.js';
+import { describe, expect, it } from 'vitest';
+import { json, SHA_A, SHA_B, versionJson } from './support/fake-civitai.js';
 import { resolverSetup } from './support/resolver-setup.js';
+import { rejection } from './support/source-failure.js';
 
 const setup = resolverSetup();
-let civitai: Awaited<ReturnType<typeof startFakeCivitai>>;
-let hf: Awaited<ReturnType<typeof startFakeHf>>;
-let endpoints: { hf: string; civitai: string };
-const tokens = () => ({ hfToken: 'hf_secret', civitaiToken: 'civ_secret', hostHeaders: {}, endpoints });
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => expect.fail('resolved'),
-    (err: SourceError) => err,
-  );
-
-beforeAll(async () => {
-  civitai = await startFakeCivitai();
-  hf = await startFakeHf();
-  endpoints = { hf: hf.origin, civitai: civitai.origin };
-});
-afterAll(async () => {
-  await Promise.all([civitai.close(), hf.close()]);
-  await setup.cleanup();
-});
+const { civitai, hf, endpoints } = setup;
 
 describe('resolving Civitai files against a Civitai on loopback', () => {
   it('takes the primary file of a version, with CIVITAI_TOKEN sent to the endpoint only', async () => {
     civitai.versions[101] = json(versionJson(101));
     const resolution = await setup
-      .resolver(endpoints, { auth: tokens() })
+      .resolver(endpoints, { auth: setup.tokens() })
       .resolve({ kind: 'lora', source: 'civitai:101' });
     expect(resolution).toEqual({
       ref: {
@@ -74,7 +55,7 @@ describe('resolving Civitai files against a Civitai on loopback', () => {
       .resolve({ kind: 'lora', source: 'urn:air:sdxl:lora:civitai:77@103.safetensors' });
     expect(resolution).toMatchObject({ verified: true, source: { modelId: 77, versionId: 103 } });
     expect(resolution.ref.url).toContain('format=SafeTensor');
-    const err = await failure(
+    const err = await rejection(
       setup.resolver(endpoints).resolve({ kind: 'lora', source: 'urn:air:sdxl:lora:civitai:78@103' }),
     );
     expect(err.code).toBe('SOURCE_NOT_FOUND');
@@ -82,19 +63,21 @@ describe('resolving Civitai files against a Civitai on loopback', () => {
 
   it('asks for CIVITAI_TOKEN on 401/403, and says a version does not exist on 404', async () => {
     civitai.versions[104] = { status: 401, body: '{"error":"Unauthorized"}' };
-    expect(await failure(setup.resolver(endpoints).resolve({ kind: 'lora', source: 'civitai:104' }))).toMatchObject({
+    expect(await rejection(setup.resolver(endpoints).resolve({ kind: 'lora', source: 'civitai:104' }))).toMatchObject({
       code: 'AUTH_REQUIRED',
       message: expect.stringMatching(/^Civitai answered 401 for model version 104: .*set CIVITAI_TOKEN$/),
       details: { status: 401 },
     });
     civitai.versions[105] = { status: 403 };
     expect(
-      await failure(setup.resolver(endpoints, { auth: tokens() }).resolve({ kind: 'lora', source: 'civitai:105' })),
+      await rejection(
+        setup.resolver(endpoints, { auth: setup.tokens() }).resolve({ kind: 'lora', source: 'civitai:105' }),
+      ),
     ).toMatchObject({
       code: 'AUTH_REQUIRED',
       message: 'Civitai answered 403 for model version 105: CIVITAI_TOKEN has no access to it',
     });
-    expect(await failure(setup.resolver(endpoints).resolve({ kind: 'lora', source: 'civitai:106' }))).toMatchObject({
+    expect(await rejection(setup.resolver(endpoints).resolve({ kind: 'lora', source: 'civitai:106' }))).toMatchObject({
       code: 'SOURCE_NOT_FOUND',
       message: 'Civitai has no model version 106',
     });
@@ -128,7 +111,7 @@ describe('resolving Civitai files against a Civitai on loopback', () => {
   it('refuses a hash that is not the one Civitai publishes', async () => {
     civitai.versions[112] = json(versionJson(112));
     const given = 'cd'.repeat(32);
-    const err = await failure(
+    const err = await rejection(
       setup.resolver(endpoints).resolve({ kind: 'lora', source: 'civitai:112', sha256: given }),
     );
     expect(err).toMatchObject({

@@ -1,35 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HF_NO_SHA256, type SourceError } from '../src/index.js';
-import { gitHead, lfsHead, startFakeHf } from './support/fake-hf.js';
-import { startFakeCivitai } from './support/fake-civitai.js';
+import { describe, expect, it } from 'vitest';
+import { HF_NO_SHA256 } from '../src/index.js';
+import { gitHead, lfsHead } from './support/fake-hf.js';
 import { resolverSetup } from './support/resolver-setup.js';
+import { rejection } from './support/source-failure.js';
 
 const SHA = 'ab'.repeat(32);
 const setup = resolverSetup();
-let hf: Awaited<ReturnType<typeof startFakeHf>>;
-let civitai: Awaited<ReturnType<typeof startFakeCivitai>>;
-let endpoints: { hf: string; civitai: string };
-const tokens = () => ({ hfToken: 'hf_secret', civitaiToken: 'civ_secret', hostHeaders: {}, endpoints });
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => expect.fail('resolved'),
-    (err: SourceError) => err,
-  );
-
-beforeAll(async () => {
-  hf = await startFakeHf();
-  civitai = await startFakeCivitai();
-  endpoints = { hf: hf.origin, civitai: civitai.origin };
-});
-afterAll(async () => {
-  await Promise.all([hf.close(), civitai.close()]);
-  await setup.cleanup();
-});
+const { civitai, hf, endpoints } = setup;
 
 describe('resolving Hugging Face files against a Hub on loopback', () => {
   it('reads an LFS file: SHA-256, size, commit and name, with HF_TOKEN sent to the endpoint only', async () => {
     hf.files['/o/r/resolve/main/dir/lfs%20one.safetensors'] = lfsHead(SHA, 123, 'f'.repeat(40));
-    const resolver = setup.resolver(endpoints, { auth: tokens() });
+    const resolver = setup.resolver(endpoints, { auth: setup.tokens() });
     const resolution = await resolver.resolve({ kind: 'lora', source: 'hf:o/r/dir/lfs one.safetensors' });
     expect(resolution).toEqual({
       ref: {
@@ -83,7 +65,7 @@ describe('resolving Hugging Face files against a Hub on loopback', () => {
     };
     hf.files['/new/r/resolve/main/x.safetensors'] = lfsHead(SHA, 9);
     const resolution = await setup
-      .resolver(endpoints, { auth: tokens() })
+      .resolver(endpoints, { auth: setup.tokens() })
       .resolve({ kind: 'lora', source: 'hf:old/r/x.safetensors' });
     expect(resolution).toMatchObject({ verified: true, ref: { sha256: SHA } });
     expect(hf.seen.find((s) => s.path === '/new/r/resolve/main/x.safetensors')?.authorization).toBe('Bearer hf_secret');
@@ -107,7 +89,7 @@ describe('resolving Hugging Face files against a Hub on loopback', () => {
       headers: { location: `${civitai.origin}/elsewhere`, 'x-linked-etag': `"${SHA}"`, 'x-linked-size': '1' },
     };
     const resolution = await setup
-      .resolver(endpoints, { auth: tokens() })
+      .resolver(endpoints, { auth: setup.tokens() })
       .resolve({ kind: 'lora', source: 'hf:o/r/away.safetensors' });
     expect(resolution.verified).toBe(true);
     expect(civitai.seen.some((s) => s.path === '/elsewhere')).toBe(false);
@@ -115,15 +97,17 @@ describe('resolving Hugging Face files against a Hub on loopback', () => {
 
   it('asks for HF_TOKEN for a gated repository, and says when the token has no access', async () => {
     hf.files['/gated/r/resolve/main/x.safetensors'] = { status: 401, headers: { 'x-error-code': 'GatedRepo' } };
-    const err = await failure(setup.resolver(endpoints).resolve({ kind: 'lora', source: 'hf:gated/r/x.safetensors' }));
+    const err = await rejection(
+      setup.resolver(endpoints).resolve({ kind: 'lora', source: 'hf:gated/r/x.safetensors' }),
+    );
     expect(err).toMatchObject({
       code: 'AUTH_REQUIRED',
       message: 'Hugging Face answered 401 for gated/r: a gated or private repository; set HF_TOKEN with access to it',
       details: { status: 401 },
     });
     hf.files['/gated/r/resolve/main/y.safetensors'] = { status: 403, headers: { 'x-error-code': 'GatedRepo' } };
-    const denied = await failure(
-      setup.resolver(endpoints, { auth: tokens() }).resolve({ kind: 'lora', source: 'hf:gated/r/y.safetensors' }),
+    const denied = await rejection(
+      setup.resolver(endpoints, { auth: setup.tokens() }).resolve({ kind: 'lora', source: 'hf:gated/r/y.safetensors' }),
     );
     expect(denied).toMatchObject({
       code: 'AUTH_REQUIRED',
@@ -133,7 +117,7 @@ describe('resolving Hugging Face files against a Hub on loopback', () => {
 
   it('says which part is missing on a 404', async () => {
     hf.files['/o/r/resolve/v9/x.safetensors'] = { status: 404, headers: { 'x-error-code': 'RevisionNotFound' } };
-    const err = await failure(setup.resolver(endpoints).resolve({ kind: 'lora', source: 'hf:o/r/x.safetensors@v9' }));
+    const err = await rejection(setup.resolver(endpoints).resolve({ kind: 'lora', source: 'hf:o/r/x.safetensors@v9' }));
     expect(err).toMatchObject({ code: 'SOURCE_NOT_FOUND', message: 'Hugging Face repository o/r has no revision v9' });
   });
 

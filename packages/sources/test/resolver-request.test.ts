@@ -1,25 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SourceError } from '../src/index.js';
-import { json, startFakeCivitai, versionJson } from './support/fake-civitai.js';
+import { describe, expect, it } from 'vitest';
+import { json, versionJson } from './support/fake-civitai.js';
 import { resolverSetup } from './support/resolver-setup.js';
+import { rejection } from './support/source-failure.js';
 
-const setup = resolverSetup();
-let civitai: Awaited<ReturnType<typeof startFakeCivitai>>;
-let endpoints: { hf: string; civitai: string };
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => expect.fail('resolved'),
-    (err: SourceError) => err,
-  );
-
-beforeAll(async () => {
-  civitai = await startFakeCivitai();
-  endpoints = { hf: 'http://127.0.0.1:1', civitai: civitai.origin };
-});
-afterAll(async () => {
-  await civitai.close();
-  await setup.cleanup();
-});
+const setup = resolverSetup({ hub: false });
+const { civitai, endpoints } = setup;
 
 describe('what a request must say', () => {
   it('needs exactly one of url and source', async () => {
@@ -28,13 +13,13 @@ describe('what a request must say', () => {
       { kind: 'lora' as const },
       { kind: 'lora' as const, url: 'https://x.example/a.bin', source: 'civitai:1' },
     ]) {
-      expect(await failure(resolver.resolve(request))).toMatchObject({
+      expect(await rejection(resolver.resolve(request))).toMatchObject({
         code: 'INVALID_REQUEST',
         message: 'give url or source (not both)',
         details: { field: 'url' },
       });
     }
-    expect(await failure(resolver.resolve({ kind: 'lora', source: 'civitai:x' }))).toMatchObject({
+    expect(await rejection(resolver.resolve({ kind: 'lora', source: 'civitai:x' }))).toMatchObject({
       code: 'INVALID_REQUEST',
       details: { field: 'source' },
     });
@@ -59,7 +44,7 @@ describe('what a request must say', () => {
       unverifiedReason:
         'no sha256 given, and https://files.example/m/Real%20Vision.safetensors is not a Hugging Face or Civitai file whose host publishes one',
     });
-    expect(await failure(resolver.resolve({ kind: 'lora', url: 'https://files.example/get?id=3' }))).toMatchObject({
+    expect(await rejection(resolver.resolve({ kind: 'lora', url: 'https://files.example/get?id=3' }))).toMatchObject({
       code: 'INVALID_REQUEST',
       details: { field: 'name' },
     });
@@ -68,14 +53,16 @@ describe('what a request must say', () => {
 
   it('refuses what is not verified when REQUIRE_VERIFIED is on', async () => {
     const strict = setup.resolver(endpoints, { requireVerified: true });
-    expect(await failure(strict.resolve({ kind: 'lora', url: 'https://files.example/a.safetensors' }))).toMatchObject({
-      code: 'UNVERIFIED',
-      message: expect.stringMatching(
-        /^REQUIRE_VERIFIED is on and no sha256 given, and https:\/\/files\.example\/a\.safetensors is not/,
-      ),
-    });
+    expect(await rejection(strict.resolve({ kind: 'lora', url: 'https://files.example/a.safetensors' }))).toMatchObject(
+      {
+        code: 'UNVERIFIED',
+        message: expect.stringMatching(
+          /^REQUIRE_VERIFIED is on and no sha256 given, and https:\/\/files\.example\/a\.safetensors is not/,
+        ),
+      },
+    );
     // The Hub at endpoints.hf cannot be reached: no hash is known.
-    expect(await failure(strict.resolve({ kind: 'lora', source: 'hf:o/r/x.safetensors' }))).toMatchObject({
+    expect(await rejection(strict.resolve({ kind: 'lora', source: 'hf:o/r/x.safetensors' }))).toMatchObject({
       code: 'UNVERIFIED',
       message: expect.stringMatching(/^REQUIRE_VERIFIED is on and Hugging Face metadata unavailable: /),
     });

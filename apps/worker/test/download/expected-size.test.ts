@@ -1,31 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ModelFetchError } from '@model-manager/core';
 import { downloadToFile } from '../../src/download/download-to-file.js';
 import type { DownloadRequest } from '../../src/download/download-request.js';
-import { stopHashThread } from '../../src/download/file-hasher.js';
 import { downloadSetup, failureOf } from '../support/download-setup.js';
 
 // The size the host published (a Hugging Face or Civitai reference), known before the first
 // byte: checked against MAX_MODEL_BYTES and made room for before any request, and compared
 // with what the origin serves.
 const MiB = 1024 * 1024;
-const setup = downloadSetup();
-const { origin } = setup;
 const NAME = 'sized.safetensors';
 const SIZE = 3 * MiB + 777;
-const file = () => origin.files.get(NAME)!;
+const setup = downloadSetup(NAME, SIZE);
+const { origin, file } = setup;
 let queries = 0;
 /** The file's URL under a query no other request used (faults fire once per query). */
 const url = (query = '') => `${origin.url}/files/${NAME}?${query}${query ? '&' : ''}n=${++queries}`;
-
-beforeAll(async () => {
-  await setup.start();
-  origin.addFile(NAME, SIZE);
-});
-afterAll(async () => {
-  await setup.stop();
-  await stopHashThread();
-});
 
 /** beforeWrite calls, each with how many requests the origin had seen by then. */
 function roomLog(refuse = false) {

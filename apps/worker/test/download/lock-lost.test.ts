@@ -1,26 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { Agent, type Dispatcher } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ModelFetchError } from '@model-manager/core';
 import { downloadToFile } from '../../src/download/download-to-file.js';
-import { stopHashThread } from '../../src/download/file-hasher.js';
-import { downloadSetup, failureOf } from '../support/download-setup.js';
+import { downloadSetup, failureOf, SEGMENTED, SEGMENTED_SIZE } from '../support/download-setup.js';
 
 // A worker that loses the job's lock mid-download must leave the staging file to its new owner.
-const MiB = 1024 * 1024;
-const setup = downloadSetup();
-const { origin } = setup;
 const NAME = 'locked.safetensors';
-const segmented = { segments: 3, segmentMinBytes: MiB };
-
-beforeAll(async () => {
-  await setup.start();
-  origin.addFile(NAME, 10 * MiB + 12345);
-});
-afterAll(async () => {
-  await setup.stop();
-  await stopHashThread();
-});
+const setup = downloadSetup(NAME, SEGMENTED_SIZE);
+const { origin } = setup;
 
 /** An agent that counts the requests it sends. */
 class CountingAgent extends Agent {
@@ -38,7 +26,7 @@ describe('after LOCK_LOST the segmented download stops where it is', () => {
     let checks = 0;
     let lost: { sent: number; meta: string } | undefined;
     const { req } = setup.request(`${origin.url}/slow/${NAME}?ms=10&chunk=262144&n=lock`, staging, {
-      ...segmented,
+      ...SEGMENTED,
       dispatcher: agent,
       assertMayWrite: () => {
         if (++checks < 4) return;

@@ -2,33 +2,26 @@ import { statSync } from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelFetchError } from '@model-manager/core';
 import { checkSafetensors } from '../../src/download/content-checks.js';
 import { downloadToFile } from '../../src/download/download-to-file.js';
-import { stopHashThread } from '../../src/download/file-hasher.js';
 import { downloadSetup, failureOf } from '../support/download-setup.js';
 
 // The download-level rows of README.md's "When things go wrong", each driven against the
 // in-process origin through downloadToFile over one connection.
 const MiB = 1024 * 1024;
-const setup = downloadSetup({ bodyMs: 500 });
-const { origin } = setup;
-const file = () => origin.files.get('model.safetensors')!;
+const setup = downloadSetup('model.safetensors', 3 * MiB, { bodyMs: 500 });
+const { origin, file } = setup;
 const url = (query = '') => `${origin.url}/files/model.safetensors${query}`;
 let queries = 0;
 /** A query no earlier request used, so faults that fire once per query fire again. */
 const fresh = (query: string) => `${query}${query ? '&' : '?'}n=${++queries}`;
 
-beforeAll(async () => {
-  await setup.start();
-  origin.addFile('model.safetensors', 3 * MiB);
+// Runs after downloadSetup's own, which starts the origin with model.safetensors.
+beforeAll(() => {
   origin.addBody('empty.bin', Buffer.alloc(0));
   origin.addBody('truncated.safetensors', file().body.subarray(0, 2 * MiB));
-});
-afterAll(async () => {
-  await setup.stop();
-  await stopHashThread();
 });
 
 const download = (u: string, more: Parameters<typeof setup.request>[2] = {}) => {

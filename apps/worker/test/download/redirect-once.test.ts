@@ -1,27 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { downloadToFile } from '../../src/download/download-to-file.js';
-import { stopHashThread } from '../../src/download/file-hasher.js';
-import { downloadSetup, failureOf } from '../support/download-setup.js';
+import { downloadSetup, failureOf, SEGMENTED, SEGMENTED_SIZE } from '../support/download-setup.js';
 
 // A segmented download behind a redirect (an API host that signs a storage URL): the chain is
 // followed once per attempt, and again only when the storage URL stops answering.
 const MiB = 1024 * 1024;
-const setup = downloadSetup();
-const { origin } = setup;
 const NAME = 'behind.safetensors';
-/** Three pieces of 4 MiB, the last one short. */
-const SIZE = 10 * MiB + 12345;
-const file = () => origin.files.get(NAME)!;
-const segmented = { segments: 3, segmentMinBytes: MiB };
-
-beforeAll(async () => {
-  await setup.start();
-  origin.addFile(NAME, SIZE);
-});
-afterAll(async () => {
-  await setup.stop();
-  await stopHashThread();
-});
+const setup = downloadSetup(NAME, SEGMENTED_SIZE);
+const { origin, file } = setup;
 
 /** `/redirect/NAME` on `base` (this origin by default), leading to `to`, with `more` query parameters. */
 const redirect = (to: string, more: Record<string, string> = {}, base = origin.url) =>
@@ -45,8 +31,8 @@ function recordingAuthorization() {
 describe('one redirect per download, not per piece', () => {
   it('follows the redirect once; every piece asks the final URL', async () => {
     const mark = origin.requests.length;
-    const { req } = setup.request(redirect(`/files/${NAME}?n=once`), setup.staging(), segmented);
-    expect(await downloadToFile(req)).toMatchObject({ bytes: SIZE, sha256: file().sha256, segments: 3 });
+    const { req } = setup.request(redirect(`/files/${NAME}?n=once`), setup.staging(), SEGMENTED);
+    expect(await downloadToFile(req)).toMatchObject({ bytes: SEGMENTED_SIZE, sha256: file().sha256, segments: 3 });
     expect(redirects(mark)).toHaveLength(1);
     const pieces = fileRequests(mark);
     expect(pieces.map((r) => r.url)).toEqual(Array(3).fill(`/files/${NAME}?n=once`));
@@ -60,9 +46,9 @@ describe('one redirect per download, not per piece', () => {
     const { req, log } = setup.request(
       redirect(`/files/${NAME}?expireAfter=2&n=expire`, { sign: '1' }),
       setup.staging(),
-      { ...segmented, segments: 2 },
+      { ...SEGMENTED, segments: 2 },
     );
-    expect(await downloadToFile(req)).toMatchObject({ bytes: SIZE, sha256: file().sha256 });
+    expect(await downloadToFile(req)).toMatchObject({ bytes: SEGMENTED_SIZE, sha256: file().sha256 });
     expect(redirects(mark)).toHaveLength(2);
     const signed = (n: number) => `/files/${NAME}?expireAfter=2&n=expire&sig=${n}`;
     expect(fileRequests(mark).map((r) => [r.url, r.status])).toEqual([
@@ -79,7 +65,7 @@ describe('one redirect per download, not per piece', () => {
     const { req } = setup.request(
       redirect(`${origin.otherHostUrl}/files/${NAME}?expireAfter=2&expireStatus=410&n=gone`, { sign: '1' }),
       setup.staging(),
-      { ...segmented, segments: 2 },
+      { ...SEGMENTED, segments: 2 },
     );
     expect(await downloadToFile(req)).toMatchObject({ sha256: file().sha256 });
     expect(redirects(mark)).toHaveLength(2);
@@ -92,9 +78,9 @@ describe('one redirect per download, not per piece', () => {
     const { req } = setup.request(
       redirect(`/files/${NAME}?expireAfter=1&n=often`, { sign: '1' }),
       setup.staging(),
-      segmented,
+      SEGMENTED,
     );
-    expect(await downloadToFile(req)).toMatchObject({ bytes: SIZE, sha256: file().sha256 });
+    expect(await downloadToFile(req)).toMatchObject({ bytes: SEGMENTED_SIZE, sha256: file().sha256 });
     const served = fileRequests(mark).filter((r) => r.status === 200 || r.status === 206);
     expect(served).toHaveLength(3);
     expect(new Set(served.map((r) => r.url)).size).toBe(3);
@@ -102,7 +88,7 @@ describe('one redirect per download, not per piece', () => {
 
   it('a 403 from the original host itself is not an expiry: FORBIDDEN, nothing resolved again', async () => {
     const mark = origin.requests.length;
-    const { req } = setup.request(`${origin.url}/files/${NAME}?expireAfter=1&n=own`, setup.staging(), segmented);
+    const { req } = setup.request(`${origin.url}/files/${NAME}?expireAfter=1&n=own`, setup.staging(), SEGMENTED);
     expect(await failureOf(downloadToFile(req))).toMatchObject({ code: 'FORBIDDEN', status: 403 });
     expect(redirects(mark)).toHaveLength(0);
   });
@@ -111,7 +97,7 @@ describe('one redirect per download, not per piece', () => {
     const mark = origin.requests.length;
     const auth = recordingAuthorization();
     const url = redirect(`${origin.otherHostUrl}/files/${NAME}?n=token`);
-    const { req } = setup.request(url, setup.staging(), { ...segmented, authorization: auth.authorization });
+    const { req } = setup.request(url, setup.staging(), { ...SEGMENTED, authorization: auth.authorization });
     expect(await downloadToFile(req)).toMatchObject({ sha256: file().sha256 });
     expect(redirects(mark).map((r) => r.headers.authorization)).toEqual(['Bearer secret']);
     const pieces = fileRequests(mark);
@@ -125,7 +111,7 @@ describe('one redirect per download, not per piece', () => {
     const mark = origin.requests.length;
     const auth = recordingAuthorization();
     const back = redirect(`${origin.url}/files/${NAME}?n=back`, {}, origin.otherHostUrl);
-    const { req } = setup.request(redirect(back), setup.staging(), { ...segmented, authorization: auth.authorization });
+    const { req } = setup.request(redirect(back), setup.staging(), { ...SEGMENTED, authorization: auth.authorization });
     expect(await downloadToFile(req)).toMatchObject({ sha256: file().sha256 });
     const pieces = fileRequests(mark);
     expect(pieces.map((r) => r.url)).toEqual(Array(3).fill(`/files/${NAME}?n=back`));
@@ -136,7 +122,7 @@ describe('one redirect per download, not per piece', () => {
     const staging = setup.staging();
     const stop = new AbortController();
     const first = setup.request(redirect(`/slow/${NAME}?ms=50&chunk=262144&n=resume`), staging, {
-      ...segmented,
+      ...SEGMENTED,
       signal: stop.signal,
       onProgress: (p) => p.bytes > 0 && stop.abort(),
     });
@@ -144,9 +130,9 @@ describe('one redirect per download, not per piece', () => {
     expect((await staging.readMeta())?.pieces).toHaveLength(3);
 
     const mark = origin.requests.length;
-    const second = setup.request(redirect(`/files/${NAME}?n=resume2`), staging, segmented);
+    const second = setup.request(redirect(`/files/${NAME}?n=resume2`), staging, SEGMENTED);
     const done = await downloadToFile(second.req);
-    expect(done).toMatchObject({ bytes: SIZE, sha256: file().sha256 });
+    expect(done).toMatchObject({ bytes: SEGMENTED_SIZE, sha256: file().sha256 });
     expect(done.resumedFrom).toBeGreaterThan(0);
     expect(redirects(mark)).toHaveLength(1);
     for (const piece of fileRequests(mark)) expect(piece.url).toBe(`/files/${NAME}?n=resume2`);

@@ -1,27 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { downloadToFile } from '../../src/download/download-to-file.js';
-import { stopHashThread } from '../../src/download/file-hasher.js';
 import { downloadSetup, failureOf } from '../support/download-setup.js';
 
 // Resuming from a partial staging file, over one connection: the second attempt of a job asks
 // for the rest (Range + If-Range) or, when the origin cannot continue, starts over.
 const MiB = 1024 * 1024;
-const setup = downloadSetup();
-const { origin } = setup;
 const NAME = 'resume.safetensors';
-const file = () => origin.files.get(NAME)!;
+const setup = downloadSetup(NAME, 4 * MiB);
+const { origin, file } = setup;
 const url = (query: string) => `${origin.url}/files/${NAME}${query}`;
 const requestsTo = (query: string) => origin.requests.filter((r) => r.url === `/files/${NAME}${query}`);
-
-beforeAll(async () => {
-  await setup.start();
-  origin.addFile(NAME, 4 * MiB);
-});
-afterAll(async () => {
-  await setup.stop();
-  await stopHashThread();
-});
 
 /** Attempt 1 is cut off by the query's fault; attempt 2 runs the same request again on the same staging file. */
 async function twoAttempts(query: string, more: Parameters<typeof setup.request>[2] = {}) {

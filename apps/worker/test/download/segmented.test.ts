@@ -1,33 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { downloadToFile } from '../../src/download/download-to-file.js';
-import { stopHashThread } from '../../src/download/file-hasher.js';
 import { writeStagingMeta } from '../../src/download/staging/staging-meta.js';
-import { downloadSetup, failureOf } from '../support/download-setup.js';
+import { downloadSetup, failureOf, SEGMENTED, SEGMENTED_SIZE } from '../support/download-setup.js';
 
 // The segmented path through downloadToFile: pieces of 4 MiB over three connections.
 const MiB = 1024 * 1024;
-const setup = downloadSetup();
-const { origin } = setup;
 const NAME = 'big.safetensors';
-/** Not a multiple of the piece size: the last piece is short. */
-const SIZE = 10 * MiB + 12345;
-const file = () => origin.files.get(NAME)!;
-const segmented = { segments: 3, segmentMinBytes: MiB };
-
-beforeAll(async () => {
-  await setup.start();
-  origin.addFile(NAME, SIZE);
-});
-afterAll(async () => {
-  await setup.stop();
-  await stopHashThread();
-});
+const setup = downloadSetup(NAME, SEGMENTED_SIZE);
+const { origin, file } = setup;
 
 describe('segmented download', () => {
   it('fetches the pieces in parallel ranges and hashes the whole file', async () => {
-    const { req, log } = setup.request(`${origin.url}/files/${NAME}?n=plain`, setup.staging(), segmented);
+    const { req, log } = setup.request(`${origin.url}/files/${NAME}?n=plain`, setup.staging(), SEGMENTED);
     expect(await downloadToFile(req)).toMatchObject({
-      bytes: SIZE,
+      bytes: SEGMENTED_SIZE,
       sha256: file().sha256,
       segments: 3,
       resumedFrom: 0,
@@ -39,7 +25,7 @@ describe('segmented download', () => {
     const { req, log } = setup.request(
       `${origin.url}/files/${NAME}?resetAt=${5 * MiB}&rangedOnly=1`,
       setup.staging(),
-      segmented,
+      SEGMENTED,
     );
     expect(await downloadToFile(req)).toMatchObject({ sha256: file().sha256 });
     expect(log.lines.find((l) => l.msg === 'piece failed; fetching its remainder again')).toMatchObject({
@@ -57,7 +43,7 @@ describe('segmented download', () => {
     const staging = setup.staging();
     const stop = new AbortController();
     const first = setup.request(`${origin.url}/slow/${NAME}?ms=50&chunk=262144`, staging, {
-      ...segmented,
+      ...SEGMENTED,
       signal: stop.signal,
       onProgress: (p) => p.bytes > 0 && stop.abort(),
     });
@@ -68,22 +54,26 @@ describe('segmented download', () => {
     expect(kept).toBeGreaterThan(0);
 
     const sentBefore = origin.sent(NAME);
-    const second = setup.request(`${origin.url}/files/${NAME}?n=resume`, staging, segmented);
-    expect(await downloadToFile(second.req)).toMatchObject({ bytes: SIZE, sha256: file().sha256, resumedFrom: kept });
+    const second = setup.request(`${origin.url}/files/${NAME}?n=resume`, staging, SEGMENTED);
+    expect(await downloadToFile(second.req)).toMatchObject({
+      bytes: SEGMENTED_SIZE,
+      sha256: file().sha256,
+      resumedFrom: kept,
+    });
     expect(second.log.said('resuming segmented download')).toBe(true);
-    expect(origin.sent(NAME) - sentBefore).toBe(SIZE - kept);
+    expect(origin.sent(NAME) - sentBefore).toBe(SEGMENTED_SIZE - kept);
   });
 
   it('a file that changed between pieces is dropped, and the next attempt uses one connection', async () => {
     const staging = setup.staging();
     const url = `${origin.url}/files/${NAME}?etagChanges=1`;
-    const first = setup.request(url, staging, segmented);
+    const first = setup.request(url, staging, SEGMENTED);
     expect(await failureOf(downloadToFile(first.req))).toMatchObject({
       code: 'SIZE_MISMATCH',
       message: expect.stringContaining('starting over on one connection'),
     });
     expect(await staging.readMeta()).toMatchObject({ noSegments: true });
-    const second = setup.request(url, staging, segmented);
+    const second = setup.request(url, staging, SEGMENTED);
     const done = await downloadToFile(second.req);
     expect(done).toMatchObject({ sha256: file().sha256 });
     expect(done.segments).toBeUndefined();
@@ -101,7 +91,7 @@ describe('the list of dead sources survives every write of the staging metadata'
     const staging = await onMirror();
     const stop = new AbortController();
     const { req } = setup.request(`${origin.url}/slow/${NAME}?ms=50&chunk=262144&n=dead`, staging, {
-      ...segmented,
+      ...SEGMENTED,
       sourceIndex: 1,
       signal: stop.signal,
       onProgress: () => stop.abort(),
@@ -113,7 +103,7 @@ describe('the list of dead sources survives every write of the staging metadata'
   it('when a segmented download falls back to one connection (the file changed)', async () => {
     const staging = await onMirror();
     const { req } = setup.request(`${origin.url}/files/${NAME}?etagChanges=1&n=dead`, staging, {
-      ...segmented,
+      ...SEGMENTED,
       sourceIndex: 1,
     });
     await failureOf(downloadToFile(req));

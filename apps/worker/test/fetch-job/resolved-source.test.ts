@@ -3,6 +3,7 @@ import { UnrecoverableError } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SourceRecord } from '@model-manager/core';
 import { RetryableJobError } from '../../src/fetch-job/job-errors.js';
+import { numberedModels } from '../support/numbered-models.js';
 import { processorSetup } from '../support/processor-setup.js';
 
 // A job the API resolved from a host's metadata carries the file's size and where it comes
@@ -12,13 +13,7 @@ const setup = processorSetup('resolved');
 const { origin } = setup;
 const processor = setup.processor({ MAX_MODEL_BYTES: 2 * MiB });
 const civitai: SourceRecord = { host: 'civitai', versionId: 135867, modelId: 1234, fileId: 98765 };
-let names = 0;
-const model = () => {
-  const name = `r${++names}`;
-  const file = origin.addFile(`${name}.safetensors`, MiB);
-  return { file, data: { kind: 'lora' as const, name, url: `${origin.url}/files/${name}.safetensors` } };
-};
-const requestsFor = (name: string) => origin.requests.filter((r) => r.path.includes(`/${name}.safetensors`));
+const { model, requestsFor } = numberedModels(origin, 'r');
 const registryEntry = (name: string) =>
   JSON.parse(readFileSync(`${setup.config.modelsDir}/cache_registry.json`, 'utf8')).loras[name];
 

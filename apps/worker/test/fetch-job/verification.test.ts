@@ -1,22 +1,15 @@
 import { UnrecoverableError } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SourceRecord } from '@model-manager/core';
+import { numberedModels } from '../support/numbered-models.js';
 import { processorSetup } from '../support/processor-setup.js';
 
 // What a job's log tells its users about the file's SHA-256, and REQUIRE_VERIFIED as the
 // worker's own defence for jobs that never passed the API's check.
-const MiB = 1024 * 1024;
 const setup = processorSetup('verification');
 const { origin } = setup;
 const source: SourceRecord = { host: 'huggingface', repo: 'org/repo', revision: 'main', path: 'v.safetensors' };
-let names = 0;
-/** A new model on the origin, and the job data that fetches it. */
-const model = () => {
-  const name = `v${++names}`;
-  const file = origin.addFile(`${name}.safetensors`, MiB);
-  return { file, data: { kind: 'lora' as const, name, url: `${origin.url}/files/${name}.safetensors` } };
-};
-const requestsFor = (name: string) => origin.requests.filter((r) => r.path.includes(`/${name}.safetensors`));
+const { model, requestsFor } = numberedModels(origin, 'v');
 
 beforeAll(() => setup.start());
 afterAll(() => setup.stop());

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { Agent } from 'undici';
+import { afterAll, beforeAll } from 'vitest';
 import type { Logger } from '@model-manager/core';
 import type { DownloadRequest } from '../../src/download/download-request.js';
+import { stopHashThread } from '../../src/download/file-hasher.js';
 import { StagingFile } from '../../src/download/staging/staging-file.js';
 import { TestOrigin } from '../../../../test/support/origin.js';
 
@@ -20,28 +22,41 @@ export function recordingLogger(): { logger: Logger; lines: LogLine[]; said: (ms
   return { logger, lines, said: (msg) => lines.some((l) => l.msg === msg) };
 }
 
+const MiB = 1024 * 1024;
+/** How the segmented tests download: three connections, pieces of at least 1 MiB. */
+export const SEGMENTED = { segments: 3, segmentMinBytes: MiB };
+/** A file for segmented downloads: three pieces of 4 MiB, the last one short. */
+export const SEGMENTED_SIZE = 10 * MiB + 12345;
+
 /**
  * One in-process origin, a staging folder and an undici agent with short timeouts for a test
- * file; `request()` builds a DownloadRequest for a fresh job's staging file.
+ * file, started (with `name` of `size` bytes on the origin) before its tests and stopped after
+ * them; `request()` builds a DownloadRequest for a fresh job's staging file.
  */
-export function downloadSetup(timeouts: { headersMs?: number; bodyMs?: number } = {}) {
+export function downloadSetup(name: string, size: number, timeouts: { headersMs?: number; bodyMs?: number } = {}) {
   const origin = new TestOrigin();
   const dir = mkdtempSync(path.join(tmpdir(), 'mm-download-'));
   const dispatcher = new Agent({
     headersTimeout: timeouts.headersMs ?? 10_000,
     bodyTimeout: timeouts.bodyMs ?? 10_000,
   });
+  beforeAll(async () => {
+    await origin.start();
+    origin.addFile(name, size);
+  });
+  afterAll(async () => {
+    await dispatcher.close();
+    await origin.close();
+    rmSync(dir, { recursive: true, force: true });
+    await stopHashThread();
+  });
   let jobs = 0;
   return {
     origin,
     dir,
     dispatcher,
-    start: () => origin.start(),
-    stop: async () => {
-      await dispatcher.close();
-      await origin.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    /** The file named at set-up, as the origin serves it. */
+    file: () => origin.files.get(name)!,
     /** A new job's staging file. */
     staging: () => new StagingFile(dir, StagingFile.keyFor('test', `job-${++jobs}`)),
     request(url: string, staging: StagingFile, more: Partial<DownloadRequest> = {}) {

@@ -43,6 +43,7 @@ export function processorSetup(label: string) {
   const queue = new Queue(QUEUE_NAME, { connection: redis, prefix });
   return {
     origin,
+    prefix,
     config,
     registry,
     queue,

@@ -1,4 +1,4 @@
-import { type Answer, send, startServer } from './http-server.js';
+import { type Answer, loopbackServer, send } from './http-server.js';
 
 export const SHA_A = 'A'.repeat(64);
 export const SHA_B = 'B'.repeat(64);
@@ -42,10 +42,10 @@ export const json = (body: unknown, extra: Answer = {}): Answer => ({
 });
 
 /** A fake Civitai: `versions` maps a version id to the answer for /api/v1/model-versions/{id}. */
-export async function startFakeCivitai(versions: Record<number, Answer> = {}) {
-  const server = await startServer((req, res) => {
+export function fakeCivitai(versions: Record<number, Answer> = {}) {
+  const server = loopbackServer((req, res) => {
     const m = /^\/api\/v1\/model-versions\/(\d+)$/.exec(req.url!);
     send(res, m ? versions[Number(m[1])] : undefined);
   });
-  return { ...server, versions };
+  return Object.assign(server, { versions });
 }

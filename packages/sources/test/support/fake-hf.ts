@@ -1,4 +1,4 @@
-import { type Answer, send, startServer } from './http-server.js';
+import { type Answer, loopbackServer, send } from './http-server.js';
 
 /** The headers Hugging Face answers a HEAD of an LFS file's resolve URL with (a 302 to its CDN). */
 export function lfsHead(sha256: string, size: number, commit = 'c'.repeat(40)): Answer {
@@ -24,7 +24,7 @@ export function gitHead(sha1: string, size: number): Answer {
 }
 
 /** A fake Hub: `files` maps a request path (`/owner/repo/resolve/main/x.safetensors`) to its answer. */
-export async function startFakeHf(files: Record<string, Answer> = {}) {
-  const server = await startServer((req, res) => send(res, files[req.url!]));
-  return { ...server, files };
+export function fakeHf(files: Record<string, Answer> = {}) {
+  const server = loopbackServer((req, res) => send(res, files[req.url!]));
+  return Object.assign(server, { files });
 }

@@ -7,24 +7,31 @@ export interface Seen {
   authorization?: string;
 }
 
-/** An HTTP server on a free loopback port that records what it was asked. */
-export async function startServer(handle: (req: IncomingMessage, res: ServerResponse) => void) {
+/**
+ * An HTTP server that records what it was asked; `start()` puts it on a free loopback port and
+ * sets `origin`. Made before it starts, so a test file can hold it from the top.
+ */
+export function loopbackServer(handle: (req: IncomingMessage, res: ServerResponse) => void) {
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
     seen.push({ method: req.method!, path: req.url!, authorization: req.headers.authorization });
     handle(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
+  const fake = {
+    origin: '',
     seen,
+    async start() {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      fake.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+  return fake;
 }
 
 /** How a fake host answers one path. */

@@ -78,36 +78,29 @@ export class StagingLease {
     }
   }
 
+  /** ACQUIRE or RENEW, which take the same keys and arguments (outside a cluster only: see ACQUIRE_ALONE). */
+  private async evalWithJobLock(script: string): Promise<number> {
+    return (await this.redis.eval(
+      script,
+      2,
+      this.key,
+      this.jobLockKey,
+      this.token,
+      String(this.ttlMs),
+      this.jobToken,
+    )) as number;
+  }
+
   /** 1: taken; 0: another holder has it; -1: the job lock is not ours. */
   private async acquireOnce(): Promise<number> {
-    if (!this.redis.isCluster) {
-      return (await this.redis.eval(
-        ACQUIRE,
-        2,
-        this.key,
-        this.jobLockKey,
-        this.token,
-        String(this.ttlMs),
-        this.jobToken,
-      )) as number;
-    }
+    if (!this.redis.isCluster) return this.evalWithJobLock(ACQUIRE);
     if ((await this.redis.get(this.jobLockKey)) !== this.jobToken) return -1;
     return (await this.redis.eval(ACQUIRE_ALONE, 1, this.key, this.token, String(this.ttlMs))) as number;
   }
 
   /** 1: renewed; 0: the lease is gone; -1: the job lock passed on (the lease is given up). */
   private async renewOnce(): Promise<number> {
-    if (!this.redis.isCluster) {
-      return (await this.redis.eval(
-        RENEW,
-        2,
-        this.key,
-        this.jobLockKey,
-        this.token,
-        String(this.ttlMs),
-        this.jobToken,
-      )) as number;
-    }
+    if (!this.redis.isCluster) return this.evalWithJobLock(RENEW);
     if ((await this.redis.get(this.jobLockKey)) !== this.jobToken) {
       await this.redis.eval(RELEASE_IF_OWNER, 1, this.key, this.token);
       return -1;
