@@ -11,9 +11,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAINTENANCE_QUEUE } from '@model-manager/core';
+import { type FakeHosts, startFakeHosts } from '@model-manager/fake-hosts';
 import { TestOrigin } from '../support/origin.js';
-import { call, repoRoot, startService, tempModelsDir, type Service } from '../support/service.js';
+import { call, REDIS_URL, repoRoot, startService, tempModelsDir, type Service } from '../support/service.js';
 import { registryOf } from '../support/volume.js';
 import { flipLastByte } from '../support/volume-files.js';
 
@@ -30,16 +34,40 @@ async function runJob(svc: Service, route: '/v1/verify' | '/v1/scan', body: unkn
   return done.body;
 }
 
+/** The lines a maintenance job's log shows (Bull Board shows the same). */
+async function jobLogs(svc: Service, jobId: string): Promise<string[]> {
+  const queue = new Queue(MAINTENANCE_QUEUE, { connection: new Redis(REDIS_URL), prefix: svc.prefix });
+  try {
+    return (await queue.getJobLogs(jobId)).logs;
+  } finally {
+    await queue.close();
+    await (await queue.client).quit();
+  }
+}
+
+/** Puts bytes into a kind folder as a person would (cp -p): an old modification time, so scan takes it at once. */
+function copyInByHand(svc: Service, folder: string, file: string, body: Buffer): string {
+  const target = path.join(svc.modelsDir, folder, file);
+  writeFileSync(target, body);
+  const anHourAgo = new Date(Date.now() - 3600_000);
+  utimesSync(target, anHourAgo, anHourAgo);
+  return target;
+}
+
 describe('verify and scan, end to end through the real API and worker processes', () => {
   const origin = new TestOrigin();
+  let hosts: FakeHosts;
   let svc: Service;
 
   beforeAll(async () => {
     await origin.start();
-    svc = await startService('verify', { DOWNLOAD_ATTEMPTS: '2' });
+    // Scan asks the fake Civitai where the files it adopts come from.
+    hosts = await startFakeHosts({ catalog: 'example' });
+    svc = await startService('verify', { ...hosts.env, DOWNLOAD_ATTEMPTS: '2' });
   });
   afterAll(async () => {
     await svc?.stop();
+    await hosts?.close();
     await origin.close();
   });
 
@@ -138,9 +166,14 @@ describe('verify and scan, end to end through the real API and worker processes'
 
     const job = await runJob(svc, '/v1/scan');
     const result = job.result;
+    // Civitai knows no file with its SHA-256: no source, no URL.
     expect(result.adopted).toEqual([
       { kind: 'lora', name: 'hand made', path: handPath, sha256: source.sha256, fileSize: source.body.length },
     ]);
+    expect(hosts.civitai.requests.map((r) => r.path)).toContain(
+      `/api/v1/model-versions/by-hash/${source.sha256.toUpperCase()}`,
+    );
+    expect((await jobLogs(svc, job.jobId)).filter((l) => l.includes('origin'))).toEqual([]);
     expect(result.dropped).toContainEqual({ kind: 'embedding', name: 'gone' });
     expect(result.sizeDrift).toEqual([
       { kind: 'lora', name: 'drifted', registered: drift.body.body.length, actual: drift.body.body.length + 16 },
@@ -173,6 +206,59 @@ describe('verify and scan, end to end through the real API and worker processes'
     const second = (await runJob(svc, '/v1/scan')).result;
     expect(second.adopted).toEqual([]);
     expect(second.dropped).toEqual([]);
+  });
+
+  it("scan learns a hand-copied Civitai file's origin by its SHA-256, so verify with refetch: true downloads it again", async () => {
+    // The bytes of the example's "Add More Details!" LoRA, as its download gives them.
+    const download = await fetch(`${hosts.civitai.url}/api/download/models/87153`);
+    expect(download.status).toBe(200);
+    const body = Buffer.from(await download.arrayBuffer());
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const copied = copyInByHand(svc, 'loras', 'my details.safetensors', body);
+
+    const job = await runJob(svc, '/v1/scan');
+    const source = { host: 'civitai', versionId: 87153, modelId: 82098, fileId: expect.any(Number) };
+    expect(job.result.adopted).toEqual([
+      { kind: 'lora', name: 'my details', path: copied, sha256, fileSize: body.length, source },
+    ]);
+    const url = `${hosts.civitai.url}/api/download/models/87153?type=Model&format=SafeTensor&size=full&fp=fp16`;
+    expect(registryOf(svc.modelsDir).loras['my details']).toMatchObject({ url, source, hash: sha256, adopted: true });
+    expect((await call(svc.apiUrl, 'GET', '/v1/models/lora/my%20details')).body).toMatchObject({ url, source });
+    const logs = await jobLogs(svc, job.jobId);
+    expect(logs).toContain('lora/my details.safetensors: origin: civitai version 87153 (model 82098)');
+
+    flipLastByte(copied);
+    const storageGets = hosts.storage.requests.filter((r) => r.method === 'GET').length;
+    const verify = (await runJob(svc, '/v1/verify', { kind: 'lora', name: 'my details', refetch: true })).result;
+    expect(verify.quarantined.map((m: { name: string }) => m.name)).toEqual(['my details']);
+    expect(verify.refetchJobs).toHaveLength(1);
+    const refetch = await call(svc.apiUrl, 'GET', `/v1/jobs/${verify.refetchJobs[0]}?wait=60`);
+    expect(refetch.body).toMatchObject({ status: 'completed', model: { path: copied, sha256, url, source } });
+    expect(hosts.storage.requests.filter((r) => r.method === 'GET').length).toBeGreaterThan(storageGets);
+    expect(sha256File(copied)).toBe(sha256);
+    const again = (await runJob(svc, '/v1/verify', { kind: 'lora', name: 'my details' })).result;
+    expect(again).toMatchObject({ checked: 1, ok: 1, mismatched: [], quarantined: [] });
+  });
+
+  it('scan adopts files without an origin when Civitai is down, saying why once, and completes', async () => {
+    const download = await fetch(`${hosts.civitai.url}/api/download/models/241813`);
+    const known = copyInByHand(svc, 'loras', 'skin.safetensors', Buffer.from(await download.arrayBuffer()));
+    const unknown = origin.addFile('offline-unknown.safetensors', 20_000);
+    copyInByHand(svc, 'loras', 'offline unknown.safetensors', unknown.body);
+    hosts.civitai.down = true;
+    try {
+      const job = await runJob(svc, '/v1/scan');
+      expect(job.result.adopted.map((m: { name: string }) => m.name).sort()).toEqual(['offline unknown', 'skin']);
+      for (const adopted of job.result.adopted) expect(adopted.source).toBeUndefined();
+      expect(registryOf(svc.modelsDir).loras.skin).toMatchObject({ url: '', adopted: true, path: known });
+      expect(registryOf(svc.modelsDir).loras.skin.source).toBeUndefined();
+      const stopped = (await jobLogs(svc, job.jobId)).filter((l) => l.startsWith('origin lookups stopped'));
+      expect(stopped).toEqual([
+        expect.stringMatching(/^origin lookups stopped, 2 adopted file\(s\) not looked up: .*answered 503$/),
+      ]);
+    } finally {
+      hosts.civitai.down = false;
+    }
   });
 
   it('refuses bad bodies with the usual 400 naming the field, and answers 404 for an unknown model or job', async () => {

@@ -12,7 +12,7 @@ import {
   type RedisClient,
 } from '@model-manager/core';
 import { Registry, VolumeCleanup } from '@model-manager/registry';
-import { createDownloadAgent } from '@model-manager/sources';
+import { civitaiByHash, createDownloadAgent, metadataSetupFromConfig } from '@model-manager/sources';
 import { backoffDelay } from './fetch-job/job-errors.js';
 import { createModelFetchProcessor } from './model-fetch-processor.js';
 import { scheduleCleanup } from './maintenance/cleanup-schedule.js';
@@ -93,7 +93,17 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
   worker.on('lockRenewalFailed', (jobIds) => {
     for (const id of jobIds) worker.cancelJob(id, 'lock lost');
   });
-  const maintenance = createMaintenanceWorker({ config, registry, cleanup, redis, logger, workerName: name });
+  // Scan asks Civitai where the files it adopts come from, as the API asks of references.
+  const metadata = metadataSetupFromConfig(config);
+  const maintenance = createMaintenanceWorker({
+    config,
+    registry,
+    cleanup,
+    redis,
+    logger,
+    workerName: name,
+    lookUpOrigin: (sha256) => civitaiByHash(sha256, metadata.endpoints, metadata.client),
+  });
   const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
   maintenanceQueue.on('error', onError('maintenance queue'));
   void scheduleCleanup(maintenanceQueue, config, logger).catch((err: unknown) =>
@@ -134,6 +144,7 @@ export function createModelFetchWorker(config: Config, logger: Logger): ModelFet
       await maintenanceQueue.close().catch(() => {});
       await registry.close();
       await dispatcher.close().catch(() => {});
+      await metadata.close().catch(() => {});
       await redis.quit().catch(() => redis.disconnect());
     })();
     return closing;

@@ -235,7 +235,8 @@ export interface VerifyResult {
 
 /** What a scan job returns (JobView.result). */
 export interface ScanResult {
-  adopted: Array<{ kind: ModelKind; name: string; path: string; sha256: string; fileSize: number }>;
+  /** `source`: where Civitai says the file comes from, asked by its SHA-256 (absent when unknown). */
+  adopted: Array<Pick<Model, 'kind' | 'name' | 'path' | 'sha256' | 'fileSize' | 'source'>>;
   dropped: Array<{ kind: ModelKind; name: string }>;
   sizeDrift: Array<{ kind: ModelKind; name: string; registered: number; actual: number }>;
   /** Model files left alone this time, and why (e.g. still being copied in). */

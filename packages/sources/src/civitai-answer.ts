@@ -1,4 +1,4 @@
-import { civitaiVersionSchema } from './civitai-version-schema.js';
+import { civitaiVersionSchema, malformedAnswer } from './civitai-version-schema.js';
 import { fileParamsOf, pickCivitaiFile } from './pick-civitai-file.js';
 import { SourceError, type CivitaiRef } from './resolution.js';
 import type { MetadataAnswer } from './source-metadata.js';
@@ -8,13 +8,7 @@ export const CIVITAI_NO_SHA256 = 'the host publishes no SHA-256 for this file';
 /** The chosen file's metadata from a model version's JSON; a version without files cannot be fetched. */
 export function civitaiAnswer(ref: CivitaiRef, json: unknown): MetadataAnswer {
   const parsed = civitaiVersionSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.join('.') || 'the answer';
-    return {
-      unavailable: `Civitai metadata unavailable: malformed answer (${where}: ${issue?.message ?? 'unexpected'})`,
-    };
-  }
+  if (!parsed.success) return { unavailable: `Civitai metadata unavailable: ${malformedAnswer(parsed.error)}` };
   const version = parsed.data;
   const file = pickCivitaiFile(version.files, ref.params);
   if (!file) throw new SourceError('SOURCE_NOT_FOUND', `Civitai model version ${ref.versionId} has no files`);

@@ -1,7 +1,7 @@
 import { civitaiAnswer } from './civitai-answer.js';
+import { civitaiApiGet } from './civitai-api-get.js';
 import type { SourceEndpoints } from './endpoints.js';
-import { failureReason, MetadataUnavailable, sendToHost, type MetadataClient } from './metadata-request.js';
-import { readJson } from './read-json.js';
+import { MetadataUnavailable, type MetadataClient } from './metadata-request.js';
 import { SourceError, type CivitaiRef } from './resolution.js';
 import type { MetadataAnswer } from './source-metadata.js';
 
@@ -22,27 +22,13 @@ function statusError(ref: CivitaiRef, status: number, authorized: boolean): Sour
 }
 
 /** GETs the model version's JSON from the configured endpoint and picks the file the reference means. */
-export async function civitaiMetadata(
+export function civitaiMetadata(
   ref: CivitaiRef,
   endpoints: SourceEndpoints,
   client: MetadataClient,
 ): Promise<MetadataAnswer> {
-  const url = `${endpoints.civitai}/api/v1/model-versions/${ref.versionId}`;
-  const signal = AbortSignal.timeout(client.timeoutMs);
-  try {
-    const response = await sendToHost(client, url, {
-      method: 'GET',
-      headers: { accept: 'application/json' },
-      startedAt: url,
-      signal,
-    });
-    if (response.status !== 200) {
-      await response.body.dump();
-      throw statusError(ref, response.status, response.authorized);
-    }
-    return civitaiAnswer(ref, await readJson(response.body));
-  } catch (err) {
-    if (err instanceof SourceError) throw err;
-    return { unavailable: `Civitai metadata unavailable: ${failureReason(err, signal, client.timeoutMs)}` };
-  }
+  return civitaiApiGet(`/api/v1/model-versions/${ref.versionId}`, endpoints, client, (answer) => {
+    if ('json' in answer) return civitaiAnswer(ref, answer.json);
+    throw statusError(ref, answer.status, answer.authorized);
+  });
 }

@@ -20,3 +20,12 @@ export const civitaiVersionSchema = z.object({
   modelId: z.number().int().nullish(),
   files: z.array(civitaiFileSchema),
 });
+
+/** Its answer to /api/v1/model-versions/by-hash/{hash}: the same, and which version it is. */
+export const civitaiVersionByHashSchema = civitaiVersionSchema.extend({ id: z.number().int() });
+
+/** Why an answer is not what the schema expects, in words for the unavailable reason. */
+export function malformedAnswer(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `malformed answer (${issue?.path.join('.') || 'the answer'}: ${issue?.message ?? 'unexpected'})`;
+}

@@ -7,14 +7,14 @@ import {
   type NetworkPolicy,
   type RedisClient,
 } from '@model-manager/core';
-import { createDownloadAgent } from './agent.js';
-import { authRulesFromConfig, type AuthRules } from './auth.js';
+import type { AuthRules } from './auth.js';
 import { cacheKeyOf } from './cache-key.js';
 import { civitaiMetadata } from './civitai-metadata.js';
 import { downloadUrlOf } from './download-url.js';
-import { endpointsFromConfig, type SourceEndpoints } from './endpoints.js';
+import type { SourceEndpoints } from './endpoints.js';
 import { hfMetadata } from './hf-metadata.js';
 import { MetadataCache } from './metadata-cache.js';
+import { metadataSetupFromConfig } from './metadata-setup.js';
 import { parseSourceReference } from './parse-source-reference.js';
 import { plainUrlResolution } from './plain-url-resolution.js';
 import { referenceResolution } from './reference-resolution.js';
@@ -56,7 +56,7 @@ export class SourceResolver {
   readonly stats: ResolverStats = { metadataCalls: 0, cacheHits: 0, unavailable: 0 };
   private readonly cache: MetadataCache;
   private readonly flights = new SingleFlight<MetadataAnswer>();
-  private ownAgent: Dispatcher | undefined;
+  private closeSetup: (() => Promise<void>) | undefined;
 
   constructor(private readonly options: SourceResolverOptions) {
     this.cache = new MetadataCache(
@@ -70,26 +70,17 @@ export class SourceResolver {
 
   /** A resolver for a process's configuration; without a dispatcher it gets a public-only pool of its own. */
   static fromConfig(config: Config, redis: RedisClient, logger: Logger, dispatcher?: Dispatcher): SourceResolver {
-    const agent =
-      dispatcher ??
-      createDownloadAgent({
-        connectTimeoutMs: config.METADATA_TIMEOUT_MS,
-        idleTimeoutMs: config.METADATA_TIMEOUT_MS,
-        allowPrivateNetworks: config.ALLOW_PRIVATE_NETWORKS,
-      });
+    const setup = metadataSetupFromConfig(config, dispatcher);
     const resolver = new SourceResolver({
-      endpoints: endpointsFromConfig(config),
-      auth: authRulesFromConfig(config),
-      dispatcher: agent,
-      networkPolicy: config.networkPolicy,
+      ...setup.client,
+      endpoints: setup.endpoints,
       redis,
       prefix: config.QUEUE_PREFIX,
       cacheSeconds: config.METADATA_CACHE_SECONDS,
-      timeoutMs: config.METADATA_TIMEOUT_MS,
       requireVerified: config.REQUIRE_VERIFIED,
       logger,
     });
-    if (!dispatcher) resolver.ownAgent = agent;
+    resolver.closeSetup = setup.close;
     return resolver;
   }
 
@@ -111,7 +102,7 @@ export class SourceResolver {
 
   /** Closes the connection pool fromConfig made (a dispatcher given to it is the caller's). */
   async close(): Promise<void> {
-    await this.ownAgent?.close();
+    await this.closeSetup?.();
   }
 
   private metadataOf(ref: SourceRef): Promise<MetadataAnswer> {

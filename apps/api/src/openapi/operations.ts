@@ -280,7 +280,8 @@ export const operations: Record<string, Partial<Record<'get' | 'post' | 'delete'
     post: {
       operationId: 'queueScan',
       tags: ['maintenance'],
-      summary: 'Queue a scan job: adopt files copied in by hand, drop entries whose file is gone, report size drift',
+      summary:
+        'Queue a scan job: adopt files copied in by hand (with their Civitai origin when Civitai knows their SHA-256), drop entries whose file is gone, report size drift',
       requestBody: body('ScanRequest', false),
       responses: { 202: json('MaintenanceQueued', 'The scan job; follow it at /v1/jobs/{jobId}') },
     },

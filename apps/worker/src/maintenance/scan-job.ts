@@ -19,6 +19,7 @@ import {
   type Registry,
   type RegistryEntry,
 } from '@model-manager/registry';
+import { addOrigins, type Adoption } from './adopted-origins.js';
 import { currentIdentity, hashAsItIs, sameEntry, sameIdentity, type FileIdentity } from './file-check.js';
 import type { MaintenanceDeps } from './maintenance-deps.js';
 
@@ -32,7 +33,8 @@ export const SCAN_SETTLE_MS = 5000;
  * The `scan` job: reconciles the registry with the kind folders. Entries whose file is gone are
  * dropped; a size that differs from the registered one is reported, not fixed (a verify decides
  * whether the file is corrupt); model files nobody registered (copied in by hand) are hashed
- * and adopted with `url: ""` and `adopted: true`.
+ * and adopted with `url: ""` and `adopted: true`; those Civitai knows by their SHA-256 then get
+ * its `source` and download `url`.
  */
 export async function processScanJob(job: Job<MaintenanceJobData<'scan'>>, deps: MaintenanceDeps): Promise<ScanResult> {
   const { registry } = deps;
@@ -97,19 +99,23 @@ export async function processScanJob(job: Job<MaintenanceJobData<'scan'>>, deps:
 
   await job.updateProgress({ checked: 0, total: candidates.length });
   let checked = 0;
+  const adoptions: Adoption[] = [];
   for (const candidate of candidates) {
-    const adopted = await adopt(registry, candidate, (reason) =>
+    const adoption = await adopt(registry, candidate, (reason) =>
       skip(candidate.kind, path.basename(candidate.filePath), reason),
     );
-    if (adopted) {
-      result.adopted.push(adopted);
+    if (adoption) {
+      const { item } = adoption;
+      adoptions.push(adoption);
+      result.adopted.push(item);
       await job.log(
-        `${adopted.kind}/${path.basename(adopted.path)}: adopted as ${adopted.kind} "${adopted.name}" (sha256 ${adopted.sha256}, ${adopted.fileSize} bytes)`,
+        `${item.kind}/${path.basename(item.path)}: adopted as ${item.kind} "${item.name}" (sha256 ${item.sha256}, ${item.fileSize} bytes)`,
       );
     }
     checked += 1;
     await job.updateProgress({ checked, total: candidates.length });
   }
+  await addOrigins(job, deps, adoptions);
   await job.log(
     `scan: ${result.adopted.length} adopted, ${result.dropped.length} dropped, ${result.sizeDrift.length} with another size, ${result.skipped.length} skipped, ${unreadable.length} unreadable entries`,
   );
@@ -161,7 +167,7 @@ async function adopt(
   registry: Registry,
   { kind, name, filePath }: { kind: ModelKind; name: string; filePath: string },
   skip: (reason: string) => Promise<void>,
-): Promise<ScanResult['adopted'][number] | null> {
+): Promise<Adoption | null> {
   const before = await currentIdentity(filePath);
   if (!before) return null;
   const age = Date.now() - before.mtimeMs;
@@ -176,22 +182,23 @@ async function adopt(
     );
     return null;
   }
-  const adopted = await registry.update(
+  const entry = await registry.update(
     async (data) => {
       const section = data[sectionOf(kind)];
-      if (isUsableEntry(section[name])) return false; // registered meanwhile (a download, another scan)
+      if (isUsableEntry(section[name])) return null; // registered meanwhile (a download, another scan)
       const now = await currentIdentity(filePath);
-      if (!now || !sameIdentity(now, hashed.file)) return false;
-      section[name] = adoptedEntry(filePath, hashed.hash, hashed.file);
-      return true;
+      if (!now || !sameIdentity(now, hashed.file)) return null;
+      const written = adoptedEntry(filePath, hashed.hash, hashed.file);
+      section[name] = written;
+      return { ...written };
     },
-    { write: (done) => done },
+    { write: (written) => written !== null },
   );
-  if (!adopted) {
+  if (!entry) {
     await skip('registered or changed meanwhile');
     return null;
   }
-  return { kind, name, path: filePath, sha256: hashed.hash, fileSize: hashed.file.size };
+  return { item: { kind, name, path: filePath, sha256: hashed.hash, fileSize: hashed.file.size }, entry };
 }
 
 /** An adopted file: no known origin (`url: ""`, never re-fetched), times of the adoption. */

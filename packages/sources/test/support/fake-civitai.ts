@@ -41,11 +41,16 @@ export const json = (body: unknown, extra: Answer = {}): Answer => ({
   ...extra,
 });
 
-/** A fake Civitai: `versions` maps a version id to the answer for /api/v1/model-versions/{id}. */
-export function fakeCivitai(versions: Record<number, Answer> = {}) {
+/**
+ * A fake Civitai: `versions` maps a version id to the answer for /api/v1/model-versions/{id},
+ * `hashes` a hash (as asked) to the answer for /api/v1/model-versions/by-hash/{hash}.
+ */
+export function fakeCivitai(versions: Record<number, Answer> = {}, hashes: Record<string, Answer> = {}) {
   const server = loopbackServer((req, res) => {
+    const byHash = /^\/api\/v1\/model-versions\/by-hash\/([^/]+)$/.exec(req.url!);
+    if (byHash) return send(res, hashes[byHash[1]!]);
     const m = /^\/api\/v1\/model-versions\/(\d+)$/.exec(req.url!);
     send(res, m ? versions[Number(m[1])] : undefined);
   });
-  return Object.assign(server, { versions });
+  return Object.assign(server, { versions, hashes });
 }
