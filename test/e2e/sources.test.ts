@@ -62,6 +62,7 @@ describe('Hugging Face and Civitai references, resolved before the first byte (f
     const res = await call(svc.apiUrl, 'POST', '/v1/prepare?wait=120', { checkpoint, loras, prompt });
     expect(res.status).toBe(200);
     expect(res.body.failed).toEqual([]);
+    expect(res.body.unverified).toEqual([]);
     expect(res.body.loras).toHaveLength(9);
     expect(res.body.downloaded).toHaveLength(10);
     // One metadata call per distinct file (each answer is then cached).
@@ -158,6 +159,15 @@ describe('Hugging Face and Civitai references, resolved before the first byte (f
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ status: 'completed', verified: false });
       expect(res.body.unverifiedReason).toMatch(/Civitai/);
+      // /v1/prepare lists such models, with the reason.
+      hosts.civitai.addVersion({ versionId: 880007, modelId: 8806, files: [{ name: 'offline_too.safetensors', size: 30_000 }] });
+      const prepared = await call(svc.apiUrl, 'POST', '/v1/prepare?wait=60', {
+        loras: [{ name: 'offline too', source: 'civitai:880007', scale: 1 }],
+      });
+      expect(prepared.body.loras).toHaveLength(1);
+      expect(prepared.body.unverified).toEqual([
+        { kind: 'lora', name: 'offline too', reason: expect.stringMatching(/Civitai/) },
+      ]);
       const queue = new Queue(QUEUE_NAME, { connection: new Redis(REDIS_URL), prefix: svc.prefix });
       try {
         const { logs } = await queue.getJobLogs(res.body.jobId);

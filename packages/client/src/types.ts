@@ -189,6 +189,8 @@ export interface PrepareResult extends LeaseFields {
   failed: Array<{ kind: ModelKind; name: string; error: ErrorInfo }>;
   /** Models that were not on the volume when the request came (downloaded, or linked to the same content). */
   downloaded: Array<{ kind: ModelKind; name: string }>;
+  /** Models of the answer not checked against a SHA-256 known beforehand (the last slice's answer covers them all). */
+  unverified: Array<{ kind: ModelKind; name: string; reason: string }>;
 }
 
 export interface Stats {

@@ -32,6 +32,7 @@ describe('prepare() waits longer than one request may hold by asking again', () 
           { kind: 'lora', name: 'gone', error: { code: 'HTTP_ERROR', message: 'HTTP 404', status: 404 } },
         ],
         downloaded: [{ kind: 'lora', name: 'detail' }],
+        unverified: [],
         leaseId: 'lease-1',
       },
       {
@@ -41,6 +42,7 @@ describe('prepare() waits longer than one request may hold by asking again', () 
         prompt: '<lora:detail:0.8> p',
         failed: [],
         downloaded: [{ kind: 'checkpoint', name: 'base' }],
+        unverified: [],
         leaseId: 'lease-2',
       },
     ];
@@ -81,6 +83,7 @@ describe('prepare() waits longer than one request may hold by asking again', () 
       prompt: '',
       failed: [timeout('checkpoint', 'base')],
       downloaded: [],
+      unverified: [],
     };
     const call = async (_pending: PrepareRequest, hold: number) => {
       holds.push(hold);
@@ -116,6 +119,7 @@ describe('prepare() waits longer than one request may hold by asking again', () 
           { kind: 'lora', name: 'detail', error: mismatch },
         ],
         downloaded: [],
+        unverified: [],
       },
       {
         checkpointPath: '/m/checkpoints/base.safetensors',
@@ -124,6 +128,7 @@ describe('prepare() waits longer than one request may hold by asking again', () 
         prompt: '',
         failed: [{ kind: 'lora', name: 'detail', error: mismatch }],
         downloaded: [{ kind: 'checkpoint', name: 'base' }],
+        unverified: [],
       },
     ];
     const result = await prepareInSlices(
@@ -149,6 +154,7 @@ describe('prepare() waits longer than one request may hold by asking again', () 
           embeddings: [],
           prompt: 'p',
           downloaded: [],
+          unverified: [],
           failed:
             asked.length === 1
               ? [

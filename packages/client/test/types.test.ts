@@ -58,6 +58,10 @@ describe('client types match the API', () => {
     expectTypeOf<keyof client.BatchItem>().toEqualTypeOf<keyof Item>();
     expectTypeOf<keyof client.BatchView['counts']>().toEqualTypeOf<keyof Answer<typeof answers.batchView>['counts']>();
 
+    type Prepare = Answer<typeof answers.prepareAnswer>;
+    expectTypeOf<keyof client.PrepareResult>().toEqualTypeOf<keyof Prepare>();
+    expectTypeOf<client.PrepareResult['unverified']>().toEqualTypeOf<Prepare['unverified']>();
+
     // The client's JobView covers fetch and maintenance jobs alike.
     type FetchJob = Answer<typeof answers.jobView>;
     expectTypeOf<keyof FetchJob>().toExtend<keyof client.JobView>();

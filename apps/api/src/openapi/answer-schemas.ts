@@ -128,6 +128,10 @@ export const prepareAnswer = z.strictObject({
     description:
       'Models that were not on the volume when the request came (downloaded, or linked to the same content).',
   }),
+  unverified: z.array(z.strictObject({ kind: modelKindSchema, name: z.string(), reason: z.string() })).meta({
+    description:
+      'Models of the answer whose bytes were not checked against a SHA-256 known before their download (none given, none published, or the metadata was unavailable), and why.',
+  }),
   leaseId: z.string(),
   leaseExpiresAt: z.string(),
 });

@@ -21,7 +21,8 @@ type Outcome = { model: Model; fetched?: boolean } | { jobId: string } | { error
 /**
  * POST /v1/prepare?wait= (default 600): everything one generation needs, fetched in parallel.
  * One model failing does not fail the others; what failed or did not finish is listed in `failed`,
- * what was not on the volume before this request in `downloaded`.
+ * what was not on the volume before this request in `downloaded`, and the models whose bytes were
+ * not checked against a SHA-256 known beforehand in `unverified`.
  * The answer carries a lease (LEASE_SECONDS) over the models, released by DELETE /v1/leases/:id.
  */
 export function prepareRoutes(ctx: ServiceContext): Router {
@@ -98,6 +99,13 @@ export function prepareRoutes(ctx: ServiceContext): Router {
     const downloaded = outcomes.flatMap((o, n) =>
       'fetched' in o && o.fetched ? [{ kind: refs[n]!.kind, name: refs[n]!.name }] : [],
     );
+    // Models given to the generation whose bytes were not checked against a SHA-256 known beforehand.
+    const unverified = outcomes.flatMap((o, n) => {
+      const r = resolved[n]!;
+      return 'model' in o && 'ref' in r && !r.verified
+        ? [{ kind: refs[n]!.kind, name: refs[n]!.name, reason: r.unverifiedReason ?? 'no sha256 given' }]
+        : [];
+    });
     // LEASE_SECONDS from the answer, not from the request: the wait may have been long.
     const held = (await ctx.leases.extend(lease.leaseId)) ?? lease;
     res.json({
@@ -107,6 +115,7 @@ export function prepareRoutes(ctx: ServiceContext): Router {
       prompt: buildLoraPrompt(body.prompt, loras),
       failed,
       downloaded,
+      unverified,
       leaseId: held.leaseId,
       leaseExpiresAt: held.expiresAt,
     });

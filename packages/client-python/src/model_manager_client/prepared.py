@@ -109,6 +109,8 @@ class Prepared:
         self.failed: List[Dict[str, Any]] = answer.get("failed", [])
         #: The models fetched for this request ({"kind", "name"}), as opposed to those already cached.
         self.downloaded: List[Dict[str, Any]] = answer.get("downloaded", [])
+        #: Models not checked against a SHA-256 known before their download ({"kind", "name", "reason"}).
+        self.unverified: List[Dict[str, Any]] = answer.get("unverified", [])
         self.lease_id: Optional[str] = answer.get("leaseId")
         self.lease_expires_at: Optional[str] = answer.get("leaseExpiresAt")
 
