@@ -160,7 +160,11 @@ describe('Hugging Face and Civitai references, resolved before the first byte (f
       expect(res.body).toMatchObject({ status: 'completed', verified: false });
       expect(res.body.unverifiedReason).toMatch(/Civitai/);
       // /v1/prepare lists such models, with the reason.
-      hosts.civitai.addVersion({ versionId: 880007, modelId: 8806, files: [{ name: 'offline_too.safetensors', size: 30_000 }] });
+      hosts.civitai.addVersion({
+        versionId: 880007,
+        modelId: 8806,
+        files: [{ name: 'offline_too.safetensors', size: 30_000 }],
+      });
       const prepared = await call(svc.apiUrl, 'POST', '/v1/prepare?wait=60', {
         loras: [{ name: 'offline too', source: 'civitai:880007', scale: 1 }],
       });

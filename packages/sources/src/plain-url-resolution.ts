@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { redactUrl, type ModelRequest } from '@model-manager/core';
+import type { ModelRequest } from '@model-manager/core';
 import { defaultName } from './default-name.js';
 import { SourceError, type Resolution } from './resolution.js';
 
@@ -37,7 +37,8 @@ export function plainUrlResolution(request: ModelRequest, url: string): Resoluti
     ...(sha256
       ? {}
       : {
-          unverifiedReason: `no sha256 given, and ${redactUrl(url)} is not a Hugging Face or Civitai file whose host publishes one`,
+          // Short: it is repeated in every batch item and job of a large prefetch.
+          unverifiedReason: 'no sha256 given',
         }),
   };
 }

@@ -48,6 +48,8 @@ function civitaiOf(path: string, search: URLSearchParams): SourceRef | null {
  * the configured endpoint), or null for any other URL, which is fetched as it is.
  */
 export function sourceOfUrl(url: string, endpoints: SourceEndpoints): SourceRef | null {
+  // Every URL of either host has one of these in its path: the others skip the URL parsing (the cache-hit path).
+  if (!url.includes('/resolve/') && !url.includes('/api/download/models/')) return null;
   const parsed = parsedUrl(url);
   if (parsed === null) return null;
   const hfPath = pathOn(parsed, [...HF_PUBLIC, endpoints.hf]);
