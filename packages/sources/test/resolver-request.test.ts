@@ -55,9 +55,7 @@ describe('what a request must say', () => {
     expect(await rejection(strict.resolve({ kind: 'lora', url: 'https://files.example/a.safetensors' }))).toMatchObject(
       {
         code: 'UNVERIFIED',
-        message: expect.stringMatching(
-          /^REQUIRE_VERIFIED is on and no sha256 given$/,
-        ),
+        message: expect.stringMatching(/^REQUIRE_VERIFIED is on and no sha256 given$/),
       },
     );
     // The Hub at endpoints.hf cannot be reached: no hash is known.
