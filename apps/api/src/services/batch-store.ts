@@ -116,18 +116,20 @@ export class BatchStore {
     const toAdd: Array<{ ref: ModelRef; data: FetchModelJobData }> = [];
     const verification = (ref: ModelRef, resolution: Resolution) =>
       verificationOf({ sha256: ref.sha256, unverifiedReason: resolution.unverifiedReason });
-    // One at a time: two items with the same bytes under two names link the second to the first.
-    for (const [i, { ref, resolution }] of unique.entries()) {
+    // Only an item with a known SHA-256 can be linked; the others go straight to the queue.
+    const linked = await Promise.all(
+      unique.map(({ ref, resolution }, i) =>
+        checks[i]!.hit || !ref.sha256 ? null : this.fetches.linkSameContent(ref, resolution),
+      ),
+    );
+    unique.forEach(({ ref, resolution }, i) => {
       const check = checks[i]!;
       const base = { kind: ref.kind, name: ref.name, ...verification(ref, resolution) };
-      if (check.hit) {
-        results.set(modelKey(ref.kind, ref.name), { ...base, status: 'cached', path: check.model.path });
-        continue;
-      }
-      const linked = await this.fetches.linkSameContent(ref, resolution);
-      if (linked) results.set(modelKey(ref.kind, ref.name), { ...base, status: 'linked', path: linked.path });
+      const twin = linked[i];
+      if (check.hit) results.set(modelKey(ref.kind, ref.name), { ...base, status: 'cached', path: check.model.path });
+      else if (twin) results.set(modelKey(ref.kind, ref.name), { ...base, status: 'linked', path: twin.path });
       else toAdd.push({ ref, data: this.fetches.jobData(ref, resolution) });
-    }
+    });
 
     if (toAdd.length > 0) {
       const downloads = new Set(toAdd.map(({ ref }) => modelKey(ref.kind, ref.name)));
