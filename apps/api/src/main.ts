@@ -41,6 +41,14 @@ async function main(): Promise<void> {
     ctx.maintenanceWaiter.close();
     ctx.events.close(); // open event streams end, or the server would wait for them
     const force = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_SECONDS * 1000);
+    // Whatever hangs while closing (a Redis that does not answer), the process ends in bounded time.
+    setTimeout(
+      () => {
+        logger.error('stopping took too long; exiting');
+        process.exit(1);
+      },
+      (config.SHUTDOWN_GRACE_SECONDS + 10) * 1000,
+    ).unref();
     force.unref();
     server.close(() => exitWhenClosed(logger, ctx.close(), 'api stopped'));
     server.closeIdleConnections();

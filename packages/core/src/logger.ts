@@ -24,9 +24,13 @@ export function createLogger(options: { level: string; name: string }): Logger {
   return pino(opts, destination({ dest: 1, sync: false }));
 }
 
-/** Writes out what the logger still holds (call before process.exit). */
+/**
+ * Writes out what the logger still holds (call before process.exit). Gives up after a second: a
+ * write to a pipe whose reader is gone never calls back, and must not keep a stopping process alive.
+ */
 export function flushLogger(logger: Logger): Promise<void> {
   return new Promise((resolve) => {
+    setTimeout(resolve, 1000).unref();
     try {
       logger.flush(() => resolve());
     } catch {
