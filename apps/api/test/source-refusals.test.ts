@@ -133,4 +133,21 @@ describe('refusals known from the host before queueing', () => {
     expect(taken.body.verified).toBe(true);
     await strict.ctx.queue.obliterate({ force: true });
   });
+
+  it('counts each metadata lookup by host and result for /metrics', async () => {
+    const res = await request(api.app).get('/metrics');
+    expect(res.status).toBe(200);
+    const value = (host: string, result: string) =>
+      Number(
+        new RegExp(`^model_manager_source_metadata_total\\{host="${host}",result="${result}"\\} (\\d+)$`, 'm').exec(
+          res.text,
+        )?.[1],
+      );
+    // Earlier in this file, on this API: three lookups with Civitai down, slow or malformed.
+    expect(value('civitai', 'unavailable')).toBe(3);
+    expect(value('civitai', 'fetched')).toBeGreaterThanOrEqual(2);
+    expect(value('civitai', 'refused')).toBeGreaterThanOrEqual(3);
+    expect(value('huggingface', 'refused')).toBeGreaterThanOrEqual(3);
+    expect(value('huggingface', 'unavailable')).toBe(0);
+  });
 });

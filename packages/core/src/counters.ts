@@ -18,6 +18,13 @@ export type DownloadOutcome = (typeof DOWNLOAD_OUTCOMES)[number];
 /** Reasons the eviction code removes a model for (as in the `reason` of a cleanup answer). */
 export const EVICTION_REASONS = ['age', 'max-bytes', 'min-free'] as const;
 
+/** The hosts whose metadata the API asks, and what each lookup gave. */
+export const METADATA_HOSTS = ['huggingface', 'civitai'] as const;
+/** `fetched`: the host answered; `cached`: Redis had it; `unavailable`: no usable answer (download unverified); `refused`: not found or a token needed. */
+export const METADATA_RESULTS = ['fetched', 'cached', 'unavailable', 'refused'] as const;
+export type MetadataHost = (typeof METADATA_HOSTS)[number];
+export type MetadataResult = (typeof METADATA_RESULTS)[number];
+
 const EVICTIONS = 'evictions:';
 const field = {
   downloads: (kind: string, outcome: string) => `downloads:${kind}:${outcome}`,
@@ -25,6 +32,7 @@ const field = {
   sum: (kind: string) => `download_seconds:${kind}:sum`,
   count: (kind: string) => `download_seconds:${kind}:count`,
   evictions: (reason: string) => `${EVICTIONS}${reason}`,
+  metadata: (host: string, result: string) => `source_metadata:${host}:${result}`,
 };
 
 export interface DownloadRecord {
@@ -60,6 +68,18 @@ export async function recordEviction(redis: RedisClient, prefix: string, reason:
   await redis.hincrby(serviceKeys(prefix).stats, field.evictions(reason), count);
 }
 
+/** Adds metadata lookups counted in memory (a Redis write per lookup would slow a 1000-item batch). */
+export async function recordMetadataLookups(
+  redis: RedisClient,
+  prefix: string,
+  counts: ReadonlyArray<{ host: MetadataHost; result: MetadataResult; count: number }>,
+): Promise<void> {
+  const key = serviceKeys(prefix).stats;
+  const multi = redis.multi();
+  for (const { host, result, count } of counts) if (count > 0) multi.hincrby(key, field.metadata(host, result), count);
+  await multi.exec();
+}
+
 export interface DurationHistogram {
   /** Cumulative counts per upper bound, `+Inf` last. */
   buckets: Array<{ le: string; count: number }>;
@@ -74,6 +94,7 @@ export interface CounterSnapshot {
   cacheHits: number;
   cacheMisses: number;
   evictions: Array<{ reason: string; count: number }>;
+  metadataLookups: Array<{ host: MetadataHost; result: MetadataResult; count: number }>;
 }
 
 /** The counters hash (HGETALL) as numbers; every kind and outcome is listed, at 0 when never counted. */
@@ -97,5 +118,8 @@ export function readCounters(hash: Record<string, string>): CounterSnapshot {
     cacheHits: n('cache_hits'),
     cacheMisses: n('cache_misses'),
     evictions: [...evictionReasons].map((reason) => ({ reason, count: n(field.evictions(reason)) })),
+    metadataLookups: METADATA_HOSTS.flatMap((host) =>
+      METADATA_RESULTS.map((result) => ({ host, result, count: n(field.metadata(host, result)) })),
+    ),
   };
 }

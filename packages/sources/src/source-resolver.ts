@@ -19,6 +19,7 @@ import { parseSourceReference } from './parse-source-reference.js';
 import { plainUrlResolution } from './plain-url-resolution.js';
 import { referenceResolution } from './reference-resolution.js';
 import { SourceError, type Resolution, type SourceRef } from './resolution.js';
+import { LookupCounts } from './lookup-counts.js';
 import { SingleFlight } from './single-flight.js';
 import type { MetadataAnswer } from './source-metadata.js';
 import { sourceOfUrl } from './source-of-url.js';
@@ -56,6 +57,7 @@ export class SourceResolver {
   readonly stats: ResolverStats = { metadataCalls: 0, cacheHits: 0, unavailable: 0 };
   private readonly cache: MetadataCache;
   private readonly flights = new SingleFlight<MetadataAnswer>();
+  private readonly counts: LookupCounts;
   private closeSetup: (() => Promise<void>) | undefined;
 
   constructor(private readonly options: SourceResolverOptions) {
@@ -66,6 +68,7 @@ export class SourceResolver {
       options.timeoutMs,
       options.logger,
     );
+    this.counts = new LookupCounts(options.redis, options.prefix);
   }
 
   /** A resolver for a process's configuration; without a dispatcher it gets a public-only pool of its own. */
@@ -100,8 +103,14 @@ export class SourceResolver {
     return resolution;
   }
 
+  /** Adds the lookups counted so far to the shared counters (for /metrics). */
+  flushCounts(): Promise<void> {
+    return this.counts.flush();
+  }
+
   /** Closes the connection pool fromConfig made (a dispatcher given to it is the caller's). */
   async close(): Promise<void> {
+    await this.counts.close();
     await this.closeSetup?.();
   }
 
@@ -111,17 +120,26 @@ export class SourceResolver {
       const cached = await this.cache.get(key);
       if (cached) {
         this.stats.cacheHits++;
+        this.counts.add(ref.host, 'cached');
         return { found: cached };
       }
       this.stats.metadataCalls++;
       const { endpoints } = this.options;
-      const answer =
-        ref.host === 'huggingface'
-          ? await hfMetadata(ref, endpoints, this.options)
-          : await civitaiMetadata(ref, endpoints, this.options);
+      let answer: MetadataAnswer;
+      try {
+        answer =
+          ref.host === 'huggingface'
+            ? await hfMetadata(ref, endpoints, this.options)
+            : await civitaiMetadata(ref, endpoints, this.options);
+      } catch (err) {
+        if (err instanceof SourceError) this.counts.add(ref.host, 'refused');
+        throw err;
+      }
       if ('found' in answer) {
+        this.counts.add(ref.host, 'fetched');
         await this.cache.set(key, answer.found);
       } else {
+        this.counts.add(ref.host, 'unavailable');
         this.stats.unavailable++;
         this.options.logger.warn(
           { url: redactUrl(downloadUrlOf(ref, endpoints)), reason: answer.unavailable },

@@ -11,7 +11,9 @@ export function metricsRoutes(ctx: ServiceContext): Router {
     redis: ctx.redis,
     registry: ctx.registry,
     queues: [ctx.queue, ctx.maintenanceQueue],
-    flushLookups: () => ctx.fetches.flushCounts(),
+    flushLookups: async () => {
+      await Promise.all([ctx.fetches.flushCounts(), ctx.sources.flushCounts()]);
+    },
   });
   router.get('/metrics', async (_req, res) => {
     const body = await metrics.render();

@@ -41,6 +41,7 @@ export class MetricsService {
   private readonly downloads: Counter<'kind' | 'outcome'>;
   private readonly downloadBytes: Counter;
   private readonly lookups: Counter<'result'>;
+  private readonly metadataLookups: Counter<'host' | 'result'>;
   private readonly models: Gauge<'kind'>;
   private readonly modelBytes: Gauge<'kind'>;
   private readonly unreadable: Gauge<'kind'>;
@@ -64,6 +65,12 @@ export class MetricsService {
     });
     // prom-client's Histogram only observes; this one shows buckets the workers counted in Redis.
     this.prom.registerMetric(this.durationHistogram() as unknown as Metric);
+    this.metadataLookups = new Counter({
+      name: 'model_manager_source_metadata_total',
+      help: 'Hugging Face and Civitai metadata lookups before queueing, by host and result (fetched, cached, unavailable: downloaded unverified, refused: not found or a token needed).',
+      labelNames: ['host', 'result'],
+      registers,
+    });
     this.lookups = new Counter({
       name: 'model_manager_cache_lookups_total',
       help: 'Cache lookups by fetch, batch and prepare requests.',
@@ -130,6 +137,7 @@ export class MetricsService {
     this.durations = counters.durations;
     this.lookups.inc({ result: 'hit' }, counters.cacheHits);
     this.lookups.inc({ result: 'miss' }, counters.cacheMisses);
+    for (const { host, result, count } of counters.metadataLookups) this.metadataLookups.inc({ host, result }, count);
     const summary = summarize(data);
     const unreadable = unreadableEntries(data);
     for (const kind of MODEL_KINDS) {
