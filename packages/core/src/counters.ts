@@ -68,17 +68,13 @@ export async function recordEviction(redis: RedisClient, prefix: string, reason:
   await redis.hincrby(serviceKeys(prefix).stats, field.evictions(reason), count);
 }
 
-/** Adds metadata lookups counted in memory (a Redis write per lookup would slow a 1000-item batch). */
-export async function recordMetadataLookups(
-  redis: RedisClient,
-  prefix: string,
-  counts: ReadonlyArray<{ host: MetadataHost; result: MetadataResult; count: number }>,
-): Promise<void> {
-  const key = serviceKeys(prefix).stats;
-  const multi = redis.multi();
-  for (const { host, result, count } of counts) if (count > 0) multi.hincrby(key, field.metadata(host, result), count);
-  await multi.exec();
+/** The counter of metadata lookups of one host with one result (counted through PendingCounters). */
+export function metadataLookupField(host: MetadataHost, result: MetadataResult): string {
+  return field.metadata(host, result);
 }
+
+/** The counters of cache lookups by fetch, batch and prepare requests (counted through PendingCounters). */
+export const CACHE_LOOKUP_FIELDS = { hit: 'cache_hits', miss: 'cache_misses' } as const;
 
 export interface DurationHistogram {
   /** Cumulative counts per upper bound, `+Inf` last. */
@@ -115,8 +111,8 @@ export function readCounters(hash: Record<string, string>): CounterSnapshot {
       });
       return { kind, histogram: { buckets, sum: n(field.sum(kind)), count: n(field.count(kind)) } };
     }),
-    cacheHits: n('cache_hits'),
-    cacheMisses: n('cache_misses'),
+    cacheHits: n(CACHE_LOOKUP_FIELDS.hit),
+    cacheMisses: n(CACHE_LOOKUP_FIELDS.miss),
     evictions: [...evictionReasons].map((reason) => ({ reason, count: n(field.evictions(reason)) })),
     metadataLookups: METADATA_HOSTS.flatMap((host) =>
       METADATA_RESULTS.map((result) => ({ host, result, count: n(field.metadata(host, result)) })),

@@ -5,8 +5,11 @@ import type { FetchModelJobData, ModelRef, SourceRecord } from './schemas.js';
 
 /** What the API learnt of the file before queueing it (from the host's metadata). */
 export interface KnownBeforehand {
+  /** The size the host published. */
   expectedSize?: number;
+  /** Where the file comes from, for the registry entry. */
   source?: SourceRecord;
+  /** Why no SHA-256 is known, when none is (none given or published, metadata unavailable and why). */
   unverifiedReason?: string;
 }
 

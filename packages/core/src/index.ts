@@ -17,3 +17,4 @@ export * from './in-flight-models.js';
 export * from './redis-target.js';
 export * from './connection-log.js';
 export * from './parent-watch.js';
+export * from './pending-counters.js';

@@ -23,10 +23,21 @@ const entrySourceSchema = z.discriminatedUnion('host', [
   z.looseObject({ host: z.literal('civitai'), versionId: id, modelId: id.nullish(), fileId: id.nullish() }),
 ]);
 
+// Registry data is kept while the file is unchanged, so each entry's source is read once, not on
+// every cache hit and listing.
+const read = new WeakMap<object, SourceRecord | undefined>();
+
 /** The entry's source as the API shows it; undefined when it has none or one that makes no sense. */
 export function sourceOfEntry(entry: RegistryEntry): SourceRecord | undefined {
-  if (entry.source === undefined || entry.source === null) return undefined;
-  const parsed = entrySourceSchema.safeParse(entry.source);
+  const raw = entry.source;
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'object') return readSource(raw);
+  if (!read.has(raw)) read.set(raw, readSource(raw));
+  return read.get(raw);
+}
+
+function readSource(raw: unknown): SourceRecord | undefined {
+  const parsed = entrySourceSchema.safeParse(raw);
   if (!parsed.success) return undefined;
   const s = parsed.data;
   const record =

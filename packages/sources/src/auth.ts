@@ -1,4 +1,5 @@
 import type { Config } from '@model-manager/core';
+import { parsedUrl } from './parsed-url.js';
 
 /** Where each token may go. Built once from HF_TOKEN, CIVITAI_TOKEN, AUTH_HEADERS and the endpoints. */
 export interface AuthRules {
@@ -23,12 +24,7 @@ export function authRulesFromConfig(
 }
 
 function originOf(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    return new URL(url).origin;
-  } catch {
-    return undefined;
-  }
+  return url ? parsedUrl(url)?.origin : undefined;
 }
 
 /** Civitai's API paths: on an origin that serves both hosts, these are Civitai's. */
@@ -36,8 +32,9 @@ const CIVITAI_PATH = /^\/api\/(?:download|v1)\//;
 
 /** The token of the configured endpoint whose origin (scheme, host and port) the URL is on. */
 function endpointToken(parsed: URL, rules: AuthRules): string | undefined {
-  const hf = rules.hfToken && originOf(rules.endpoints?.hf) === parsed.origin;
-  const civitai = rules.civitaiToken && originOf(rules.endpoints?.civitai) === parsed.origin;
+  // The endpoints are origins already (authRulesFromConfig): compared as they are, on every hop.
+  const hf = rules.hfToken && rules.endpoints?.hf === parsed.origin;
+  const civitai = rules.civitaiToken && rules.endpoints?.civitai === parsed.origin;
   if (hf && civitai) return CIVITAI_PATH.test(parsed.pathname) ? rules.civitaiToken : rules.hfToken;
   return hf ? rules.hfToken : civitai ? rules.civitaiToken : undefined;
 }

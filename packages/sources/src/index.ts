@@ -25,4 +25,3 @@ export * from './plain-url-resolution.js';
 export * from './single-flight.js';
 export * from './metadata-cache.js';
 export * from './source-resolver.js';
-export * from './lookup-counts.js';

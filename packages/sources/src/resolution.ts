@@ -1,4 +1,4 @@
-import type { ModelRef, SourceRecord } from '@model-manager/core';
+import type { KnownBeforehand, ModelRef } from '@model-manager/core';
 
 /** The parameters of a Civitai download URL that pick one of a version's files. */
 export interface CivitaiFileParams {
@@ -17,17 +17,12 @@ export type HfRef = Extract<SourceRef, { host: 'huggingface' }>;
 export type CivitaiRef = Extract<SourceRef, { host: 'civitai' }>;
 
 /** A request made concrete: what to download, and what is known of the file before the first byte. */
-export interface Resolution {
+/** What is known of the file before its first byte (`expectedSize`, `source`, `unverifiedReason`): what its job carries. */
+export interface Resolution extends KnownBeforehand {
   /** Name defaulted to the file's stem; url is where to download (a reference's endpoint URL). */
   ref: ModelRef;
-  /** The size the host published. */
-  expectedSize?: number;
-  /** Where the file comes from, for the registry entry. */
-  source?: SourceRecord;
   /** True when a SHA-256 (the caller's or the host's) is known before the download: `ref.sha256` is set. */
   verified: boolean;
-  /** Why not, when not verified (no hash given and none published, metadata unavailable and why). */
-  unverifiedReason?: string;
 }
 
 /** UNVERIFIED: REQUIRE_VERIFIED is on and no SHA-256 is known before the download. */

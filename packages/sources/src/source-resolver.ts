@@ -1,5 +1,7 @@
 import type { Dispatcher } from 'undici';
 import {
+  PendingCounters,
+  metadataLookupField,
   redactUrl,
   type Config,
   type Logger,
@@ -19,7 +21,6 @@ import { parseSourceReference } from './parse-source-reference.js';
 import { plainUrlResolution } from './plain-url-resolution.js';
 import { referenceResolution } from './reference-resolution.js';
 import { SourceError, type Resolution, type SourceRef } from './resolution.js';
-import { LookupCounts } from './lookup-counts.js';
 import { SingleFlight } from './single-flight.js';
 import type { MetadataAnswer } from './source-metadata.js';
 import { sourceOfUrl } from './source-of-url.js';
@@ -57,7 +58,7 @@ export class SourceResolver {
   readonly stats: ResolverStats = { metadataCalls: 0, cacheHits: 0, unavailable: 0 };
   private readonly cache: MetadataCache;
   private readonly flights = new SingleFlight<MetadataAnswer>();
-  private readonly counts: LookupCounts;
+  private readonly counts: PendingCounters;
   private closeSetup: (() => Promise<void>) | undefined;
 
   constructor(private readonly options: SourceResolverOptions) {
@@ -68,7 +69,7 @@ export class SourceResolver {
       options.timeoutMs,
       options.logger,
     );
-    this.counts = new LookupCounts(options.redis, options.prefix);
+    this.counts = new PendingCounters(options.redis, options.prefix);
   }
 
   /** A resolver for a process's configuration; without a dispatcher it gets a public-only pool of its own. */
@@ -120,7 +121,7 @@ export class SourceResolver {
       const cached = await this.cache.get(key);
       if (cached) {
         this.stats.cacheHits++;
-        this.counts.add(ref.host, 'cached');
+        this.counts.add(metadataLookupField(ref.host, 'cached'));
         return { found: cached };
       }
       this.stats.metadataCalls++;
@@ -132,14 +133,14 @@ export class SourceResolver {
             ? await hfMetadata(ref, endpoints, this.options)
             : await civitaiMetadata(ref, endpoints, this.options);
       } catch (err) {
-        if (err instanceof SourceError) this.counts.add(ref.host, 'refused');
+        if (err instanceof SourceError) this.counts.add(metadataLookupField(ref.host, 'refused'));
         throw err;
       }
       if ('found' in answer) {
-        this.counts.add(ref.host, 'fetched');
+        this.counts.add(metadataLookupField(ref.host, 'fetched'));
         await this.cache.set(key, answer.found);
       } else {
-        this.counts.add(ref.host, 'unavailable');
+        this.counts.add(metadataLookupField(ref.host, 'unavailable'));
         this.stats.unavailable++;
         this.options.logger.warn(
           { url: redactUrl(downloadUrlOf(ref, endpoints)), reason: answer.unavailable },

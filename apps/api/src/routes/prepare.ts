@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import {
   PRIORITY,
-  redactUrl,
   prepareRequestSchema,
   type ErrorInfo,
   type Model,
@@ -14,7 +13,7 @@ import { ApiError } from '../http/api-error.js';
 import { clientGone } from '../http/request-context.js';
 import { assertSourcesAllowed, parseBody, parseWait } from '../http/validate.js';
 import { buildLoraPrompt } from '../services/prompt.js';
-import { resolveEach } from '../sources/resolve-requests.js';
+import { nameAsked, resolveEach } from '../sources/resolve-requests.js';
 
 type Outcome = { model: Model; fetched?: boolean } | { jobId: string } | { error: ErrorInfo };
 
@@ -121,9 +120,4 @@ export function prepareRoutes(ctx: ServiceContext): Router {
     });
   });
   return router;
-}
-
-/** The name a request gave, else what it named the file by (for a model refused before its name was known). */
-function nameAsked(request: { name?: string; source?: string; url?: string }): string {
-  return request.name ?? request.source ?? redactUrl(request.url ?? '');
 }

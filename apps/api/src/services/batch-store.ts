@@ -3,7 +3,6 @@ import { Job, type Queue } from 'bullmq';
 import {
   FETCH_MODEL_JOB,
   PRIORITY,
-  redactUrl,
   modelKey,
   serviceKeys,
   type Config,
@@ -18,6 +17,7 @@ import {
 import type { Registry } from '@model-manager/registry';
 import type { Resolution } from '@model-manager/sources';
 import { ApiError } from '../http/api-error.js';
+import { nameAsked } from '../sources/resolve-requests.js';
 import {
   ConflictError,
   publicStatus,
@@ -87,8 +87,12 @@ export class BatchStore {
     const resolved = new Map<number, Resolution>();
     entries.forEach(({ request, resolved: r }, index) => {
       if (r instanceof ApiError) {
-        const name = request.name ?? request.source ?? redactUrl(request.url ?? '');
-        refused.set(index, { kind: request.kind, name, status: 'failed', error: { code: r.code, message: r.message } });
+        refused.set(index, {
+          kind: request.kind,
+          name: nameAsked(request),
+          status: 'failed',
+          error: { code: r.code, message: r.message },
+        });
       } else resolved.set(index, r);
     });
     // `?token=` comes off every URL now; a token is kept only for an item that will download.

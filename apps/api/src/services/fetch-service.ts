@@ -3,6 +3,8 @@ import { Job, type Queue } from 'bullmq';
 import {
   FETCH_MODEL_JOB,
   QUEUE_NAME,
+  CACHE_LOOKUP_FIELDS,
+  PendingCounters,
   bullKeys,
   fetchJobData,
   fetchJobOptions,
@@ -10,7 +12,6 @@ import {
   parseFailedReason,
   recordDownload,
   sameContentTmpPath,
-  serviceKeys,
   splitUrlToken,
   urlTokenKey,
   type Config,
@@ -88,10 +89,8 @@ const noTokens = async (): Promise<void> => {};
 
 /** The producer side: cache checks, one job per model, job views. */
 export class FetchService {
-  private readonly keys;
   /** Cache lookups counted in memory: a Redis round trip per hit would cost the hot path dearly. */
-  private counts = { hits: 0, misses: 0 };
-  private readonly countTimer: NodeJS.Timeout;
+  private readonly counts: PendingCounters;
 
   constructor(
     private readonly config: Config,
@@ -99,9 +98,7 @@ export class FetchService {
     private readonly registry: Registry,
     private readonly redis: RedisClient,
   ) {
-    this.keys = serviceKeys(config.QUEUE_PREFIX);
-    this.countTimer = setInterval(() => void this.flushCounts(), 1000);
-    this.countTimer.unref();
+    this.counts = new PendingCounters(redis, config.QUEUE_PREFIX);
   }
 
   jobOptions(ref: ModelRef, priority: number) {
@@ -118,32 +115,18 @@ export class FetchService {
    */
   countLookups(lookups: ReadonlyArray<{ ref: ModelRef; hit: boolean }>): void {
     for (const { ref, hit } of lookups) {
-      if (hit) {
-        this.counts.hits += 1;
-        this.registry.recordHit(ref.kind, ref.name);
-      } else this.counts.misses += 1;
+      this.counts.add(hit ? CACHE_LOOKUP_FIELDS.hit : CACHE_LOOKUP_FIELDS.miss);
+      if (hit) this.registry.recordHit(ref.kind, ref.name);
     }
   }
 
   /** Adds the counted lookups to the shared counters in Redis (every second, and at close). */
-  async flushCounts(): Promise<void> {
-    const { hits, misses } = this.counts;
-    if (!hits && !misses) return;
-    this.counts = { hits: 0, misses: 0 };
-    const multi = this.redis.multi();
-    if (hits) multi.hincrby(this.keys.stats, 'cache_hits', hits);
-    if (misses) multi.hincrby(this.keys.stats, 'cache_misses', misses);
-    try {
-      await multi.exec();
-    } catch {
-      this.counts.hits += hits; // Redis hiccup: carried into the next flush
-      this.counts.misses += misses;
-    }
+  flushCounts(): Promise<void> {
+    return this.counts.flush();
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.countTimer);
-    await this.flushCounts();
+  close(): Promise<void> {
+    return this.counts.close();
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { ModelRequest } from '@model-manager/core';
+import { redactUrl, type ModelRequest } from '@model-manager/core';
 import { type Resolution, SourceError, type SourceResolver } from '@model-manager/sources';
 import { ApiError } from '../http/api-error.js';
 import { sourceApiError } from './source-errors.js';
@@ -42,8 +42,13 @@ export async function resolveEach(
 }
 
 /** One request resolved; any refusal is the answer. */
-export async function resolveOne(resolver: SourceResolver, request: ModelRequest): Promise<Resolution> {
-  const [result] = await resolveEach(resolver, [{ request, field: '' }]);
-  if (result && 'ref' in result) return result;
-  throw result;
+export function resolveOne(resolver: SourceResolver, request: ModelRequest): Promise<Resolution> {
+  return resolver.resolve(request).catch((err: unknown) => {
+    throw err instanceof SourceError ? sourceApiError(err, '') : err;
+  });
+}
+
+/** The name a request gave, else what it named the file by (for a model refused before its name was known). */
+export function nameAsked(request: { name?: string; source?: string; url?: string }): string {
+  return request.name ?? request.source ?? redactUrl(request.url ?? '');
 }
