@@ -89,8 +89,9 @@ export function eventRoutes(ctx: ServiceContext): Router {
 
   router.get('/v1/batches/:id/events', async (req, res) => {
     const batchId = req.params.id;
-    const view = await ctx.batches.view(batchId);
-    if (!view) throw notFound(`batch ${JSON.stringify(batchId)}`);
+    const found = await ctx.batches.viewWithJobs(batchId);
+    if (!found) throw notFound(`batch ${JSON.stringify(batchId)}`);
+    const { view } = found;
     const jobs = new Map<string, { kind: ModelKind; name: string }>();
     for (const item of view.jobs) {
       if (item.jobId && !isFinal(item.status) && item.status !== 'cached')
@@ -98,13 +99,7 @@ export function eventRoutes(ctx: ServiceContext): Router {
     }
     // Jobs that finished before the stream opened are said to have finished, as a job's own stream
     // does: a client then hears of every job once, however fast it was.
-    const finished = await Promise.all(
-      view.jobs.flatMap((item) => (item.jobId && isFinal(item.status) ? [ctx.fetches.view(item.jobId)] : [])),
-    );
-    const first = [
-      { event: 'state', data: view },
-      ...finished.flatMap((job) => (job && isFinal(job.status) ? [{ event: job.status, data: job }] : [])),
-    ];
+    const first = [{ event: 'state', data: view }, ...found.finished.map((job) => ({ event: job.status, data: job }))];
     if (jobs.size === 0) {
       const stream = new SseStream(res);
       for (const { event, data } of first) stream.send(event, data);

@@ -23,6 +23,7 @@ import {
   publicStatus,
   verificationOf,
   type FetchService,
+  type JobView,
   type PublicStatus,
   type Verification,
 } from './fetch-service.js';
@@ -189,6 +190,11 @@ export class BatchStore {
   }
 
   async view(batchId: string): Promise<BatchView | null> {
+    return (await this.viewWithJobs(batchId))?.view ?? null;
+  }
+
+  /** The batch, and the views of its jobs that have finished (which its event stream reports first). */
+  async viewWithJobs(batchId: string): Promise<{ view: BatchView; finished: JobView[] } | null> {
     const stored = await this.load(batchId);
     if (!stored) return null;
     const jobIds = [...new Set(stored.items.flatMap((i) => (i.jobId ? [i.jobId] : [])))];
@@ -202,6 +208,7 @@ export class BatchStore {
         }),
       ),
     );
+    const finished = new Map<string, JobView>();
     const jobs: BatchItem[] = await Promise.all(
       stored.items.map(async (item): Promise<BatchItem> => {
         const base = {
@@ -233,6 +240,7 @@ export class BatchStore {
               };
         }
         const view = this.fetches.viewOf(found.job, found.state);
+        if (view.status === 'completed' || view.status === 'failed') finished.set(view.jobId, view);
         return {
           ...base,
           status: publicStatus(found.state),
@@ -244,7 +252,10 @@ export class BatchStore {
     );
     const counts = { total: jobs.length, cached: 0, linked: 0, queued: 0, active: 0, completed: 0, failed: 0 };
     for (const job of jobs) counts[job.status] += 1;
-    return { batchId, done: counts.queued + counts.active === 0, counts, jobs };
+    return {
+      view: { batchId, done: counts.queued + counts.active === 0, counts, jobs },
+      finished: [...finished.values()],
+    };
   }
 
   private async load(batchId: string): Promise<StoredBatch | null> {
